@@ -1,0 +1,273 @@
+"""The `musicrec` command: parses arguments, calls the core, formats the answer."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from musicrec.config import Settings
+from musicrec.errors import InvalidQueryError, MusicrecError
+from musicrec.library import BuildProgress, BuildReport, Library, build_library
+from musicrec.recommend import TUNABLE, Recommendations
+
+app = typer.Typer(help="Music recommendations over Spotify audio features.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+console = Console()
+err_console = Console(stderr=True)
+
+LibraryOption = Annotated[Path | None, typer.Option(
+    "--library", envvar="MUSICREC_LIBRARY", help="Library folder (default: per-user data dir).",
+    show_default=False)]
+
+DEMO_ROWS = 200_000
+
+
+def library_path(library: Path | None) -> Path:
+    return library if library is not None else Settings().library_path()
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Show a user's mistake as one line and exit 1, never as a traceback."""
+    try:
+        yield
+    except MusicrecError as exc:
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise typer.Exit(1) from None
+
+
+class RichBuildProgress(BuildProgress):
+    """One Rich progress bar per build stage."""
+
+    def __init__(self, progress: Progress):
+        self.progress = progress
+        self.tasks: dict[str, TaskID] = {}
+
+    def start(self, stage: str, total: int) -> None:
+        self.tasks[stage] = self.progress.add_task(stage, total=total)
+
+    def advance(self, stage: str, amount: int) -> None:
+        self.progress.advance(self.tasks[stage], amount)
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description:<10}"), BarColumn(),
+                    TextColumn("{task.percentage:>5.0f}%"), TimeElapsedColumn(),
+                    console=err_console, transient=False)
+
+
+@app.command()
+def synth(
+    out: Annotated[Path, typer.Option("--out", help="CSV file to write.")],
+    rows: Annotated[int, typer.Option("--rows", min=1, help="Number of songs.")] = 10_000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
+) -> None:
+    """Write a synthetic catalogue in the Kaggle 1.2M-songs schema."""
+    from musicrec.synth import write_catalogue
+
+    with user_errors(), _progress() as bar:
+        task = bar.add_task("synth", total=rows)
+        write_catalogue(out, rows, seed, progress=lambda n: bar.update(task, completed=n))
+    console.print(f"wrote {rows:,} songs to {out}")
+
+
+@app.command()
+def build(
+    source: Annotated[Path, typer.Argument(help="Spotify-features CSV file.")],
+    library: LibraryOption = None,
+    families: Annotated[int | None, typer.Option("--families", min=2,
+                                                 help="Number of sound families.")] = None,
+) -> None:
+    """Read a CSV and build a library (vectors, index, families)."""
+    from musicrec.library import BuildConfig
+
+    dest = library_path(library)
+    with user_errors(), _progress() as bar:
+        report = build_library(source, dest, BuildConfig(family_count=families),
+                               RichBuildProgress(bar))
+    print_build_report(report)
+
+
+def print_build_report(report: BuildReport) -> None:
+    table = Table(title=f"Library built at {report.path}", show_header=False)
+    table.add_row("rows read", f"{report.rows_read:,}")
+    table.add_row("rows kept", f"{report.rows_kept:,}")
+    table.add_row("duplicates merged", f"{report.duplicates:,}")
+    rejected = sum(report.rejected.values())
+    table.add_row("rows rejected", f"{rejected:,}" + (" (see rejected.csv)" if rejected else ""))
+    for reason, count in sorted(report.rejected.items(), key=lambda kv: -kv[1]):
+        table.add_row(f"  {reason}", f"{count:,}")
+    if report.missing_optional:
+        table.add_row("optional columns absent", ", ".join(report.missing_optional))
+    for stage, seconds in report.stage_seconds.items():
+        table.add_row(f"time: {stage}", f"{seconds:.1f} s")
+    console.print(table)
+
+
+@app.command()
+def info(library: LibraryOption = None) -> None:
+    """Show what is in a library."""
+    with user_errors():
+        lib = Library.open(library_path(library))
+        data = lib.info()
+    counts = data["counts"]
+    table = Table(title=f"musicrec library at {data['path']}", show_header=False)
+    table.add_row("source", f"{data['source']['name']} (sha256 {data['source']['sha256'][:12]}…)")
+    table.add_row("built", f"{data['created']} by musicrec {data['musicrec_version']}")
+    table.add_row("songs", f"{counts['rows_kept']:,} of {counts['rows_read']:,} rows read")
+    table.add_row("rejected / duplicates", f"{counts['rejected']:,} / {counts['duplicates']:,}")
+    weights = data["features"]["weights"]
+    table.add_row("features (weight)", ", ".join(f"{k} {v:g}" for k, v in weights.items()))
+    table.add_row("vector dimensions", str(len(data["features"]["dims"])))
+    absent = data["missing_optional"]
+    table.add_row("absent optional columns", ", ".join(absent) if absent else "none")
+    table.add_row("index", ", ".join(f"{k}={v}" for k, v in data["index"].items()))
+    table.add_row("sound families", f"{data['families']['count']} ({data['families']['method']})")
+    table.add_row("size on disk", f"{data['bytes_on_disk'] / 1e6:,.1f} MB")
+    console.print(table)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="Title and/or artist words; typos are fine.")],
+    library: LibraryOption = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=100)] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Find songs by title and/or artist."""
+    with user_errors():
+        lib = Library.open(library_path(library))
+        hits = lib.search(query, limit)
+    if as_json:
+        print(json.dumps(hits, default=str, indent=2))
+        return
+    table = Table("id", "title", "artist", "album", "year")
+    for h in hits:
+        table.add_row(h["id"], h["name"], ", ".join(h["artists"]), h.get("album") or "",
+                      str(h.get("year") or ""))
+    console.print(table if hits else f"no songs match {query!r}")
+
+
+def parse_knobs(args: list[str]) -> dict[str, dict[str, float]]:
+    """Parse `--target-energy 0.8 --min-year 1990 --max-tempo=130` style options."""
+    knobs: dict[str, dict[str, float]] = {"target": {}, "min": {}, "max": {}}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        name, _, value = arg.partition("=")
+        if not value:
+            if i + 1 >= len(args):
+                raise InvalidQueryError(f"option {arg} needs a value")
+            value = args[i + 1]
+            i += 1
+        i += 1
+        kind, _, feature = name.removeprefix("--").partition("-")
+        feature = feature.replace("-", "_")
+        if kind not in knobs or feature not in TUNABLE:
+            raise InvalidQueryError(
+                f"unknown option {name}; use --target-X, --min-X or --max-X with X one of "
+                f"{', '.join(TUNABLE)}")
+        try:
+            knobs[kind][feature] = float(value)
+        except ValueError:
+            raise InvalidQueryError(f"{name} needs a number, got {value!r}") from None
+    return knobs
+
+
+def resolve_seed(lib: Library, text: str) -> tuple[str, str]:
+    """A seed given on the command line: a track id, an artist id, `artist:NAME` or a query."""
+    if lib.row_of(text) is not None:
+        return "track", text
+    if lib.artist_row_of(text) is not None:
+        return "artist", text
+    if text.startswith("artist:"):
+        hits = lib.search_artists(text.removeprefix("artist:"), 1)
+        if not hits:
+            raise MusicrecError(f"no artist matches {text!r}")
+        return "artist", hits[0]["id"]
+    hits = lib.search(text, 1)
+    if not hits:
+        raise MusicrecError(f"seed {text!r} is neither an id nor matches any song")
+    err_console.print(f"seed {text!r} → {hits[0]['name']} — {', '.join(hits[0]['artists'])}",
+                      highlight=False)
+    return "track", hits[0]["id"]
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def recommend(
+    ctx: typer.Context,
+    seed: Annotated[list[str], typer.Option(
+        "--seed", help="Track id, artist id, 'artist:NAME' or a search query; 1 to 5.")],
+    library: LibraryOption = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=100)] = 10,
+    no_explicit: Annotated[bool, typer.Option("--no-explicit", help="Leave out explicit songs.")]
+    = False,
+    max_per_artist: Annotated[int, typer.Option("--max-per-artist", min=1)] = 2,
+    diversity: Annotated[float, typer.Option("--diversity", min=0.0, max=1.0,
+                                             help="0 = closest first, 1 = most varied.")] = 0.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Recommend songs like the seeds. Also takes --target-X, --min-X and --max-X for X in
+    acousticness, danceability, duration_ms, energy, instrumentalness, key, liveness, loudness,
+    mode, popularity, speechiness, tempo, time_signature, valence, year."""
+    with user_errors():
+        knobs = parse_knobs(ctx.args)
+        lib = Library.open(library_path(library))
+        seeds = [resolve_seed(lib, s) for s in seed]
+        result = lib.recommend(
+            seed_tracks=[v for k, v in seeds if k == "track"],
+            seed_artists=[v for k, v in seeds if k == "artist"],
+            limit=limit, target=knobs["target"], min=knobs["min"], max=knobs["max"],
+            explicit=False if no_explicit else None, max_per_artist=max_per_artist,
+            diversity=diversity)
+    if as_json:
+        print(json.dumps(recommendations_json(result), default=str, indent=2))
+    else:
+        print_recommendations(result)
+
+
+def recommendations_json(result: Recommendations) -> dict[str, Any]:
+    return {"seeds": [s.__dict__ for s in result.seeds],
+            "tracks": [{**r.track, "score": r.score, "similarity": r.similarity,
+                        "seed": r.seed, "explanation": r.explanation} for r in result.tracks]}
+
+
+def print_recommendations(result: Recommendations) -> None:
+    console.print("Seeds: " + "; ".join(f"{s.label} ({s.type.lower()})" for s in result.seeds),
+                  highlight=False)
+    table = Table("#", "title", "artist", "year", "score", "why")
+    for i, r in enumerate(result.tracks, 1):
+        t = r.track
+        table.add_row(str(i), t["name"], ", ".join(t["artists"]), str(t.get("year") or ""),
+                      f"{r.score:.3f}", r.explanation)
+    console.print(table if result.tracks else "no songs satisfy these filters")
+
+
+@app.command()
+def demo(
+    library: LibraryOption = None,
+    rows: Annotated[int, typer.Option("--rows", min=1000)] = DEMO_ROWS,
+) -> None:
+    """Synthesise a demo catalogue and build it into the library."""
+    from musicrec.synth import write_catalogue
+
+    dest = library_path(library)
+    source = dest.parent / "demo_catalogue.csv"
+    source.parent.mkdir(parents=True, exist_ok=True)
+    with user_errors(), _progress() as bar:
+        task = bar.add_task("synth", total=rows)
+        write_catalogue(source, rows, seed=0, progress=lambda n: bar.update(task, completed=n))
+        report = build_library(source, dest, progress=RichBuildProgress(bar))
+    print_build_report(report)
+
+
+if __name__ == "__main__":
+    app()

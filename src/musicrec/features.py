@@ -1,0 +1,224 @@
+"""The feature pipeline: audio features -> weighted, scaled, unit-length song vectors.
+
+Each feature gets a transform suited to its distribution (log for durations, square root for
+the features that pile up near zero, a circle for the musical key), is standardised with the
+catalogue's own mean and spread, then multiplied by a weight. Vectors are L2-normalised, so
+inner product is cosine similarity. The fitted parameters are plain numbers saved as JSON with
+the library: readable, and independent of any library version's pickle format.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pyarrow as pa
+from pydantic import BaseModel, ConfigDict, Field
+
+from musicrec.errors import LibraryError
+
+Transform = Literal["linear", "log", "sqrt", "circle"]
+
+# Why these transforms: speechiness, instrumentalness and liveness are heavily skewed towards
+# zero, so a square root spreads the low end where most songs are; durations span orders of
+# magnitude; the key is cyclic (B is next to C), so it becomes a point on a circle.
+TRANSFORMS: dict[str, Transform] = {
+    "danceability": "linear",
+    "energy": "linear",
+    "valence": "linear",
+    "acousticness": "linear",
+    "instrumentalness": "sqrt",
+    "speechiness": "sqrt",
+    "liveness": "sqrt",
+    "loudness": "linear",
+    "tempo": "linear",
+    "duration_ms": "log",
+    "key": "circle",
+    "mode": "linear",
+    "time_signature": "linear",
+    "year": "linear",
+    "explicit": "linear",
+}
+
+# Relative importance of each feature in the similarity, tuned on the 30k labelled songs
+# (`benchmarks/quality.py`). Key, mode and time signature matter to musicians but say little
+# about what a song sounds like overall, so they weigh little.
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "danceability": 1.0,
+    "energy": 1.0,
+    "valence": 0.8,
+    "acousticness": 1.0,
+    "instrumentalness": 0.8,
+    "speechiness": 1.0,
+    "liveness": 0.3,
+    "loudness": 0.7,
+    "tempo": 0.5,
+    "duration_ms": 0.4,
+    "key": 0.1,
+    "mode": 0.2,
+    "time_signature": 0.1,
+    "year": 1.0,
+    "explicit": 0.5,
+}
+
+
+class FeatureConfig(BaseModel):
+    """Which features go into the vectors and how much each weighs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    weights: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+
+    def model_post_init(self, _context: object) -> None:
+        unknown = sorted(set(self.weights) - set(TRANSFORMS))
+        if unknown:
+            raise ValueError(f"unknown feature(s) {unknown}; known: {sorted(TRANSFORMS)}")
+        negative = [k for k, w in self.weights.items() if w < 0]
+        if negative:
+            raise ValueError(f"weights must be >= 0, got negative for {negative}")
+
+
+@dataclass(frozen=True)
+class FittedFeature:
+    """One feature's fitted parameters."""
+
+    name: str
+    transform: Transform
+    center: float
+    scale: float
+    weight: float
+
+    @property
+    def dims(self) -> list[str]:
+        return [f"{self.name}_sin", f"{self.name}_cos"] if self.transform == "circle" else [
+            self.name]
+
+
+def _pre(transform: Transform, x: np.ndarray) -> np.ndarray:
+    if transform == "log":
+        return np.log(np.maximum(x, 1.0))
+    if transform == "sqrt":
+        return np.sqrt(np.maximum(x, 0.0))
+    return x
+
+
+def _column(table: pa.Table, name: str) -> np.ndarray:
+    """A feature column as float64 with NaN where unknown."""
+    col = table.column(name)
+    return col.to_numpy().astype(np.float64) if col.null_count == 0 else np.asarray(
+        col.to_pandas(), dtype=np.float64)
+
+
+class FeaturePipeline:
+    """Fitted transform from catalogue columns to song vectors."""
+
+    def __init__(self, features: list[FittedFeature]):
+        self.features = features
+
+    @property
+    def dims(self) -> list[str]:
+        """Names of the vector's dimensions, in order."""
+        return [d for f in self.features for d in f.dims]
+
+    @property
+    def names(self) -> list[str]:
+        return [f.name for f in self.features]
+
+    @classmethod
+    def fit(cls, table: pa.Table, config: FeatureConfig | None = None) -> FeaturePipeline:
+        """Fit on a catalogue table; features the catalogue lacks or weighted 0 are left out."""
+        config = config or FeatureConfig()
+        fitted = []
+        for name, weight in config.weights.items():
+            if weight == 0 or name not in table.column_names:
+                continue
+            transform = TRANSFORMS[name]
+            if transform == "circle":
+                fitted.append(FittedFeature(name, transform, 0.0, 1.0, weight))
+                continue
+            x = _pre(transform, _column(table, name))
+            center = float(np.nanmean(x))
+            scale = float(np.nanstd(x)) or 1.0
+            fitted.append(FittedFeature(name, transform, center, scale, weight))
+        return cls(fitted)
+
+    def standardize(self, name: str, values: np.ndarray) -> np.ndarray:
+        """One feature's values on the common scale (mean 0, spread 1), unweighted.
+
+        Returns shape (n,) for ordinary features and (n, 2) for circular ones; unknown values
+        (NaN) become the catalogue mean.
+        """
+        f = self._feature(name)
+        values = np.asarray(values, dtype=np.float64)
+        if f.transform == "circle":
+            angle = 2 * np.pi * values / 12
+            known = (values >= 0) & ~np.isnan(values)
+            # A circle of radius sqrt(2) has the same spread as a standardised feature.
+            out = np.where(known[:, None], np.c_[np.sin(angle), np.cos(angle)] * np.sqrt(2), 0.0)
+            return out
+        z = (_pre(f.transform, values) - f.center) / f.scale
+        return np.nan_to_num(z, nan=0.0)
+
+    def transform(self, table: pa.Table) -> np.ndarray:
+        """Unit vectors for every row of a table: float32, C-order, shape (n, len(dims))."""
+        return normalize(self.weighted(table))
+
+    def weighted(self, table: pa.Table) -> np.ndarray:
+        """Standardised, weighted, not yet normalised vectors; shape (n, len(dims))."""
+        n = table.num_rows
+        out = np.empty((n, len(self.dims)), dtype=np.float32)
+        col = 0
+        for f in self.features:
+            z = self.standardize(f.name, _column(table, f.name)) * f.weight
+            width = len(f.dims)
+            out[:, col:col + width] = z.reshape(n, width)
+            col += width
+        return out
+
+    def apply_targets(self, weighted: np.ndarray, targets: dict[str, float]) -> np.ndarray:
+        """Replace features of an unnormalised vector (from `weighted`) with target values."""
+        out = np.array(weighted, dtype=np.float32)
+        for name, value in targets.items():
+            f = self._feature(name)
+            start = self.dims.index(f.dims[0])
+            z = self.standardize(name, np.array([value], dtype=np.float64)).reshape(-1)
+            out[start:start + len(f.dims)] = z * f.weight
+        return out
+
+    def _feature(self, name: str) -> FittedFeature:
+        for f in self.features:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def has(self, name: str) -> bool:
+        return name in self.names
+
+    def to_json(self) -> list[dict[str, object]]:
+        return [f.__dict__ for f in self.features]
+
+    @classmethod
+    def from_json(cls, data: list[dict[str, object]]) -> FeaturePipeline:
+        try:
+            return cls([FittedFeature(**d) for d in data])  # type: ignore[arg-type]
+        except TypeError as exc:
+            raise LibraryError(f"feature configuration is not in the expected format: {exc}") \
+                from exc
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(self.to_json(), indent=2))
+
+    @classmethod
+    def load(cls, path: Path) -> FeaturePipeline:
+        return cls.from_json(json.loads(path.read_text()))
+
+
+def normalize(x: np.ndarray) -> np.ndarray:
+    """L2-normalise rows in place (all-zero rows stay zero); returns float32 C-order."""
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    np.divide(x, norms, out=x, where=norms > 0)
+    return x

@@ -1,0 +1,409 @@
+"""Build and open a library: one folder of self-describing artefacts from one catalogue.
+
+A library is written to a temporary folder beside its destination and renamed into place only
+when complete, so a build that fails or is interrupted leaves the previous library intact.
+Opening a library memory-maps its big arrays and never reads the source CSV again.
+
+Files:
+    manifest.json      format version, source checksum, counts, features, index parameters
+    catalogue.arrow    the catalogue table (Arrow IPC, memory-mapped: zero-copy to open)
+    vectors.npy        float32 (n, d) unit vectors, memory-mapped
+    features.json      the fitted feature pipeline
+    index.faiss        the HNSW graph
+    track_keys.npy     sorted track ids, and track_order.npy, for id -> row lookups
+    artists.arrow      one row per artist: id, name, tracks; artist_rows.npy / artist_offsets.npy
+    primary_artist.npy int32 (n,): artist row of each song's first artist
+    version_key.npy    int64 (n,): hash of (title, first artist), to spot other versions
+    text/, artist_text/  word indexes for search
+    families/          sound families and the 2-D map
+    rejected.csv       every source row not kept, with row number, column and reason
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import BaseModel, ConfigDict
+
+from musicrec import __version__
+from musicrec.catalog import Catalog, read_catalog
+from musicrec.errors import LibraryError, NotFoundError
+from musicrec.families import Families, build_families
+from musicrec.features import FeatureConfig, FeaturePipeline
+from musicrec.index import ExactIndex, HNSWIndex
+from musicrec.search import TextIndex, normalize_text
+
+FORMAT_VERSION = 1
+
+
+class BuildConfig(BaseModel):
+    """Everything a build can be told; saved in the manifest."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    features: FeatureConfig = FeatureConfig()
+    hnsw_m: int = 16
+    hnsw_ef_construction: int = 40
+    hnsw_ef_search: int = 64
+    family_count: int | None = None
+
+
+class BuildProgress:
+    """Receives build progress; this base ignores it. The CLI draws Rich bars."""
+
+    def start(self, stage: str, total: int) -> None:
+        """A stage begins; `total` is its amount of work in its own units."""
+
+    def advance(self, stage: str, amount: int) -> None:
+        """`amount` more units of the stage are done."""
+
+
+@dataclass
+class BuildReport:
+    path: Path
+    rows_read: int
+    rows_kept: int
+    rejected: dict[str, int]
+    duplicates: int
+    missing_optional: list[str]
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+
+
+@contextmanager
+def _stage(times: dict[str, float], progress: BuildProgress, name: str,
+           total: int = 1) -> Iterator[None]:
+    progress.start(name, total)
+    t0 = time.perf_counter()
+    yield
+    times[name] = round(time.perf_counter() - t0, 2)
+
+
+def build_library(source: str | Path, dest: str | Path, config: BuildConfig | None = None,
+                  progress: BuildProgress | None = None) -> BuildReport:
+    """Read a CSV and write a complete library at `dest`, replacing any library there."""
+    config = config or BuildConfig()
+    progress = progress or BuildProgress()
+    source, dest = Path(source), Path(dest)
+    times: dict[str, float] = {}
+    with _stage(times, progress, "read"):
+        catalog = read_catalog(source)
+        progress.advance("read", 1)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.parent / f".{dest.name}.building-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        manifest = _write_artefacts(catalog, source, tmp, config, progress, times)
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2))
+        _swap_into_place(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return BuildReport(dest, catalog.rows_read, catalog.rows_kept,
+                       dict(catalog.rejected_by_reason()), catalog.duplicates,
+                       catalog.missing_optional, times)
+
+
+def _write_artefacts(catalog: Catalog, source: Path, folder: Path, config: BuildConfig,
+                     progress: BuildProgress, times: dict[str, float]) -> dict[str, Any]:
+    table = catalog.table
+    n = table.num_rows
+    with _stage(times, progress, "features"):
+        pipeline = FeaturePipeline.fit(table, config.features)
+        vectors = pipeline.transform(table)
+        np.save(folder / "vectors.npy", vectors)
+        pipeline.save(folder / "features.json")
+        progress.advance("features", 1)
+    with _stage(times, progress, "index", n):
+        index = HNSWIndex.build(vectors[:0], config.hnsw_m, config.hnsw_ef_construction,
+                                config.hnsw_ef_search)
+        step = 100_000
+        for start in range(0, n, step):
+            index.index.add(vectors[start:start + step])
+            progress.advance("index", min(step, n - start))
+        index.vectors = vectors
+        index_params = index.save(folder)
+    with _stage(times, progress, "lookups"):
+        _write_lookups(table, folder)
+        progress.advance("lookups", 1)
+    with _stage(times, progress, "families"):
+        families = build_families(vectors, table, config.family_count)
+        (folder / "families").mkdir()
+        families.save(folder / "families")
+        progress.advance("families", 1)
+    with _stage(times, progress, "write"):
+        with pa.OSFile(str(folder / "catalogue.arrow"), "wb") as sink, \
+                pa.ipc.new_file(sink, table.schema) as writer:
+            writer.write_table(table, max_chunksize=256_000)
+        catalog.rejections_frame().to_csv(folder / "rejected.csv", index=False)
+        checksum = _sha256(source)
+        progress.advance("write", 1)
+    return {
+        "format_version": FORMAT_VERSION,
+        "musicrec_version": __version__,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "source": {"name": source.name, "path": str(source.resolve()),
+                   "sha256": checksum, "bytes": source.stat().st_size},
+        "counts": {"rows_read": catalog.rows_read, "rows_kept": n,
+                   "rejected": sum(catalog.rejected_by_reason().values()),
+                   "duplicates": catalog.duplicates,
+                   "rejected_by_reason": dict(catalog.rejected_by_reason())},
+        "columns": table.column_names,
+        "missing_optional": catalog.missing_optional,
+        "features": {"dims": pipeline.dims, "weights": {f.name: f.weight
+                                                        for f in pipeline.features}},
+        "index": index_params,
+        "families": {"count": len(families.families), "method": families.method},
+        "build_config": config.model_dump(),
+        "stage_seconds": times,
+    }
+
+
+def _write_lookups(table: pa.Table, folder: Path) -> None:
+    """Track id and artist lookups, and the keys used for diversity."""
+    ids = table.column("id").to_numpy(zero_copy_only=False).astype(bytes)
+    order = np.argsort(ids, kind="stable")
+    np.save(folder / "track_keys.npy", ids[order])
+    np.save(folder / "track_order.npy", order.astype(np.int64))
+
+    artist_ids = table.column("artist_ids").combine_chunks()
+    artist_names = table.column("artists").combine_chunks()
+    flat_ids = pc.list_flatten(artist_ids).to_numpy(zero_copy_only=False)
+    flat_names = pc.list_flatten(artist_names).to_numpy(zero_copy_only=False)
+    parents = pc.list_parent_indices(artist_ids).to_numpy()
+    codes, uniques = pd.factorize(flat_ids)
+    first_pos = np.full(len(uniques), -1, dtype=np.int64)
+    # np.minimum.at keeps the earliest mention of each artist, whose spelling we show.
+    first_pos[:] = len(codes)
+    np.minimum.at(first_pos, codes, np.arange(len(codes)))
+    by_artist = np.lexsort((parents, codes))
+    counts = np.bincount(codes, minlength=len(uniques))
+    offsets = np.zeros(len(uniques) + 1, dtype=np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    np.save(folder / "artist_rows.npy", parents[by_artist].astype(np.int32))
+    np.save(folder / "artist_offsets.npy", offsets)
+    artists = pa.table({"id": pa.array(uniques.astype(str)),
+                        "name": pa.array(flat_names[first_pos].astype(str)),
+                        "tracks": pa.array(counts.astype(np.int32))})
+    with pa.OSFile(str(folder / "artists.arrow"), "wb") as sink, \
+            pa.ipc.new_file(sink, artists.schema) as writer:
+        writer.write_table(artists)
+    akeys = uniques.astype(str).astype(bytes)
+    aorder = np.argsort(akeys, kind="stable")
+    np.save(folder / "artist_keys.npy", akeys[aorder])
+    np.save(folder / "artist_order.npy", aorder.astype(np.int64))
+
+    first_of_row = np.searchsorted(parents, np.arange(table.num_rows))
+    primary = codes[first_of_row].astype(np.int32)
+    np.save(folder / "primary_artist.npy", primary)
+    titles = [normalize_text(t) for t in table.column("name").to_pylist()]
+    title_codes = pd.factorize(np.array(titles, dtype=object))[0].astype(np.int64)
+    np.save(folder / "version_key.npy", title_codes * (len(uniques) + 1) + primary)
+
+    names = table.column("name").to_pylist()
+    firsts = flat_names[first_of_row]
+    docs = [f"{t} {a}" for t, a in zip(names, firsts, strict=True)]
+    for sub, index_docs in (("text", docs), ("artist_text", artists.column("name").to_pylist())):
+        (folder / sub).mkdir()
+        TextIndex.build(index_docs).save(folder / sub)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _swap_into_place(tmp: Path, dest: Path) -> None:
+    """Replace dest by tmp with two renames; the old library is removed only afterwards."""
+    old = dest.parent / f".{dest.name}.old-{os.getpid()}"
+    if dest.exists():
+        if not (dest / "manifest.json").exists() and any(dest.iterdir()):
+            raise LibraryError(f"{dest} exists and is not a musicrec library; not replacing it")
+        dest.rename(old)
+    tmp.rename(dest)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _read_arrow(path: Path) -> pa.Table:
+    return pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all()
+
+
+class Library:
+    """An opened library: catalogue, vectors, index, lookups and families.
+
+    Example:
+        >>> lib = Library.open("~/music-lib")
+        >>> lib.recommend(seed_tracks=["4uLU6hMCjMI75M1A2tKUQC"], limit=10, target={"energy": 0.8})
+    """
+
+    def __init__(self, path: Path, manifest: dict[str, Any]):
+        self.path = path
+        self.manifest = manifest
+        self.table = _read_arrow(path / "catalogue.arrow")
+        self.vectors: np.ndarray = np.load(path / "vectors.npy", mmap_mode="r")
+        self.pipeline = FeaturePipeline.load(path / "features.json")
+        self.index = HNSWIndex.load(path, self.vectors, manifest["index"])
+        self.exact = ExactIndex(self.vectors)
+        self.artists = _read_arrow(path / "artists.arrow")
+        self._arrays = {name: np.load(path / f"{name}.npy", mmap_mode="r") for name in (
+            "track_keys", "track_order", "artist_keys", "artist_order", "artist_rows",
+            "artist_offsets", "primary_artist", "version_key")}
+        self.families = Families.load(path / "families")
+        self._numeric: dict[str, np.ndarray] = {}
+
+    @classmethod
+    def open(cls, path: str | Path) -> Library:
+        """Open a library folder, failing clearly if it is missing or from another version."""
+        path = Path(path).expanduser()
+        manifest_path = path / "manifest.json"
+        if not manifest_path.is_file():
+            raise LibraryError(
+                f"no library at {path}: build one with `musicrec build FILE.csv` "
+                "or `musicrec demo`")
+        try:
+            manifest = json.loads(manifest_path.read_text())
+        except json.JSONDecodeError as exc:
+            raise LibraryError(f"{manifest_path} is not valid JSON: {exc}") from exc
+        version = manifest.get("format_version")
+        if version != FORMAT_VERSION:
+            raise LibraryError(
+                f"library at {path} has format version {version} (written by musicrec "
+                f"{manifest.get('musicrec_version', 'unknown')}); this musicrec "
+                f"{__version__} reads format {FORMAT_VERSION}: rebuild it with "
+                "`musicrec build`")
+        return cls(path, manifest)
+
+    def __len__(self) -> int:
+        return self.table.num_rows
+
+    @cached_property
+    def text(self) -> TextIndex:
+        return TextIndex.load(self.path / "text")
+
+    @cached_property
+    def artist_text(self) -> TextIndex:
+        return TextIndex.load(self.path / "artist_text")
+
+    @property
+    def primary_artist(self) -> np.ndarray:
+        return self._arrays["primary_artist"]
+
+    @property
+    def version_key(self) -> np.ndarray:
+        return self._arrays["version_key"]
+
+    def has_column(self, name: str) -> bool:
+        return name in self.table.column_names
+
+    def numeric(self, name: str) -> np.ndarray:
+        """A numeric column as float64 (n,), NaN where unknown; cached after first use."""
+        if name not in self._numeric:
+            if not self.has_column(name):
+                raise NotFoundError(f"this library has no {name!r} column")
+            col = self.table.column(name)
+            values = np.asarray(col.to_pandas(), dtype=np.float64)
+            self._numeric[name] = values
+        return self._numeric[name]
+
+    def row_of(self, track_id: str) -> int | None:
+        """Row of a track id, or None."""
+        return _lookup(self._arrays["track_keys"], self._arrays["track_order"], track_id)
+
+    def artist_row_of(self, artist_id: str) -> int | None:
+        return _lookup(self._arrays["artist_keys"], self._arrays["artist_order"], artist_id)
+
+    def rows_of_artist(self, artist_row: int) -> np.ndarray:
+        """Rows of every song the artist appears on."""
+        off = self._arrays["artist_offsets"]
+        return np.asarray(self._arrays["artist_rows"][off[artist_row]:off[artist_row + 1]])
+
+    def artist(self, artist_row: int) -> dict[str, Any]:
+        return self.artists.slice(artist_row, 1).to_pylist()[0]
+
+    def tracks(self, rows: np.ndarray | list[int]) -> list[dict[str, Any]]:
+        """Catalogue records for rows, in the given order, with `row` and `family` added."""
+        rows = np.asarray(rows, dtype=np.int64)
+        records = self.table.take(pa.array(rows)).to_pylist()
+        for row, rec in zip(rows, records, strict=True):
+            rec["row"] = int(row)
+            rec["family"] = int(self.families.labels[row])
+            rec["family_name"] = self.families.families[rec["family"]].name
+        return records
+
+    def search(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
+        """Songs matching a title and/or artist query, best first, with a `match` score."""
+        documents = _Documents(self)
+        hits = self.text.search(query, limit, documents=documents)
+        records = self.tracks([h.row for h in hits])
+        for rec, hit in zip(records, hits, strict=True):
+            rec["match"] = round(hit.score, 3)
+        return records
+
+    def search_artists(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
+        names = self.artists.column("name")
+        hits = self.artist_text.search(query, limit, documents=_ColumnDocs(names))
+        return [dict(self.artist(h.row), match=round(h.score, 3)) for h in hits]
+
+    def recommend(self, **kwargs: Any) -> Any:
+        """See `musicrec.recommend.Recommender.recommend` for the parameters."""
+        from musicrec.recommend import Recommender
+
+        return Recommender(self).recommend(**kwargs)
+
+    def info(self) -> dict[str, Any]:
+        """The manifest plus size on disk."""
+        size = sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
+        return {**self.manifest, "path": str(self.path), "bytes_on_disk": size}
+
+
+class _Documents:
+    """Row -> "title artist" text, read from the table only for the rows asked."""
+
+    def __init__(self, lib: Library):
+        self.lib = lib
+
+    def __getitem__(self, row: int) -> str:
+        rec = self.lib.table.slice(row, 1).select(["name", "artists"]).to_pylist()[0]
+        return f"{rec['name']} {' '.join(rec['artists'][:1])}"
+
+    def __len__(self) -> int:
+        return len(self.lib)
+
+
+class _ColumnDocs:
+    def __init__(self, column: pa.ChunkedArray):
+        self.column = column
+
+    def __getitem__(self, row: int) -> str:
+        return str(self.column[row].as_py())
+
+    def __len__(self) -> int:
+        return len(self.column)
+
+
+def _lookup(keys: np.ndarray, order: np.ndarray, key: str) -> int | None:
+    k = key.encode()
+    if len(k) > keys.dtype.itemsize:
+        return None
+    i = int(np.searchsorted(keys, k))
+    if i < len(keys) and keys[i] == k:
+        return int(order[i])
+    return None

@@ -1,0 +1,383 @@
+"""The recommender: seeds + targets + filters + diversity -> ranked songs with explanations.
+
+Each seed is searched on its own and the results are interleaved, so with a jazz ballad and a
+metal song as seeds the list holds songs like each, rather than songs like their average
+(which sound like neither). Targets move the query towards the wanted values and re-rank the
+candidates by how far they are from them. Hard filters (min/max) are always satisfied: cheap
+checks on the nearest candidates first; where too few pass, the search is repeated with the
+filter inside the index, or exactly over the qualifying songs when they are few.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+import pyarrow.compute as pc
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from musicrec.catalog import RANGES
+from musicrec.errors import InvalidQueryError, NotFoundError
+from musicrec.features import normalize
+from musicrec.index import exact_top_k
+
+if TYPE_CHECKING:
+    from musicrec.library import Library
+
+TUNABLE = ("acousticness", "danceability", "duration_ms", "energy", "instrumentalness", "key",
+           "liveness", "loudness", "mode", "popularity", "speechiness", "tempo",
+           "time_signature", "valence", "year")
+MAX_SEEDS = 5
+# Below this many qualifying songs an exact scan of them beats a filtered graph search.
+EXACT_SUBSET_LIMIT = 50_000
+# Re-ranking: similarity lost per standard deviation away from a target value.
+TARGET_PENALTY = 0.15
+
+# How a difference in each feature reads in an explanation: (higher, lower, noun).
+WORDS: dict[str, tuple[str, str, str]] = {
+    "energy": ("more energetic", "calmer", "energy"),
+    "danceability": ("more danceable", "less danceable", "danceability"),
+    "valence": ("happier", "sadder", "mood"),
+    "acousticness": ("more acoustic", "more electric", "acousticness"),
+    "instrumentalness": ("more instrumental", "more vocal", "instrumentation"),
+    "speechiness": ("more spoken", "more sung", "vocals"),
+    "liveness": ("more live", "more studio", "liveness"),
+    "tempo": ("faster", "slower", "tempo"),
+    "loudness": ("louder", "quieter", "loudness"),
+    "year": ("newer", "older", "era"),
+}
+
+
+class RecommendRequest(BaseModel):
+    """A recommendation request, validated once here for every interface."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed_tracks: list[str] = Field(default_factory=list)
+    seed_artists: list[str] = Field(default_factory=list)
+    seed_genres: list[str] = Field(default_factory=list)
+    limit: int = Field(10, ge=1, le=100)
+    target: dict[str, float] = Field(default_factory=dict)
+    min: dict[str, float] = Field(default_factory=dict)
+    max: dict[str, float] = Field(default_factory=dict)
+    explicit: bool | None = None
+    families: list[int] | None = None
+    max_per_artist: int | None = Field(2, ge=1)
+    diversity: float = Field(0.0, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _check(self) -> RecommendRequest:
+        n_seeds = len(self.seed_tracks) + len(self.seed_artists) + len(self.seed_genres)
+        if not 1 <= n_seeds <= MAX_SEEDS:
+            raise ValueError(f"give 1 to {MAX_SEEDS} seeds in total, got {n_seeds}")
+        for kind, values in (("target", self.target), ("min", self.min), ("max", self.max)):
+            for name, value in values.items():
+                if name not in TUNABLE:
+                    raise ValueError(f"unknown attribute {kind}_{name}; tunable: "
+                                     f"{', '.join(TUNABLE)}")
+                lo, hi = RANGES[name]
+                if not lo <= value <= hi:
+                    raise ValueError(f"{kind}_{name}={value:g} is outside {lo:g}..{hi:g}")
+        for name in set(self.min) & set(self.max):
+            if self.min[name] > self.max[name]:
+                raise ValueError(f"min_{name}={self.min[name]:g} is above "
+                                 f"max_{name}={self.max[name]:g}")
+        return self
+
+
+@dataclass
+class SeedInfo:
+    """One seed as Spotify reports it, plus what it resolved to."""
+
+    id: str
+    type: Literal["TRACK", "ARTIST", "GENRE"]
+    label: str
+    initial_pool_size: int = 0
+    after_filtering_size: int = 0
+
+
+@dataclass
+class Recommendation:
+    track: dict[str, Any]
+    score: float
+    similarity: float
+    seed: str
+    explanation: str
+
+
+@dataclass
+class Recommendations:
+    tracks: list[Recommendation]
+    seeds: list[SeedInfo]
+    pool: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class _Seed:
+    info: SeedInfo
+    rows: np.ndarray
+    profile: dict[str, float]
+    query: np.ndarray = field(default_factory=lambda: np.empty(0, np.float32))
+
+
+class Recommender:
+    """Recommendations over one opened library."""
+
+    def __init__(self, library: Library):
+        self.lib = library
+
+    def recommend(self, **params: Any) -> Recommendations:
+        """Recommend songs; see `RecommendRequest` for the parameters.
+
+        Raises:
+            InvalidQueryError: bad parameters (message names the parameter and the value).
+            NotFoundError: a seed that is not in the library.
+        """
+        try:
+            request = RecommendRequest(**params)
+        except ValueError as exc:
+            raise InvalidQueryError(_first_error(exc)) from exc
+        return self.run(request)
+
+    def run(self, req: RecommendRequest) -> Recommendations:
+        self._check_columns(req)
+        seeds = self._resolve_seeds(req)
+        for seed in seeds:
+            seed.query = self._query(seed, req.target)
+        excluded_rows = np.concatenate([s.rows for s in seeds if s.info.type == "TRACK"]
+                                       or [np.empty(0, np.int64)])
+        excluded_versions = set(self.lib.version_key[excluded_rows].tolist())
+        pool_size = min(max(req.limit * 10, 100), 2000)
+        mask_cache: list[np.ndarray] = []
+        pools = []
+        for seed in seeds:
+            rows, sims = self._candidates(seed.query, pool_size, req, mask_cache)
+            seed.info.initial_pool_size = len(rows)
+            keep = ~np.isin(rows, excluded_rows)
+            if excluded_versions:
+                keep &= ~np.isin(self.lib.version_key[rows], list(excluded_versions))
+            rows, sims = rows[keep], sims[keep]
+            scores = sims - self._target_penalty(rows, req.target)
+            order = np.argsort(-scores, kind="stable")
+            seed.info.after_filtering_size = len(rows)
+            pools.append((rows[order], sims[order], scores[order]))
+        picked = self._interleave(pools, req)
+        records = self.lib.tracks([row for _, row, _, _ in picked])
+        out = []
+        for rec, (seed_i, row, sim, score) in zip(records, picked, strict=True):
+            reference = {**seeds[seed_i].profile, **req.target}
+            out.append(Recommendation(rec, round(float(score), 4), round(float(sim), 4),
+                                      seeds[seed_i].info.id,
+                                      self.explain(row, reference, req.target)))
+        out.sort(key=lambda r: -r.score)
+        return Recommendations(out, [s.info for s in seeds],
+                               {"candidates": int(sum(len(p[0]) for p in pools))})
+
+    def _check_columns(self, req: RecommendRequest) -> None:
+        for name in (*req.target, *req.min, *req.max):
+            if not self.lib.has_column(name):
+                raise InvalidQueryError(f"this library has no {name!r} data, so it cannot be "
+                                        "used as a target or filter")
+        if req.explicit is not None and not self.lib.has_column("explicit"):
+            raise InvalidQueryError("this library has no 'explicit' data to filter on")
+
+    def _resolve_seeds(self, req: RecommendRequest) -> list[_Seed]:
+        seeds = []
+        for track_id in req.seed_tracks:
+            row = self.lib.row_of(track_id)
+            if row is None:
+                raise NotFoundError(f"seed track {track_id!r} is not in the library")
+            rec = self.lib.tracks([row])[0]
+            label = f"{rec['name']} — {', '.join(rec['artists'])}"
+            seeds.append(_Seed(SeedInfo(track_id, "TRACK", label), np.array([row]),
+                               self._profile(np.array([row]))))
+        for artist_id in req.seed_artists:
+            a_row = self.lib.artist_row_of(artist_id)
+            if a_row is None:
+                raise NotFoundError(f"seed artist {artist_id!r} is not in the library")
+            rows = self.lib.rows_of_artist(a_row)
+            seeds.append(_Seed(SeedInfo(artist_id, "ARTIST", self.lib.artist(a_row)["name"]),
+                               rows, self._profile(rows)))
+        for genre in req.seed_genres:
+            rows, label = self._genre_rows(genre)
+            seeds.append(_Seed(SeedInfo(genre, "GENRE", label), rows, self._profile(rows)))
+        return seeds
+
+    def _genre_rows(self, genre: str) -> tuple[np.ndarray, str]:
+        """Rows standing for a genre seed: a genre label's songs, or a family's best examples."""
+        if self.lib.has_column("genre"):
+            hit = pc.equal(pc.utf8_lower(self.lib.table.column("genre")), genre.lower())
+            rows = np.flatnonzero(hit.to_numpy(zero_copy_only=False))
+            if len(rows):
+                return rows[:: max(1, len(rows) // 2000)], genre
+        family = self.lib.families.by_name_or_id(genre)
+        return np.asarray(family.central_rows, dtype=np.int64), family.name
+
+    def _profile(self, rows: np.ndarray) -> dict[str, float]:
+        """Mean raw value of each feature over the rows (one row for a track seed)."""
+        sample = rows[:: max(1, len(rows) // 2000)]
+        return {name: float(np.nanmean(self.lib.numeric(name)[sample]))
+                for name in self.lib.pipeline.names}
+
+    def _query(self, seed: _Seed, target: dict[str, float]) -> np.ndarray:
+        sample = seed.rows[:: max(1, len(seed.rows) // 2000)]
+        weighted = self.lib.pipeline.weighted(self.lib.table.take(sample)).mean(axis=0)
+        in_vectors = {k: v for k, v in target.items() if self.lib.pipeline.has(k)}
+        weighted = self.lib.pipeline.apply_targets(weighted, in_vectors)
+        return normalize(weighted[None, :])[0]
+
+    def _passes(self, rows: np.ndarray | None, req: RecommendRequest) -> np.ndarray:
+        """Which rows (all rows when None) satisfy every hard filter."""
+        n = len(self.lib) if rows is None else len(rows)
+        ok = np.ones(n, dtype=bool)
+        for bounds, is_min in ((req.min, True), (req.max, False)):
+            for name, value in bounds.items():
+                col = self.lib.numeric(name)
+                vals = col if rows is None else col[rows]
+                with np.errstate(invalid="ignore"):
+                    ok &= (vals >= value) if is_min else (vals <= value)
+        if req.explicit is False:
+            col = self.lib.numeric("explicit")
+            ok &= (col if rows is None else col[rows]) == 0
+        elif req.explicit is True:
+            col = self.lib.numeric("explicit")
+            ok &= (col if rows is None else col[rows]) == 1
+        if req.families is not None:
+            labels = self.lib.families.labels
+            ok &= np.isin(labels if rows is None else labels[rows], req.families)
+        return ok
+
+    def _has_filters(self, req: RecommendRequest) -> bool:
+        return bool(req.min or req.max or req.explicit is not None or req.families is not None)
+
+    def _candidates(self, query: np.ndarray, k: int, req: RecommendRequest,
+                    mask_cache: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        ids, sims = self.lib.index.search(query, k)
+        ids, sims = ids[0], sims[0]
+        valid = ids >= 0
+        ids, sims = ids[valid], sims[valid]
+        if not self._has_filters(req):
+            return ids, sims
+        ok = self._passes(ids, req)
+        if ok.sum() >= min(k // 2, req.limit * 5):
+            return ids[ok], sims[ok]
+        if not mask_cache:
+            mask_cache.append(self._passes(None, req))
+        mask = mask_cache[0]
+        allowed = np.flatnonzero(mask)
+        if len(allowed) <= EXACT_SUBSET_LIMIT:
+            ids2, sims2 = exact_top_k(self.lib.vectors, query[None, :], k, allowed)
+        else:
+            ids2, sims2 = self.lib.index.search(query, k, allowed=mask)
+        valid = ids2[0] >= 0
+        return ids2[0][valid], sims2[0][valid]
+
+    def _target_penalty(self, rows: np.ndarray, target: dict[str, float]) -> np.ndarray:
+        penalty = np.zeros(len(rows), dtype=np.float64)
+        for name, value in target.items():
+            col = self.lib.numeric(name)
+            spread = self._spread(name)
+            penalty += TARGET_PENALTY * np.nan_to_num(np.abs(col[rows] - value) / spread, nan=3)
+        return penalty
+
+    def _spread(self, name: str) -> float:
+        col = self.lib.numeric(name)
+        return float(np.nanstd(col[:: max(1, len(col) // 100_000)])) or 1.0
+
+    def _interleave(self, pools: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+                    req: RecommendRequest) -> list[tuple[int, int, float, float]]:
+        """Take songs from each seed's list in turn, keeping the diversity rules."""
+        picked: list[tuple[int, int, float, float]] = []
+        per_artist: dict[int, int] = {}
+        versions: set[int] = set()
+        chosen_vectors: list[np.ndarray] = []
+        cursors = [0] * len(pools)
+        while len(picked) < req.limit:
+            progressed = False
+            for s_i, (rows, sims, scores) in enumerate(pools):
+                if len(picked) >= req.limit:
+                    break
+                best = self._next(rows, scores, cursors[s_i], per_artist, versions,
+                                  chosen_vectors, req)
+                if best is None:
+                    cursors[s_i] = len(rows)
+                    continue
+                i = best
+                row = int(rows[i])
+                picked.append((s_i, row, float(sims[i]), float(scores[i])))
+                artist = int(self.lib.primary_artist[row])
+                per_artist[artist] = per_artist.get(artist, 0) + 1
+                versions.add(int(self.lib.version_key[row]))
+                chosen_vectors.append(np.asarray(self.lib.vectors[row]))
+                progressed = True
+            if not progressed:
+                break
+        return picked
+
+    def _next(self, rows: np.ndarray, scores: np.ndarray, start: int, per_artist: dict[int, int],
+              versions: set[int], chosen: list[np.ndarray], req: RecommendRequest) -> int | None:
+        """Index of the best eligible candidate; with diversity, penalise closeness to picks."""
+        eligible = []
+        for i in range(start, len(rows)):
+            row = int(rows[i])
+            if int(self.lib.version_key[row]) in versions:
+                continue
+            artist = int(self.lib.primary_artist[row])
+            if req.max_per_artist is not None and per_artist.get(artist, 0) >= req.max_per_artist:
+                continue
+            eligible.append(i)
+            if req.diversity == 0 or len(eligible) >= 30:
+                break
+        if not eligible:
+            return None
+        if req.diversity == 0 or not chosen:
+            return eligible[0]
+        cand = np.asarray(self.lib.vectors[rows[eligible]])
+        closeness = (cand @ np.stack(chosen).T).max(axis=1)
+        mmr = (1 - req.diversity) * scores[eligible] - req.diversity * closeness
+        return eligible[int(np.argmax(mmr))]
+
+    def explain(self, row: int, reference: dict[str, float], target: dict[str, float]) -> str:
+        """A short reason: which features are close to the reference and which differ most."""
+        diffs = []
+        for name, (_, _, noun) in WORDS.items():
+            if name not in reference or not self.lib.pipeline.has(name):
+                continue
+            value = self.lib.numeric(name)[row]
+            if np.isnan(value) or np.isnan(reference[name]):
+                continue
+            z = self.lib.pipeline.standardize(name, np.array([value, reference[name]]))
+            diffs.append((name, float(z[0] - z[1]), noun))
+        weights = {f.name: f.weight for f in self.lib.pipeline.features}
+        close = sorted((d for d in diffs if abs(d[1]) < 0.35),
+                       key=lambda d: abs(d[1]) / weights.get(d[0], 1.0))
+        far = sorted((d for d in diffs if abs(d[1]) >= 0.75), key=lambda d: -abs(d[1]))
+        parts = []
+        hit_targets = [d[2] for d in close if d[0] in target]
+        if hit_targets:
+            parts.append(f"on target for {_join(hit_targets)}")
+        similar = [d[2] for d in close if d[0] not in target][:3]
+        if similar:
+            parts.append(f"similar {_join(similar)}")
+        if far[:2]:
+            parts.append(_join([WORDS[d[0]][0 if d[1] > 0 else 1] for d in far[:2]]))
+        return "; ".join(parts) if parts else "close overall sound"
+
+
+def _join(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
+
+
+def _first_error(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    if callable(errors):
+        first = errors()[0]
+        where = ".".join(str(p) for p in first.get("loc", ()))
+        message = str(first.get("msg", exc)).removeprefix("Value error, ")
+        return f"{where}: {message}" if where else message
+    return str(exc)
+
+
+__all__ = ["RecommendRequest", "Recommendation", "Recommendations", "Recommender", "SeedInfo",
+           "TUNABLE"]
