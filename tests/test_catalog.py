@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
-from musicrec.catalog import parse_name_list, read_catalog
+from musicrec.catalog import read_catalog, split_names
 from musicrec.errors import CatalogError
 
 KAGGLE_HEADER = ("id,name,album,album_id,artists,artist_ids,track_number,disc_number,explicit,"
@@ -34,7 +35,7 @@ def test_reads_kaggle_schema(small_csv: Path) -> None:
     names = cat.table.column_names
     for col in ("id", "name", "artists", "year", "explicit", "time_signature", "energy"):
         assert col in names
-    assert cat.missing_optional == []
+    assert cat.missing_optional == ["popularity", "genre", "subgenre"]  # not in Kaggle
     assert all(isinstance(a, list) and a for a in cat.table.column("artists").to_pylist()[:50])
 
 
@@ -131,6 +132,7 @@ def test_quoted_names_with_commas_and_artist_lists(tmp_path: Path) -> None:
     assert cat.table.column("artists").to_pylist() == [["Guns N' Roses", "Ana's Band", "Tom, Jr."]]
 
 
-def test_parse_name_list_plain_text() -> None:
-    assert parse_name_list("Solo Artist") == ["Solo Artist"]
-    assert parse_name_list("A; B") == ["A", "B"]
+def test_split_names() -> None:
+    cells = ["Solo Artist", "A; B", "['X', \"Y's\"]", "['Guns N\\' Roses']", "Earth, Wind & Fire"]
+    assert split_names(pa.array(cells)).to_pylist() == [
+        ["Solo Artist"], ["A", "B"], ["X", "Y's"], ["Guns N' Roses"], ["Earth, Wind & Fire"]]

@@ -8,14 +8,15 @@ header is row 1, the first song is row 2.
 from __future__ import annotations
 
 import csv
-import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from musicrec.errors import CatalogError
@@ -90,7 +91,6 @@ NOTE_NAMES = {
 MODE_NAMES = {"MAJOR": 1, "MINOR": 0}
 BOOL_NAMES = {"TRUE": True, "FALSE": False, "1": True, "0": False, "YES": True, "NO": False}
 
-_LIST_ITEM = re.compile(r"""'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)\"""")
 
 
 @dataclass(frozen=True)
@@ -159,69 +159,61 @@ def read_catalog(path: str | Path) -> Catalog:
         raise CatalogError(f"{path} is empty")
     raw, malformed = _read_strings(path)
     columns = _resolve_columns(raw.column_names, path)
-    rejections = list(malformed)
-    frame = {canon: raw.column(src) for canon, src in columns.items()}
-    n = raw.num_rows
+    frame = {canon: pc.utf8_trim_whitespace(raw.column(src)) for canon, src in columns.items()}
+    del raw
+    n = len(frame["id"])
     # Row numbers as a spreadsheet shows them, skipping the malformed lines pyarrow dropped.
     row_numbers = _row_numbers(n, [r.row for r in malformed])
-    bad = np.zeros(n, dtype=bool)
+    problems: list[tuple[np.ndarray, str, str]] = []  # (row indexes, column, reason)
     values: dict[str, np.ndarray] = {}
     for col in (*AUDIO_FEATURES, *OPTIONAL_NUMERIC):
-        if col not in frame:
-            continue
-        parsed, problems = _parse_numeric(col, frame[col], required=col in REQUIRED)
-        values[col] = parsed
-        for i, reason in problems:
-            rejections.append(Rejection(int(row_numbers[i]), col, reason, _cell(frame[col], i)))
-            bad[i] = True
-    texts: dict[str, np.ndarray] = {}
-    for col in ("id", "name", "artists", *OPTIONAL_TEXT):
-        if col not in frame:
-            continue
-        arr = frame[col].to_numpy(zero_copy_only=False).astype(object)
-        arr = np.where(pd.isna(arr), "", arr).astype(str)
-        arr = np.char.strip(arr) if col != "name" else arr
-        if col in REQUIRED:
-            # R and spreadsheet exports write a missing value as NA.
-            missing = np.isin(np.char.strip(arr), ("", "NA", "N/A"))
-            for i in np.flatnonzero(missing):
-                rejections.append(Rejection(int(row_numbers[i]), col, "empty: required",
-                                            arr[i]))
-                bad[i] = True
-        texts[col] = arr
+        if col in frame:
+            values[col], found = _parse_numeric(col, frame[col], required=col in REQUIRED)
+            problems += [(rows, col, reason) for rows, reason in found]
     if "explicit" in frame:
-        explicit, problems = _parse_bool(frame["explicit"])
-        values["explicit"] = explicit
-        for i, reason in problems:
-            rejections.append(Rejection(int(row_numbers[i]), "explicit", reason,
-                                        _cell(frame["explicit"], i)))
-            bad[i] = True
+        values["explicit"], found = _parse_bool(frame["explicit"])
+        problems += [(rows, "explicit", reason) for rows, reason in found]
+    for col in ("id", "name", "artists"):
+        # R and spreadsheet exports write a missing value as NA.
+        empty = pc.is_in(frame[col], pa.array(["", "NA", "N/A", "[]"])).to_numpy(
+            zero_copy_only=False)
+        problems.append((np.flatnonzero(empty), col, "empty: required"))
+    bad = np.zeros(n, dtype=bool)
+    rejections = list(malformed)
+    for rows, col, reason in problems:
+        bad[rows] = True
+        rejections += [Rejection(int(row_numbers[i]), col, reason, _cell(frame[col], i))
+                       for i in rows]
     keep = ~bad
-    ids = texts["id"]
-    dup = np.zeros(n, dtype=bool)
-    first_row: dict[str, int] = {}
-    kept_ids = pd.Series(ids[keep])
-    dup_mask = kept_ids.duplicated(keep="first").to_numpy()
-    if dup_mask.any():
-        kept_idx = np.flatnonzero(keep)
-        firsts = kept_ids[~dup_mask]
-        first_row = dict(zip(firsts.to_numpy(), kept_idx[~dup_mask], strict=True))
-        for i in kept_idx[dup_mask]:
-            rejections.append(Rejection(int(row_numbers[i]), "id",
-                                        f"duplicate: same id as row {row_numbers[first_row[ids[i]]]}"
-                                        ", merged", ids[i]))
-            dup[i] = True
+    dup, first_of = _duplicates(frame["id"], keep)
+    rejections += [Rejection(int(row_numbers[i]), "id",
+                             f"duplicate: same id as row {row_numbers[first_of[i]]}, merged",
+                             _cell(frame["id"], i)) for i in np.flatnonzero(dup)]
     keep &= ~dup
     if not keep.any():
         raise CatalogError(f"{path}: no valid rows ({len(rejections)} problems, e.g. "
                            f"{_describe(rejections[0]) if rejections else 'no data rows'})")
-    table = build_table({k: v[keep] for k, v in texts.items()},
-                        {k: v[keep] for k, v in values.items()})
+    mask = pa.array(keep)
+    texts = {k: v.filter(mask) for k, v in frame.items()
+             if k in ("id", "name", "artists", *OPTIONAL_TEXT)}
+    table = build_table(texts, {k: v[keep] for k, v in values.items()})
     rejections.sort(key=lambda r: r.row)
     missing = [c for c in (*OPTIONAL_NUMERIC, *OPTIONAL_TEXT, "explicit")
                if c not in frame and c not in table.column_names]
     return Catalog(table, rejections, rows_read=n + len(malformed), duplicates=int(dup.sum()),
                    missing_optional=missing)
+
+
+def _duplicates(ids: pa.ChunkedArray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kept rows whose id an earlier kept row already has, and each row's first such row."""
+    codes = pc.dictionary_encode(ids).combine_chunks().indices.to_numpy()
+    kept = np.flatnonzero(keep)
+    _, first = np.unique(codes[kept], return_index=True)
+    first_row_of_code = np.full(codes.max() + 1, -1, dtype=np.int64)
+    first_row_of_code[codes[kept[first]]] = kept[first]
+    first_of = first_row_of_code[codes]
+    dup = keep & (first_of != np.arange(len(codes)))
+    return dup, first_of
 
 
 def _describe(r: Rejection) -> str:
@@ -240,19 +232,25 @@ def _read_strings(path: Path) -> tuple[pa.Table, list[Rejection]]:
         return "skip"
 
     names = _header(path)
-    try:
-        table = pacsv.read_csv(
+
+    def read(serial: bool) -> pa.Table:
+        return pacsv.read_csv(
             path,
-            # Serial parsing keeps physical line numbers for malformed rows.
-            read_options=pacsv.ReadOptions(use_threads=False, block_size=1 << 24),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid, newlines_in_values=True),
+            read_options=pacsv.ReadOptions(use_threads=not serial, block_size=1 << 22),
+            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(
                 column_types=dict.fromkeys(names, pa.string()),
-                strings_can_be_null=False, quoted_strings_can_be_null=False,
-            ),
+                strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
+
+    try:
+        table = read(serial=False)
+        if any(r.row < 0 for r in malformed):
+            # Parallel parsing loses physical line numbers; serial parsing keeps them.
+            malformed.clear()
+            table = read(serial=True)
     except pa.ArrowInvalid as exc:
-        raise CatalogError(f"{path} is not a readable CSV file: {exc}") from exc
+        raise CatalogError(f"{path.name} is not a readable CSV file: {exc}") from exc
     return table, malformed
 
 
@@ -300,58 +298,68 @@ def _cell(column: pa.ChunkedArray, i: int) -> str:
 
 
 def _parse_numeric(col: str, column: pa.ChunkedArray,
-                   required: bool) -> tuple[np.ndarray, list[tuple[int, str]]]:
-    """Parse a text column to float64; return values (NaN where absent) and problems."""
-    text = pd.Series(column.to_numpy(zero_copy_only=False), dtype=object).str.strip()
-    if col == "key":
-        text = text.map(lambda v: NOTE_NAMES.get(v.upper(), v) if isinstance(v, str) else v)
-    elif col == "mode":
-        text = text.map(lambda v: MODE_NAMES.get(v.upper(), v) if isinstance(v, str) else v)
-    values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
-    empty = (text == "").to_numpy()
-    problems: list[tuple[int, str]] = []
-    lo, hi = RANGES[col]
-    for i in np.flatnonzero(np.isnan(values) & ~empty):
-        problems.append((int(i), "not a number"))
+                   required: bool) -> tuple[np.ndarray, list[tuple[np.ndarray, str]]]:
+    """Parse a (trimmed) text column to float64: values (NaN where empty) and problem rows."""
+    try:
+        values = pc.cast(column, pa.float64()).to_numpy()
+        empty = np.zeros(len(values), dtype=bool)
+    except pa.ArrowInvalid:  # note names, Major/Minor, empty cells or junk: the careful path
+        text = pd.Series(column.to_numpy(zero_copy_only=False), dtype=object)
+        names = NOTE_NAMES if col == "key" else MODE_NAMES if col == "mode" else {}
+        text = text.map(lambda v: names.get(v.upper(), v))
+        values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
+        empty = (text == "").to_numpy()
+    problems = [(np.flatnonzero(np.isnan(values) & ~empty), "not a number")]
     if required:
-        problems.extend((int(i), "empty: required") for i in np.flatnonzero(empty))
+        problems.append((np.flatnonzero(empty), "empty: required"))
+    lo, hi = RANGES[col]
     with np.errstate(invalid="ignore"):
-        out_of_range = ~np.isnan(values) & ((values < lo) | (values > hi))
+        problems.append((np.flatnonzero((values < lo) | (values > hi)),
+                         f"out of range: expected {lo:g}..{hi:g}"))
         if col in INTEGER_COLUMNS:
-            not_integer = ~np.isnan(values) & (values != np.round(values))
-            problems.extend((int(i), "not a whole number") for i in np.flatnonzero(not_integer))
-    problems.extend((int(i), f"out of range: expected {lo:g}..{hi:g}")
-                    for i in np.flatnonzero(out_of_range))
+            problems.append((np.flatnonzero(values != np.round(values)), "not a whole number"))
     return values, problems
 
 
-def _parse_bool(column: pa.ChunkedArray) -> tuple[np.ndarray, list[tuple[int, str]]]:
-    text = pd.Series(column.to_numpy(zero_copy_only=False), dtype=object).str.strip().str.upper()
-    mapped = text.map(BOOL_NAMES)
-    problems = [(int(i), "not true/false") for i in np.flatnonzero(mapped.isna() & (text != ""))]
-    # 0 where unknown: an empty cell is "not marked explicit", as Spotify reports it.
-    return mapped.fillna(False).to_numpy(dtype=bool), problems
+def _parse_bool(column: pa.ChunkedArray) -> tuple[np.ndarray, list[tuple[np.ndarray, str]]]:
+    upper = pc.utf8_upper(column)
+    true = pc.is_in(upper, pa.array(["TRUE", "1", "YES"])).to_numpy(zero_copy_only=False)
+    false = pc.is_in(upper, pa.array(["FALSE", "0", "NO", ""])).to_numpy(zero_copy_only=False)
+    # An empty cell means "not marked explicit", as Spotify reports it.
+    return true, [(np.flatnonzero(~true & ~false), "not true/false")]
 
 
-def parse_name_list(value: str) -> list[str]:
-    """Split an artists cell: a Python list literal (Kaggle) or a comma/semicolon list."""
-    value = value.strip()
-    if value.startswith("[") and value.endswith("]"):
-        items = [a if a else b for a, b in _LIST_ITEM.findall(value)]
-        return [_unescape(i) for i in items if i.strip()] or [value[1:-1].strip()]
-    return [part.strip() for part in re.split(r"\s*[;]\s*", value) if part.strip()]
+def split_names(column: pa.ChunkedArray | pa.Array) -> pa.ListArray:
+    """Split artists cells into lists of names.
+
+    Kaggle cells are Python list literals (`['A', "B's"]`); other exports hold one name, or
+    several separated by semicolons. Commas are not separators: "Earth, Wind & Fire" is one.
+    """
+    text = pc.utf8_trim_whitespace(one_chunk(column))
+    is_list = pc.starts_with(text, "[")
+    inner = pc.replace_substring_regex(text, r"^\[\s*['\"]?|['\"]?\s*\]$", "")
+    as_list = pc.split_pattern_regex(inner, r"['\"]\s*,\s*['\"]")
+    as_plain = pc.split_pattern_regex(text, r"\s*;\s*")
+    lists = pc.if_else(is_list, as_list, as_plain)
+    return _map_values(lists, lambda names: pc.replace_substring(names, "\\'", "'"))
 
 
-def _unescape(item: str) -> str:
-    return item.replace("\\'", "'").replace('\\"', '"').replace("\\\\", "\\")
+def one_chunk(array: pa.ChunkedArray | pa.Array) -> pa.Array:
+    return array.combine_chunks() if isinstance(array, pa.ChunkedArray) else array
 
 
-def artist_key(name: str) -> str:
-    """A stable id for an artist known only by name: lower-cased, spaces collapsed."""
-    return "name:" + " ".join(name.lower().split())
+def _map_values(lists: pa.ListArray, fn: Callable[[pa.Array], pa.Array]) -> pa.ListArray:
+    """Apply an element-wise function to every item of a list array, keeping its shape."""
+    return pa.ListArray.from_arrays(lists.offsets, fn(lists.values))
 
 
-def build_table(texts: dict[str, np.ndarray], values: dict[str, np.ndarray]) -> pa.Table:
+def artist_keys(names: pa.Array) -> pa.Array:
+    """Stable ids for artists known only by name: lower-cased, spaces collapsed."""
+    collapsed = pc.replace_substring_regex(pc.utf8_lower(names), r"\s+", " ")
+    return pc.binary_join_element_wise("name:", collapsed, "")
+
+
+def build_table(texts: dict[str, pa.ChunkedArray], values: dict[str, np.ndarray]) -> pa.Table:
     """Assemble the normalised catalogue table.
 
     Schema: id, name, artists (list<string>), artist_ids (list<string>), album, album_id,
@@ -359,28 +367,26 @@ def build_table(texts: dict[str, np.ndarray], values: dict[str, np.ndarray]) -> 
     (float32; key, mode as int8), year (int16, null when unknown), explicit (bool), and the other
     optional numbers where present.
     """
-    artists = [parse_name_list(v) for v in texts["artists"]]
+    artists = split_names(texts["artists"])
+    derived = _map_values(artists, artist_keys)
     if "artist_ids" in texts:
-        artist_ids = [parse_name_list(v) for v in texts["artist_ids"]]
-        artist_ids = [ids if len(ids) == len(names) else [artist_key(a) for a in names]
-                      for ids, names in zip(artist_ids, artists, strict=True)]
+        given = split_names(texts["artist_ids"])
+        # Where the id list does not line up with the names, ids derived from names are safer.
+        same = pc.equal(pc.list_value_length(given), pc.list_value_length(artists))
+        artist_ids = pc.if_else(same, given, derived)
     else:
-        artist_ids = [[artist_key(a) for a in names] for names in artists]
-    cols: dict[str, pa.Array] = {
-        "id": pa.array(texts["id"], pa.string()),
-        "name": pa.array(texts["name"], pa.string()),
-        "artists": pa.array(artists, pa.list_(pa.string())),
-        "artist_ids": pa.array(artist_ids, pa.list_(pa.string())),
-    }
+        artist_ids = derived
+    cols: dict[str, pa.ChunkedArray | pa.Array] = {
+        "id": texts["id"], "name": texts["name"], "artists": artists, "artist_ids": artist_ids}
     for col in ("album", "album_id", "release_date", "genre", "subgenre"):
         if col in texts:
-            cols[col] = pa.array(texts[col], pa.string())
+            cols[col] = texts[col]
     for col in AUDIO_FEATURES:
         kind = pa.int8() if col in ("key", "mode") else pa.float32()
         cols[col] = pa.array(values[col].astype(kind.to_pandas_dtype()), kind)
     year = _year(values.get("year"), texts.get("release_date"))
     if year is not None:
-        cols["year"] = pa.array(year, pa.int16(), mask=year <= 0)
+        cols["year"] = pa.array(year.astype(np.int16), pa.int16(), mask=year <= 0)
     for col in ("time_signature", "popularity", "track_number", "disc_number"):
         if col in values:
             v = values[col]
@@ -391,12 +397,15 @@ def build_table(texts: dict[str, np.ndarray], values: dict[str, np.ndarray]) -> 
     return pa.table(cols)
 
 
-def _year(year: np.ndarray | None, release_date: np.ndarray | None) -> np.ndarray | None:
+def _year(year: np.ndarray | None, release_date: pa.ChunkedArray | None) -> np.ndarray | None:
     """Release year from the year column, else from the date's first four digits; 0 = unknown."""
     from_date = None
     if release_date is not None:
-        head = pd.Series(release_date).str.slice(0, 4)
-        from_date = pd.to_numeric(head, errors="coerce").fillna(0).to_numpy(dtype=np.int64)
+        head = pc.utf8_slice_codeunits(release_date, 0, 4)
+        digits = pc.match_substring_regex(head, r"^\d{4}$")
+        as_int = pc.cast(pc.if_else(digits, head, pa.scalar(None, pa.string())), pa.int64())
+        from_date = as_int.to_numpy(zero_copy_only=False)
+        from_date = np.nan_to_num(from_date.astype(np.float64), nan=0).astype(np.int64)
     if year is None:
         return from_date
     out = np.nan_to_num(year, nan=0).astype(np.int64)

@@ -41,12 +41,12 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict
 
 from musicrec import __version__
-from musicrec.catalog import Catalog, read_catalog
+from musicrec.catalog import Catalog, one_chunk, read_catalog
 from musicrec.errors import LibraryError, NotFoundError
 from musicrec.families import Families, build_families
 from musicrec.features import FeatureConfig, FeaturePipeline
 from musicrec.index import ExactIndex, HNSWIndex
-from musicrec.search import TextIndex, normalize_text
+from musicrec.search import TextIndex
 
 FORMAT_VERSION = 1
 
@@ -99,6 +99,8 @@ def build_library(source: str | Path, dest: str | Path, config: BuildConfig | No
     config = config or BuildConfig()
     progress = progress or BuildProgress()
     source, dest = Path(source), Path(dest)
+    if dest.exists() and not (dest / "manifest.json").exists() and any(dest.iterdir()):
+        raise LibraryError(f"{dest} exists and is not a musicrec library; not replacing it")
     times: dict[str, float] = {}
     with _stage(times, progress, "read"):
         catalog = read_catalog(source)
@@ -176,10 +178,7 @@ def _write_artefacts(catalog: Catalog, source: Path, folder: Path, config: Build
 
 def _write_lookups(table: pa.Table, folder: Path) -> None:
     """Track id and artist lookups, and the keys used for diversity."""
-    ids = table.column("id").to_numpy(zero_copy_only=False).astype(bytes)
-    order = np.argsort(ids, kind="stable")
-    np.save(folder / "track_keys.npy", ids[order])
-    np.save(folder / "track_order.npy", order.astype(np.int64))
+    _save_sorted_keys(folder, "track", table.column("id").to_numpy(zero_copy_only=False))
 
     artist_ids = table.column("artist_ids").combine_chunks()
     artist_names = table.column("artists").combine_chunks()
@@ -203,24 +202,29 @@ def _write_lookups(table: pa.Table, folder: Path) -> None:
     with pa.OSFile(str(folder / "artists.arrow"), "wb") as sink, \
             pa.ipc.new_file(sink, artists.schema) as writer:
         writer.write_table(artists)
-    akeys = uniques.astype(str).astype(bytes)
-    aorder = np.argsort(akeys, kind="stable")
-    np.save(folder / "artist_keys.npy", akeys[aorder])
-    np.save(folder / "artist_order.npy", aorder.astype(np.int64))
+    _save_sorted_keys(folder, "artist", uniques)
 
     first_of_row = np.searchsorted(parents, np.arange(table.num_rows))
     primary = codes[first_of_row].astype(np.int32)
     np.save(folder / "primary_artist.npy", primary)
-    titles = [normalize_text(t) for t in table.column("name").to_pylist()]
-    title_codes = pd.factorize(np.array(titles, dtype=object))[0].astype(np.int64)
-    np.save(folder / "version_key.npy", title_codes * (len(uniques) + 1) + primary)
+    titles = pc.utf8_trim_whitespace(pc.replace_substring_regex(
+        pc.utf8_lower(table.column("name")), r"[^\p{L}\p{N}]+", " "))
+    title_codes = pc.dictionary_encode(titles).combine_chunks().indices.to_numpy()
+    np.save(folder / "version_key.npy", title_codes.astype(np.int64) * (len(uniques) + 1) + primary)
 
-    names = table.column("name").to_pylist()
-    firsts = flat_names[first_of_row]
-    docs = [f"{t} {a}" for t, a in zip(names, firsts, strict=True)]
-    for sub, index_docs in (("text", docs), ("artist_text", artists.column("name").to_pylist())):
+    docs = pc.binary_join_element_wise(table.column("name").combine_chunks(),
+                                       pa.array(flat_names[first_of_row]), " ")
+    for sub, index_docs in (("text", docs), ("artist_text", artists.column("name"))):
         (folder / sub).mkdir()
-        TextIndex.build(index_docs).save(folder / sub)
+        TextIndex.build(one_chunk(index_docs)).save(folder / sub)
+
+
+def _save_sorted_keys(folder: Path, name: str, keys: np.ndarray) -> None:
+    """Sorted UTF-8 keys and their rows, for id -> row lookups by binary search."""
+    encoded = np.char.encode(keys.astype(str), "utf-8")
+    order = np.argsort(encoded, kind="stable")
+    np.save(folder / f"{name}_keys.npy", encoded[order])
+    np.save(folder / f"{name}_order.npy", order.astype(np.int64))
 
 
 def _sha256(path: Path) -> str:
@@ -235,8 +239,6 @@ def _swap_into_place(tmp: Path, dest: Path) -> None:
     """Replace dest by tmp with two renames; the old library is removed only afterwards."""
     old = dest.parent / f".{dest.name}.old-{os.getpid()}"
     if dest.exists():
-        if not (dest / "manifest.json").exists() and any(dest.iterdir()):
-            raise LibraryError(f"{dest} exists and is not a musicrec library; not replacing it")
         dest.rename(old)
     tmp.rename(dest)
     shutil.rmtree(old, ignore_errors=True)

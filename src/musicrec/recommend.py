@@ -152,8 +152,8 @@ class Recommender:
         mask_cache: list[np.ndarray] = []
         pools = []
         for seed in seeds:
-            rows, sims = self._candidates(seed.query, pool_size, req, mask_cache)
-            seed.info.initial_pool_size = len(rows)
+            rows, sims, seed.info.initial_pool_size = self._candidates(
+                seed.query, pool_size, req, mask_cache)
             keep = ~np.isin(rows, excluded_rows)
             if excluded_versions:
                 keep &= ~np.isin(self.lib.version_key[rows], list(excluded_versions))
@@ -252,16 +252,17 @@ class Recommender:
         return bool(req.min or req.max or req.explicit is not None or req.families is not None)
 
     def _candidates(self, query: np.ndarray, k: int, req: RecommendRequest,
-                    mask_cache: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+                    mask_cache: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, int]:
+        """Nearest songs that pass the hard filters, and how many were looked at."""
         ids, sims = self.lib.index.search(query, k)
         ids, sims = ids[0], sims[0]
         valid = ids >= 0
         ids, sims = ids[valid], sims[valid]
         if not self._has_filters(req):
-            return ids, sims
+            return ids, sims, len(ids)
         ok = self._passes(ids, req)
         if ok.sum() >= min(k // 2, req.limit * 5):
-            return ids[ok], sims[ok]
+            return ids[ok], sims[ok], len(ids)
         if not mask_cache:
             mask_cache.append(self._passes(None, req))
         mask = mask_cache[0]
@@ -271,7 +272,7 @@ class Recommender:
         else:
             ids2, sims2 = self.lib.index.search(query, k, allowed=mask)
         valid = ids2[0] >= 0
-        return ids2[0][valid], sims2[0][valid]
+        return ids2[0][valid], sims2[0][valid], len(ids) + len(allowed)
 
     def _target_penalty(self, rows: np.ndarray, target: dict[str, float]) -> np.ndarray:
         penalty = np.zeros(len(rows), dtype=np.float64)

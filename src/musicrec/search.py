@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 
 _WORD = re.compile(r"[^\W_]+")
@@ -59,21 +61,28 @@ class TextIndex:
         self._by_letter = _letter_buckets(self._vocab_list)
 
     @classmethod
-    def build(cls, documents: Sequence[str]) -> TextIndex:
-        """Index one document (e.g. "title artist") per row."""
-        words: list[str] = []
-        doc_of: list[int] = []
-        for i, doc in enumerate(documents):
-            toks = set(tokenize(doc))
-            words.extend(toks)
-            doc_of.extend([i] * len(toks))
-        vocab, inverse = np.unique(np.array(words, dtype=str), return_inverse=True)
-        docs = np.array(doc_of, dtype=np.int32)
-        order = np.lexsort((docs, inverse))
-        counts = np.bincount(inverse, minlength=len(vocab))
-        offsets = np.zeros(len(vocab) + 1, dtype=np.int64)
-        np.cumsum(counts, out=offsets[1:])
-        return cls(vocab, offsets, docs[order], len(documents))
+    def build(cls, documents: Sequence[str] | pa.Array) -> TextIndex:
+        """Index one document (e.g. "title artist") per row.
+
+        Splitting and lower-casing run in Arrow over all rows at once; accents are folded
+        in Python only over the distinct words, which are far fewer than the rows.
+        """
+        docs = pa.array(documents, pa.string()) if not isinstance(documents, pa.Array) else \
+            documents
+        words = pc.utf8_split_whitespace(
+            pc.replace_substring_regex(pc.utf8_lower(docs), r"[^\p{L}\p{N}]+", " "))
+        flat = pc.list_flatten(words)
+        doc_of = pc.list_parent_indices(words).to_numpy().astype(np.int32)
+        encoded = pc.dictionary_encode(flat).combine_chunks() if isinstance(
+            flat, pa.ChunkedArray) else pc.dictionary_encode(flat)
+        folded = np.array([normalize_text(w) for w in encoded.dictionary.to_pylist()], dtype=str)
+        vocab, word_of_raw = np.unique(folded, return_inverse=True)
+        word = word_of_raw[encoded.indices.to_numpy()]
+        keep = np.char.str_len(vocab)[word] > 0
+        pairs = np.unique(word[keep].astype(np.int64) * len(docs) + doc_of[keep])
+        word_ids, rows = pairs // len(docs), (pairs % len(docs)).astype(np.int32)
+        offsets = np.searchsorted(word_ids, np.arange(len(vocab) + 1)).astype(np.int64)
+        return cls(vocab, offsets, rows, len(docs))
 
     def save(self, folder: Path) -> None:
         for name, arr in zip(self.FILES, (self.vocab, self.offsets, self.rows), strict=True):
@@ -154,7 +163,7 @@ def _letter_buckets(vocab: list[str]) -> dict[str, tuple[int, list[str]]]:
     buckets: dict[str, tuple[int, list[str]]] = {}
     start = 0
     for i in range(1, len(vocab) + 1):
-        if i == len(vocab) or vocab[i][0] != vocab[start][0]:
-            buckets[vocab[start][0]] = (start, vocab[start:i])
+        if i == len(vocab) or vocab[i][:1] != vocab[start][:1]:
+            buckets[vocab[start][:1]] = (start, vocab[start:i])
             start = i
     return buckets

@@ -1,0 +1,98 @@
+"""The command line, in-process with Typer's runner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from musicrec.cli import app, parse_knobs
+from musicrec.errors import InvalidQueryError
+from musicrec.library import Library
+
+runner = CliRunner()
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_synth_and_build_print_a_summary(tmp_path: Path) -> None:
+    csv = tmp_path / "s.csv"
+    code, out, _ = run("synth", "--rows", "800", "--out", str(csv), "--seed", "3")
+    assert code == 0 and csv.exists() and "800" in out
+    code, out, _ = run("build", str(csv), "--library", str(tmp_path / "lib"))
+    assert code == 0, out
+    assert "rows read" in out and "rows kept" in out and "time: index" in out
+
+
+def test_info(small_library_path: Path) -> None:
+    code, out, _ = run("info", "--library", str(small_library_path))
+    assert code == 0
+    assert "songs" in out and "sound families" in out and "hnsw" in out
+
+
+def test_search_json(small_library: Library, small_library_path: Path) -> None:
+    name = small_library.tracks([10])[0]["name"]
+    code, out, _ = run("search", name, "--library", str(small_library_path), "--json")
+    assert code == 0
+    assert name in [hit["name"] for hit in json.loads(out)]
+
+
+def test_recommend_with_knobs_as_json(small_library: Library, small_library_path: Path) -> None:
+    seed = small_library.tracks([0])[0]["id"]
+    code, out, err = run("recommend", "--seed", seed, "--library", str(small_library_path),
+                         "--limit", "5", "--target-energy", "0.8", "--min-year", "1990",
+                         "--max-tempo=150", "--no-explicit", "--json")
+    assert code == 0, err
+    data = json.loads(out)
+    assert len(data["tracks"]) == 5
+    for t in data["tracks"]:
+        assert t["year"] >= 1990 and t["tempo"] <= 150 and t["explicit"] is False
+        assert t["explanation"]
+
+
+def test_recommend_table_by_query_seed(small_library: Library, small_library_path: Path) -> None:
+    rec = small_library.tracks([42])[0]
+    code, out, err = run("recommend", "--seed", rec["name"], "--library", str(small_library_path))
+    assert code == 0, err
+    assert "Seeds:" in out and "why" in out
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["recommend", "--seed", "zzqqxxyy", "--target-energy", "0.5"], "matches any song"),
+    (["recommend", "--seed", "x", "--target-colour", "1"], "unknown option --target-colour"),
+    (["recommend", "--seed", "x", "--target-energy", "loud"], "needs a number"),
+])
+def test_mistakes_are_one_line_errors(small_library_path: Path, args: list[str],
+                                      message: str) -> None:
+    code, out, err = run(*args, "--library", str(small_library_path))
+    assert code == 1
+    assert message in err and "Traceback" not in err + out
+    assert len(err.strip().splitlines()) <= 2
+
+
+def test_missing_library_and_bad_csv_are_one_line_errors(tmp_path: Path) -> None:
+    code, _, err = run("info", "--library", str(tmp_path / "none"))
+    assert code == 1 and "no library at" in err
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n")
+    code, _, err = run("build", str(bad), "--library", str(tmp_path / "lib"))
+    assert code == 1 and "missing required column" in err and "Traceback" not in err
+
+
+def test_library_from_environment(small_library_path: Path,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MUSICREC_LIBRARY", str(small_library_path))
+    code, out, _ = run("info")
+    assert code == 0 and str(small_library_path) in out.replace("\n", "")
+
+
+def test_parse_knobs() -> None:
+    assert parse_knobs(["--target-energy", "0.8", "--min-duration-ms=1000"]) == {
+        "target": {"energy": 0.8}, "min": {"duration_ms": 1000.0}, "max": {}}
+    with pytest.raises(InvalidQueryError, match="needs a value"):
+        parse_knobs(["--max-tempo"])

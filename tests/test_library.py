@@ -1,0 +1,102 @@
+"""Building and opening libraries: manifest, lookups, atomic replacement, version checks."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import musicrec.library as library_module
+from musicrec.errors import LibraryError
+from musicrec.library import FORMAT_VERSION, Library, build_library
+
+
+def test_manifest_describes_the_library(small_library: Library, small_csv: Path) -> None:
+    info = small_library.info()
+    assert info["format_version"] == FORMAT_VERSION
+    assert info["source"]["name"] == small_csv.name and len(info["source"]["sha256"]) == 64
+    assert info["counts"]["rows_kept"] == len(small_library)
+    assert info["index"]["kind"] == "hnsw"
+    assert info["features"]["dims"][:2] == ["danceability", "energy"]
+    assert info["bytes_on_disk"] > 0
+    assert small_library.vectors.shape == (len(small_library), len(info["features"]["dims"]))
+
+
+def test_vectors_are_memory_mapped_float32(small_library: Library) -> None:
+    assert isinstance(small_library.vectors, np.memmap)
+    assert small_library.vectors.dtype == np.float32
+
+
+def test_every_track_and_artist_id_round_trips(small_library: Library) -> None:
+    ids = small_library.table.column("id").to_pylist()
+    assert [small_library.row_of(i) for i in ids[:500]] == list(range(500))
+    assert small_library.row_of("no-such-id") is None
+    first_artist = small_library.table.column("artist_ids")[0].as_py()[0]
+    a_row = small_library.artist_row_of(first_artist)
+    assert a_row is not None and 0 in small_library.rows_of_artist(a_row)
+
+
+def test_search_finds_a_song_by_title_and_artist(small_library: Library) -> None:
+    rec = small_library.tracks([123])[0]
+    hits = small_library.search(f"{rec['name']} {rec['artists'][0]}", 5)
+    assert hits[0]["id"] == rec["id"] or rec["id"] in [h["id"] for h in hits]
+
+
+def test_open_missing_library_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(LibraryError, match="no library at .*musicrec demo"):
+        Library.open(tmp_path / "nothing")
+
+
+def test_incompatible_format_is_refused(small_library_path: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "old"
+    shutil.copytree(small_library_path, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    manifest["format_version"] = 0
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(LibraryError, match="format version 0.*rebuild"):
+        Library.open(copy)
+
+
+def test_interrupted_build_leaves_previous_library_intact(
+        small_library_path: Path, small_csv: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    dest = tmp_path / "lib"
+    shutil.copytree(small_library_path, dest)
+    before = (dest / "manifest.json").read_text()
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(library_module, "build_families", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build_library(small_csv, dest)
+    assert (dest / "manifest.json").read_text() == before
+    assert len(Library.open(dest)) > 0
+    assert [p.name for p in tmp_path.iterdir()] == ["lib"], "no temporary folder left behind"
+
+
+def test_rebuild_replaces_library_and_writes_rejections(small_csv: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "with_bad_rows.csv"
+    lines = small_csv.read_text().splitlines()
+    lines.insert(3, "only,three,fields")
+    broken.write_text("\n".join(lines[:400]) + "\n")
+    dest = tmp_path / "lib"
+    report = build_library(broken, dest)
+    assert report.rejected == {"*: malformed": 1}
+    rejected = (dest / "rejected.csv").read_text()
+    assert '4,*,"malformed: 3 fields, expected 24","only,three,fields"' in rejected
+    report2 = build_library(small_csv, dest)
+    assert Library.open(dest).info()["counts"]["rows_kept"] == report2.rows_kept
+
+
+def test_refuses_to_replace_a_folder_that_is_not_a_library(small_csv: Path,
+                                                          tmp_path: Path) -> None:
+    dest = tmp_path / "photos"
+    dest.mkdir()
+    (dest / "holiday.jpg").write_bytes(b"x")
+    with pytest.raises(LibraryError, match="not a musicrec library"):
+        build_library(small_csv, dest)
+    assert (dest / "holiday.jpg").exists()
