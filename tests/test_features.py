@@ -18,7 +18,8 @@ def table(rng: np.random.Generator, n: int = 500, with_year: bool = True) -> pa.
     cols.update(loudness=rng.uniform(-30, 0, n).astype(np.float32),
                 tempo=rng.uniform(60, 200, n).astype(np.float32),
                 duration_ms=rng.uniform(6e4, 6e5, n).astype(np.float32),
-                key=rng.integers(0, 12, n).astype(np.int8), mode=rng.integers(0, 2, n).astype(np.int8))
+                key=rng.integers(0, 12, n).astype(np.int8),
+                mode=rng.integers(0, 2, n).astype(np.int8))
     data = {k: pa.array(v) for k, v in cols.items()}
     if with_year:
         year = rng.integers(1950, 2021, n).astype(np.int16)

@@ -159,7 +159,10 @@ def read_catalog(path: str | Path) -> Catalog:
         raise CatalogError(f"{path} is empty")
     raw, malformed = _read_strings(path)
     columns = _resolve_columns(raw.column_names, path)
-    frame = {canon: pc.utf8_trim_whitespace(raw.column(src)) for canon, src in columns.items()}
+    frame = {canon: raw.column(src) for canon, src in columns.items()}
+    for col in ("id", "artists", "artist_ids", "album_id", "genre", "subgenre"):
+        if col in frame:  # identifiers and labels: surrounding spaces are never meaningful
+            frame[col] = pc.utf8_trim_whitespace(frame[col])
     del raw
     n = len(frame["id"])
     # Row numbers as a spreadsheet shows them, skipping the malformed lines pyarrow dropped.
@@ -175,7 +178,8 @@ def read_catalog(path: str | Path) -> Catalog:
         problems += [(rows, "explicit", reason) for rows, reason in found]
     for col in ("id", "name", "artists"):
         # R and spreadsheet exports write a missing value as NA.
-        empty = pc.is_in(frame[col], pa.array(["", "NA", "N/A", "[]"])).to_numpy(
+        empty = pc.is_in(pc.utf8_trim_whitespace(frame[col]),
+                         pa.array(["", "NA", "N/A", "[]"])).to_numpy(
             zero_copy_only=False)
         problems.append((np.flatnonzero(empty), col, "empty: required"))
     bad = np.zeros(n, dtype=bool)
@@ -299,12 +303,12 @@ def _cell(column: pa.ChunkedArray, i: int) -> str:
 
 def _parse_numeric(col: str, column: pa.ChunkedArray,
                    required: bool) -> tuple[np.ndarray, list[tuple[np.ndarray, str]]]:
-    """Parse a (trimmed) text column to float64: values (NaN where empty) and problem rows."""
+    """Parse a text column to float64: values (NaN where empty) and problem rows."""
     try:
         values = pc.cast(column, pa.float64()).to_numpy()
         empty = np.zeros(len(values), dtype=bool)
-    except pa.ArrowInvalid:  # note names, Major/Minor, empty cells or junk: the careful path
-        text = pd.Series(column.to_numpy(zero_copy_only=False), dtype=object)
+    except pa.ArrowInvalid:  # note names, Major/Minor, spaces, empty cells or junk
+        text = pd.Series(column.to_numpy(zero_copy_only=False), dtype=object).str.strip()
         names = NOTE_NAMES if col == "key" else MODE_NAMES if col == "mode" else {}
         text = text.map(lambda v: names.get(v.upper(), v))
         values = pd.to_numeric(text, errors="coerce").to_numpy(dtype=np.float64)
@@ -322,7 +326,7 @@ def _parse_numeric(col: str, column: pa.ChunkedArray,
 
 
 def _parse_bool(column: pa.ChunkedArray) -> tuple[np.ndarray, list[tuple[np.ndarray, str]]]:
-    upper = pc.utf8_upper(column)
+    upper = pc.utf8_upper(pc.utf8_trim_whitespace(column))
     true = pc.is_in(upper, pa.array(["TRUE", "1", "YES"])).to_numpy(zero_copy_only=False)
     false = pc.is_in(upper, pa.array(["FALSE", "0", "NO", ""])).to_numpy(zero_copy_only=False)
     # An empty cell means "not marked explicit", as Spotify reports it.

@@ -79,7 +79,8 @@ class TextIndex:
         vocab, word_of_raw = np.unique(folded, return_inverse=True)
         word = word_of_raw[encoded.indices.to_numpy()]
         keep = np.char.str_len(vocab)[word] > 0
-        pairs = np.unique(word[keep].astype(np.int64) * len(docs) + doc_of[keep])
+        pairs = np.sort(word[keep].astype(np.int64) * len(docs) + doc_of[keep])
+        pairs = pairs[np.r_[True, pairs[1:] != pairs[:-1]]]  # a word counts once per row
         word_ids, rows = pairs // len(docs), (pairs % len(docs)).astype(np.int32)
         offsets = np.searchsorted(word_ids, np.arange(len(vocab) + 1)).astype(np.int64)
         return cls(vocab, offsets, rows, len(docs))
