@@ -10,6 +10,7 @@ the library: readable, and independent of any library version's pickle format.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -105,8 +106,13 @@ def _pre(transform: Transform, x: np.ndarray) -> np.ndarray:
     return x
 
 
-def _column(table: pa.Table, name: str) -> np.ndarray:
+Columns = pa.Table | Mapping[str, np.ndarray]
+
+
+def _column(table: Columns, name: str) -> np.ndarray:
     """A feature column as float64 with NaN where unknown."""
+    if not isinstance(table, pa.Table):
+        return np.asarray(table[name], dtype=np.float64)
     col = table.column(name)
     return col.to_numpy().astype(np.float64) if col.null_count == 0 else np.asarray(
         col.to_pandas(), dtype=np.float64)
@@ -162,13 +168,16 @@ class FeaturePipeline:
         z = (_pre(f.transform, values) - f.center) / f.scale
         return np.nan_to_num(z, nan=0.0)
 
-    def transform(self, table: pa.Table) -> np.ndarray:
+    def transform(self, table: Columns) -> np.ndarray:
         """Unit vectors for every row of a table: float32, C-order, shape (n, len(dims))."""
         return normalize(self.weighted(table))
 
-    def weighted(self, table: pa.Table) -> np.ndarray:
-        """Standardised, weighted, not yet normalised vectors; shape (n, len(dims))."""
-        n = table.num_rows
+    def weighted(self, table: Columns) -> np.ndarray:
+        """Standardised, weighted, not yet normalised vectors; shape (n, len(dims)).
+
+        `table` is a catalogue table or a mapping from feature name to values of shape (n,).
+        """
+        n = len(_column(table, self.features[0].name))
         out = np.empty((n, len(self.dims)), dtype=np.float32)
         col = 0
         for f in self.features:

@@ -46,6 +46,7 @@ from musicrec.errors import LibraryError, NotFoundError
 from musicrec.families import Families, build_families
 from musicrec.features import FeatureConfig, FeaturePipeline
 from musicrec.index import ExactIndex, HNSWIndex
+from musicrec.recommend import Recommendations, Recommender
 from musicrec.search import TextIndex
 
 FORMAT_VERSION = 1
@@ -151,7 +152,8 @@ def _write_artefacts(catalog: Catalog, source: Path, folder: Path, config: Build
     with _stage(times, progress, "write"):
         with pa.OSFile(str(folder / "catalogue.arrow"), "wb") as sink, \
                 pa.ipc.new_file(sink, table.schema) as writer:
-            writer.write_table(table, max_chunksize=256_000)
+            # One record batch: taking rows from a multi-chunk column copies the whole column.
+            writer.write_table(table.combine_chunks())
         catalog.rejections_frame().to_csv(folder / "rejected.csv", index=False)
         checksum = _sha256(source)
         progress.advance("write", 1)
@@ -337,6 +339,11 @@ class Library:
         off = self._arrays["artist_offsets"]
         return np.asarray(self._arrays["artist_rows"][off[artist_row]:off[artist_row + 1]])
 
+    def label(self, row: int) -> str:
+        """ "Title — Artist, Artist" for one song, without reading its other columns."""
+        artists = self.table.column("artists")[row].as_py()
+        return f"{self.table.column('name')[row].as_py()} — {', '.join(artists)}"
+
     def artist(self, artist_row: int) -> dict[str, Any]:
         return self.artists.slice(artist_row, 1).to_pylist()[0]
 
@@ -364,11 +371,13 @@ class Library:
         hits = self.artist_text.search(query, limit, documents=_ColumnDocs(names))
         return [dict(self.artist(h.row), match=round(h.score, 3)) for h in hits]
 
-    def recommend(self, **kwargs: Any) -> Any:
-        """See `musicrec.recommend.Recommender.recommend` for the parameters."""
-        from musicrec.recommend import Recommender
+    @cached_property
+    def recommender(self) -> Recommender:
+        return Recommender(self)
 
-        return Recommender(self).recommend(**kwargs)
+    def recommend(self, **kwargs: Any) -> Recommendations:
+        """Recommend songs; parameters are those of `musicrec.recommend.RecommendRequest`."""
+        return self.recommender.recommend(**kwargs)
 
     def info(self) -> dict[str, Any]:
         """The manifest plus size on disk."""

@@ -126,6 +126,7 @@ class Recommender:
 
     def __init__(self, library: Library):
         self.lib = library
+        self._spreads: dict[str, float] = {}
 
     def recommend(self, **params: Any) -> Recommendations:
         """Recommend songs; see `RecommendRequest` for the parameters.
@@ -148,12 +149,12 @@ class Recommender:
         excluded_rows = np.concatenate([s.rows for s in seeds if s.info.type == "TRACK"]
                                        or [np.empty(0, np.int64)])
         excluded_versions = set(self.lib.version_key[excluded_rows].tolist())
-        pool_size = min(max(req.limit * 10, 100), 2000)
+        pool_size = min(max(12 * -(-req.limit // len(seeds)), 50), 2000)
         mask_cache: list[np.ndarray] = []
         pools = []
         for seed in seeds:
             rows, sims, seed.info.initial_pool_size = self._candidates(
-                seed.query, pool_size, req, mask_cache)
+                seed.query, pool_size, req, len(seeds), mask_cache)
             keep = ~np.isin(rows, excluded_rows)
             if excluded_versions:
                 keep &= ~np.isin(self.lib.version_key[rows], list(excluded_versions))
@@ -163,13 +164,13 @@ class Recommender:
             seed.info.after_filtering_size = len(rows)
             pools.append((rows[order], sims[order], scores[order]))
         picked = self._interleave(pools, req)
-        records = self.lib.tracks([row for _, row, _, _ in picked])
-        out = []
-        for rec, (seed_i, row, sim, score) in zip(records, picked, strict=True):
-            reference = {**seeds[seed_i].profile, **req.target}
-            out.append(Recommendation(rec, round(float(score), 4), round(float(sim), 4),
-                                      seeds[seed_i].info.id,
-                                      self.explain(row, reference, req.target)))
+        rows = np.array([row for _, row, _, _ in picked], dtype=np.int64)
+        records = self.lib.tracks(rows)
+        references = [{**seeds[seed_i].profile, **req.target} for seed_i, _, _, _ in picked]
+        reasons = self.explain(rows, references, req.target) if picked else []
+        out = [Recommendation(rec, round(score, 4), round(sim, 4), seeds[seed_i].info.id, reason)
+               for rec, (seed_i, _, sim, score), reason in zip(records, picked, reasons,
+                                                               strict=True)]
         out.sort(key=lambda r: -r.score)
         return Recommendations(out, [s.info for s in seeds],
                                {"candidates": int(sum(len(p[0]) for p in pools))})
@@ -188,9 +189,7 @@ class Recommender:
             row = self.lib.row_of(track_id)
             if row is None:
                 raise NotFoundError(f"seed track {track_id!r} is not in the library")
-            rec = self.lib.tracks([row])[0]
-            label = f"{rec['name']} — {', '.join(rec['artists'])}"
-            seeds.append(_Seed(SeedInfo(track_id, "TRACK", label), np.array([row]),
+            seeds.append(_Seed(SeedInfo(track_id, "TRACK", self.lib.label(row)), np.array([row]),
                                self._profile(np.array([row]))))
         for artist_id in req.seed_artists:
             a_row = self.lib.artist_row_of(artist_id)
@@ -222,7 +221,8 @@ class Recommender:
 
     def _query(self, seed: _Seed, target: dict[str, float]) -> np.ndarray:
         sample = seed.rows[:: max(1, len(seed.rows) // 2000)]
-        weighted = self.lib.pipeline.weighted(self.lib.table.take(sample)).mean(axis=0)
+        columns = {name: self.lib.numeric(name)[sample] for name in self.lib.pipeline.names}
+        weighted = self.lib.pipeline.weighted(columns).mean(axis=0)
         in_vectors = {k: v for k, v in target.items() if self.lib.pipeline.has(k)}
         weighted = self.lib.pipeline.apply_targets(weighted, in_vectors)
         return normalize(weighted[None, :])[0]
@@ -251,7 +251,7 @@ class Recommender:
     def _has_filters(self, req: RecommendRequest) -> bool:
         return bool(req.min or req.max or req.explicit is not None or req.families is not None)
 
-    def _candidates(self, query: np.ndarray, k: int, req: RecommendRequest,
+    def _candidates(self, query: np.ndarray, k: int, req: RecommendRequest, n_seeds: int,
                     mask_cache: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, int]:
         """Nearest songs that pass the hard filters, and how many were looked at."""
         ids, sims = self.lib.index.search(query, k)
@@ -261,7 +261,9 @@ class Recommender:
         if not self._has_filters(req):
             return ids, sims, len(ids)
         ok = self._passes(ids, req)
-        if ok.sum() >= min(k // 2, req.limit * 5):
+        # Enough for this seed's share of the list, with room for the artist and version rules.
+        need = 3 * -(-req.limit // n_seeds)
+        if ok.sum() >= need:
             return ids[ok], sims[ok], len(ids)
         if not mask_cache:
             mask_cache.append(self._passes(None, req))
@@ -283,8 +285,10 @@ class Recommender:
         return penalty
 
     def _spread(self, name: str) -> float:
-        col = self.lib.numeric(name)
-        return float(np.nanstd(col[:: max(1, len(col) // 100_000)])) or 1.0
+        if name not in self._spreads:
+            col = self.lib.numeric(name)
+            self._spreads[name] = float(np.nanstd(col[:: max(1, len(col) // 100_000)])) or 1.0
+        return self._spreads[name]
 
     def _interleave(self, pools: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
                     req: RecommendRequest) -> list[tuple[int, int, float, float]]:
@@ -339,30 +343,39 @@ class Recommender:
         mmr = (1 - req.diversity) * scores[eligible] - req.diversity * closeness
         return eligible[int(np.argmax(mmr))]
 
-    def explain(self, row: int, reference: dict[str, float], target: dict[str, float]) -> str:
-        """A short reason: which features are close to the reference and which differ most."""
-        diffs = []
-        for name, (_, _, noun) in WORDS.items():
-            if name not in reference or not self.lib.pipeline.has(name):
-                continue
-            value = self.lib.numeric(name)[row]
-            if np.isnan(value) or np.isnan(reference[name]):
-                continue
-            z = self.lib.pipeline.standardize(name, np.array([value, reference[name]]))
-            diffs.append((name, float(z[0] - z[1]), noun))
+    def explain(self, rows: np.ndarray, references: list[dict[str, float]],
+                target: dict[str, float]) -> list[str]:
+        """Short reasons: which features are close to each row's reference and which differ.
+
+        Differences are measured on the standardised scale, so "similar tempo" means as close
+        in tempo, relative to the catalogue's spread, as "similar energy" is in energy.
+        """
+        names = [n for n in WORDS if self.lib.pipeline.has(n) and n in references[0]]
         weights = {f.name: f.weight for f in self.lib.pipeline.features}
-        close = sorted((d for d in diffs if abs(d[1]) < 0.35),
-                       key=lambda d: abs(d[1]) / weights.get(d[0], 1.0))
-        far = sorted((d for d in diffs if abs(d[1]) >= 0.75), key=lambda d: -abs(d[1]))
+        diff = np.empty((len(rows), len(names)))
+        for j, name in enumerate(names):
+            ref = np.array([r[name] for r in references])
+            both = np.concatenate([self.lib.numeric(name)[rows], ref])
+            z = self.lib.pipeline.standardize(name, both)
+            diff[:, j] = z[: len(rows)] - z[len(rows):]
+        return [self._reason(names, d, weights, target) for d in diff]
+
+    @staticmethod
+    def _reason(names: list[str], diff: np.ndarray, weights: dict[str, float],
+                target: dict[str, float]) -> str:
+        close = sorted((i for i in range(len(names)) if abs(diff[i]) < 0.35),
+                       key=lambda i: abs(diff[i]) / weights.get(names[i], 1.0))
+        far = sorted((i for i in range(len(names)) if abs(diff[i]) >= 0.75),
+                     key=lambda i: -abs(diff[i]))
         parts = []
-        hit_targets = [d[2] for d in close if d[0] in target]
-        if hit_targets:
-            parts.append(f"on target for {_join(hit_targets)}")
-        similar = [d[2] for d in close if d[0] not in target][:3]
+        on_target = [WORDS[names[i]][2] for i in close if names[i] in target]
+        if on_target:
+            parts.append(f"on target for {_join(on_target)}")
+        similar = [WORDS[names[i]][2] for i in close if names[i] not in target][:3]
         if similar:
             parts.append(f"similar {_join(similar)}")
-        if far[:2]:
-            parts.append(_join([WORDS[d[0]][0 if d[1] > 0 else 1] for d in far[:2]]))
+        if far:
+            parts.append(_join([WORDS[names[i]][0 if diff[i] > 0 else 1] for i in far[:2]]))
         return "; ".join(parts) if parts else "close overall sound"
 
 
