@@ -96,3 +96,26 @@ def test_parse_knobs() -> None:
         "target": {"energy": 0.8}, "min": {"duration_ms": 1000.0}, "max": {}}
     with pytest.raises(InvalidQueryError, match="needs a value"):
         parse_knobs(["--max-tempo"])
+
+
+def test_families_show_and_one_family(small_library: Library, small_library_path: Path) -> None:
+    code, out, _ = run("families", "--show", "--library", str(small_library_path))
+    assert code == 0
+    assert f"{len(small_library.families.families)} sound families" in out
+    name = small_library.families.families[1].name
+    code, out, err = run("family", "1", "--library", str(small_library_path))
+    assert code == 0, err
+    assert name in out and "Best examples" in out
+    code, _, err = run("family", "no such family", "--library", str(small_library_path))
+    assert code == 1 and "no such family" in err
+
+
+def test_families_rebuild_with_a_new_count(small_csv: Path, tmp_path: Path) -> None:
+    from musicrec.library import build_library
+
+    build_library(small_csv, tmp_path / "lib")
+    code, out, err = run("families", "--count", "5", "--library", str(tmp_path / "lib"))
+    assert code == 0, err
+    lib = Library.open(tmp_path / "lib")
+    assert len(lib.families.families) == 5 and lib.info()["families"]["count"] == 5
+    assert not [p for p in (tmp_path / "lib").iterdir() if p.name.startswith(".")]

@@ -251,6 +251,54 @@ def print_recommendations(result: Recommendations) -> None:
     console.print(table if result.tracks else "no songs satisfy these filters")
 
 
+@app.command("families")
+def families_command(
+    library: LibraryOption = None,
+    count: Annotated[int | None, typer.Option(
+        "--count", min=2, help="Re-cluster into this many families.")] = None,
+    show: Annotated[bool, typer.Option("--show", help="Print the families as a table.")] = False,
+) -> None:
+    """Rebuild the sound families (with --count), or list them (--show)."""
+    from musicrec.library import rebuild_families
+
+    path = library_path(library)
+    with user_errors():
+        if count is not None or not show:
+            rebuild_families(path, count)
+        lib = Library.open(path)
+    table = Table("id", "family", "songs", "years", "top artists", "neighbours",
+                  title=f"{len(lib.families.families)} sound families ({lib.families.method})")
+    for f in lib.families.families:
+        table.add_row(str(f.id), f.name, f"{f.size:,}", f"{f.years[0]}–{f.years[2]}",
+                      ", ".join(a for a, _ in f.top_artists[:3]),
+                      ", ".join(str(n) for n in f.neighbours[:3]))
+    console.print(table)
+
+
+@app.command()
+def family(
+    key: Annotated[str, typer.Argument(help="Family id or name.")],
+    library: LibraryOption = None,
+) -> None:
+    """Print one sound family's profile."""
+    with user_errors():
+        lib = Library.open(library_path(library))
+        f = lib.families.by_name_or_id(int(key) if key.isdigit() else key)
+        examples = lib.tracks(f.central_rows[:5])
+    console.print(f"[bold]{f.name}[/] (family {f.id}): {f.size:,} songs, "
+                  f"years {f.years[0]}–{f.years[2]} (median {f.years[1]})", highlight=False)
+    profile = Table("feature", "family mean", "catalogue mean")
+    for name, value in f.feature_means.items():
+        profile.add_row(name, f"{value:.3g}", f"{f.catalogue_means.get(name, float('nan')):.3g}")
+    console.print(profile)
+    console.print("Best examples: " + "; ".join(
+        f"{t['name']} — {', '.join(t['artists'])}" for t in examples), highlight=False)
+    console.print("Frequent artists: " + ", ".join(f"{a} ({n})" for a, n in f.top_artists),
+                  highlight=False)
+    console.print("Nearest families: " + ", ".join(
+        lib.families.families[n].name for n in f.neighbours), highlight=False)
+
+
 @app.command()
 def demo(
     library: LibraryOption = None,
@@ -267,6 +315,53 @@ def demo(
         write_catalogue(source, rows, seed=0, progress=lambda n: bar.update(task, completed=n))
         report = build_library(source, dest, progress=RichBuildProgress(bar))
     print_build_report(report)
+
+
+@app.command()
+def serve(
+    library: LibraryOption = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8000,
+    token_file: Annotated[Path | None, typer.Option(
+        "--token-file", help="File holding the bearer token every request must carry.")] = None,
+    allow_remote_without_token: Annotated[bool, typer.Option(
+        "--allow-remote-without-token",
+        help="Serve a non-loopback address without a token.")] = False,
+    workers: Annotated[int, typer.Option(
+        "--workers", min=1, help="Worker processes; one per core uses the whole machine.")] = 1,
+) -> None:
+    """Serve the REST API compatible with Spotify's recommendation endpoints."""
+    from musicrec.api.server import serve as serve_api
+
+    with user_errors():
+        serve_api(library_path(library), host, port, token_file, allow_remote_without_token,
+                  workers)
+
+
+@app.command("app")
+def run_app(
+    library: LibraryOption = None,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8501,
+    address: Annotated[str, typer.Option(
+        "--address", help="Address to listen on; 0.0.0.0 serves the whole network.")]
+    = "localhost",
+) -> None:
+    """Start the web app (Streamlit) at http://ADDRESS:PORT; Ctrl+C stops it."""
+    import os
+    import sys
+
+    main = Path(__file__).parent / "app" / "main.py"
+    env = {**os.environ, "MUSICREC_LIBRARY": str(library_path(library))}
+    command = [sys.executable, "-m", "streamlit", "run", str(main),
+               "--server.port", str(port), "--server.address", address,
+               "--server.headless", "true", "--server.fileWatcherType", "none",
+               "--server.maxUploadSize", "2048", "--browser.gatherUsageStats", "false",
+               "--client.toolbarMode", "minimal"]
+    console.print(f"musicrec app on http://{address}:{port} "
+                  f"(library {env['MUSICREC_LIBRARY']})", highlight=False)
+    sys.stdout.flush()
+    # Replace this process, so Ctrl+C and signals reach Streamlit directly.
+    os.execve(sys.executable, command, env)
 
 
 if __name__ == "__main__":

@@ -246,6 +246,32 @@ def _swap_into_place(tmp: Path, dest: Path) -> None:
     shutil.rmtree(old, ignore_errors=True)
 
 
+def rebuild_families(path: str | Path, count: int | None = None) -> Families:
+    """Re-cluster an existing library's songs into `count` families, in place.
+
+    The new families are written beside the old ones and swapped in, and the manifest is
+    rewritten through a temporary file, so an interruption leaves the old families usable.
+    """
+    lib = Library.open(path)
+    families = build_families(np.asarray(lib.vectors), lib.table, count)
+    tmp = lib.path / f".families.building-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        families.save(tmp)
+        _swap_into_place(tmp, lib.path / "families")
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    manifest = dict(lib.manifest, families={"count": len(families.families),
+                                            "method": families.method})
+    manifest["build_config"]["family_count"] = count
+    tmp_manifest = lib.path / "manifest.json.tmp"
+    tmp_manifest.write_text(json.dumps(manifest, indent=2))
+    tmp_manifest.replace(lib.path / "manifest.json")
+    return families
+
+
 def _read_arrow(path: Path) -> pa.Table:
     return pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all()
 
