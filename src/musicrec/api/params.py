@@ -1,0 +1,95 @@
+"""Query parameters shared by handlers: id lists and the tunable attribute knobs.
+
+Spotify's recommendations take `min_X`, `max_X` and `target_X` for each tunable attribute X:
+45 parameters. Declared one by one as FastAPI parameters they cost about 1 ms of extraction
+and validation per request, more than the recommendation itself, so `tuning` reads them from
+the query string in one pass, and `KNOB_PARAMETERS` declares them in the OpenAPI schema
+(with type and range) for clients, docs and the schema-driven fuzz test. Ranges and unknown
+attribute names are checked by the core (`musicrec.recommend.RecommendRequest`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Query, Request
+
+from musicrec.catalog import INTEGER_COLUMNS, RANGES
+from musicrec.errors import InvalidQueryError
+from musicrec.recommend import TUNABLE
+
+KINDS = ("min", "max", "target")
+WHOLE_NUMBERS = frozenset({*INTEGER_COLUMNS, "duration_ms"})
+EXTENSIONS = ("year",)  # tunable here but not in Spotify's API
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_KIND_TEXT = {
+    "min": "Hard floor: every recommended song has {name} at least this value.",
+    "max": "Hard ceiling: every recommended song has {name} at most this value.",
+    "target": "Preferred value: songs nearer to it rank higher.",
+}
+
+
+@dataclass
+class Tuning:
+    """The tuning knobs of one request, keyed by attribute name."""
+
+    target: dict[str, float] = field(default_factory=dict)
+    min: dict[str, float] = field(default_factory=dict)
+    max: dict[str, float] = field(default_factory=dict)
+
+
+def _knob_parameter(kind: str, name: str) -> dict[str, Any]:
+    """The OpenAPI declaration of one knob, e.g. `min_tempo`."""
+    lo, hi = RANGES[name]
+    text = _KIND_TEXT[kind].format(name=name) + f" Range {lo:g} to {hi:g}."
+    if name == "popularity":
+        text += " Only when the catalogue has popularity data (otherwise a 400 error)."
+    if name in EXTENSIONS:
+        text += " A musicrec extension."
+    kind_type = "integer" if name in WHOLE_NUMBERS else "number"
+    return {"name": f"{kind}_{name}", "in": "query", "required": False, "description": text,
+            "schema": {"type": kind_type, "minimum": lo, "maximum": hi}}
+
+
+KNOB_PARAMETERS = [_knob_parameter(kind, name) for name in TUNABLE for kind in KINDS]
+
+
+async def tuning(request: Request) -> Tuning:
+    """FastAPI dependency: the `min_`, `max_` and `target_` knobs of the query string.
+
+    Raises:
+        InvalidQueryError: a knob whose value is not a number (or not whole, where the
+            attribute is), so that a misspelt value never passes silently.
+    """
+    out = Tuning()
+    for key, value in request.query_params.items():
+        kind, _, name = key.partition("_")
+        if kind not in KINDS:
+            continue
+        if not _NUMBER.fullmatch(value.strip()):
+            raise InvalidQueryError(f"invalid {key}: {value!r} is not a number")
+        number = float(value)
+        if name in WHOLE_NUMBERS and not number.is_integer():
+            raise InvalidQueryError(f"invalid {key}: {value!r} is not a whole number")
+        getattr(out, kind)[name] = number
+    return out
+
+
+def split_ids(value: str | None) -> list[str]:
+    """Split a comma-separated list, ignoring blanks and spaces around items."""
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def id_list(value: str, name: str, most: int) -> list[str]:
+    """Split a comma-separated id list; 400 unless it has 1 to `most` ids."""
+    ids = split_ids(value)
+    if not ids:
+        raise InvalidQueryError(f"{name}: give at least one id")
+    if len(ids) > most:
+        raise InvalidQueryError(f"{name}: at most {most} ids, got {len(ids)}")
+    return ids
+
+
+IdsQuery = Annotated[str, Query(description="Comma-separated Spotify track ids.")]
