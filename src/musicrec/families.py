@@ -177,7 +177,8 @@ class Families:
             NotFoundError: no family has this id or name.
         """
         text = str(key).strip()
-        if text.isdigit() and int(text) < len(self.families):
+        # isdigit() alone admits "²", which int() refuses; int() also refuses 4,300+ digits.
+        if text.isascii() and text.isdigit() and len(text) < 10 and int(text) < len(self.families):
             return self.families[int(text)]
         for family in self.families:
             if family.name.casefold() == text.casefold():

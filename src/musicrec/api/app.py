@@ -154,8 +154,11 @@ def audio_features(request: Request, lib: Lib, id: TrackId) -> JSONResponse:
     return JSONResponse(audio_features_object(_record(lib, id), _base(request)))
 
 
+# Clients such as spotipy ask for "audio-features/?ids=" and "tracks/?ids=", which Spotify
+# answered directly; a redirect to the path without the slash would cost a round trip.
 @router.get("/audio-features", response_model=models.SeveralAudioFeatures,
             summary="Audio features of several tracks (null for unknown ids)")
+@router.get("/audio-features/", include_in_schema=False)
 def several_audio_features(request: Request, lib: Lib, ids: IdsQuery) -> JSONResponse:
     base = _base(request)
     records = _records(lib, id_list(ids, "ids", MAX_FEATURE_IDS))
@@ -172,6 +175,7 @@ def track(request: Request, lib: Lib, id: TrackId,
 
 @router.get("/tracks", response_model=models.SeveralTracks,
             summary="Several tracks (null for unknown ids)")
+@router.get("/tracks/", include_in_schema=False)
 def several_tracks(request: Request, lib: Lib, ids: IdsQuery,
                    market: Annotated[str | None, Query(description="Accepted and ignored.")]
                    = None) -> JSONResponse:
@@ -330,14 +334,36 @@ def _genre_seeds(lib: Library) -> list[str]:
     return names
 
 
+def _examples(lib: Library) -> dict[tuple[str, str], str]:
+    """(path, parameter) -> a value from this catalogue, so "Try it out" in /docs works."""
+    song = lib.tracks([0])[0]
+    track, artist, genre = song["id"], song["artist_ids"][0], "0"
+    word = max(song["name"].split(), key=len)
+    return {("/v1/recommendations", "seed_tracks"): track,
+            ("/v1/recommendations", "seed_artists"): artist,
+            ("/v1/recommendations", "seed_genres"): genre,
+            ("/v1/tracks/{id}", "id"): track, ("/v1/tracks", "ids"): track,
+            ("/v1/audio-features/{id}", "id"): track, ("/v1/audio-features", "ids"): track,
+            ("/v1/artists/{id}", "id"): artist, ("/v1/search", "q"): word,
+            ("/v1/search", "type"): "track", ("/v1/musicrec/families/{family}", "family"): genre}
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """The schema without FastAPI's 422 responses: validation errors answer 400 here."""
+    """The schema, with examples from the catalogue, the bearer token optional unless one is
+    configured, and without FastAPI's 422 responses (validation errors answer 400 here)."""
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version,
                              description=app.description, routes=app.routes)
-        for path in schema["paths"].values():
+        examples = _examples(app.state.library)
+        for path_name, path in schema["paths"].items():
             for operation in path.values():
                 operation["responses"].pop("422", None)
+                if app.state.token is None and "security" in operation:
+                    operation["security"].append({})  # {}: no authentication at all
+                for parameter in operation.get("parameters", []):
+                    example = examples.get((path_name, parameter["name"]))
+                    if example is not None:
+                        parameter["example"] = example
         for name in ("HTTPValidationError", "ValidationError"):
             schema.get("components", {}).get("schemas", {}).pop(name, None)
         app.openapi_schema = schema
