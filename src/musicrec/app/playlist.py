@@ -1,0 +1,63 @@
+"""Playlist: the songs collected on Discover, in an order the person sets, for export."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from musicrec.app import format as fmt
+from musicrec.app import state
+from musicrec.playlists import FORMATS, export, file_name, spotify_url, to_uris
+
+
+def _move(i: int, step: int) -> None:
+    songs = state.playlist()
+    j = i + step
+    if 0 <= j < len(songs):
+        songs[i], songs[j] = songs[j], songs[i]
+
+
+def _remove(i: int) -> None:
+    del state.playlist()[i]
+
+
+def _clear() -> None:
+    state.playlist().clear()
+
+
+def render() -> None:
+    st.title("Playlist")
+    songs = state.playlist()
+    if not songs:
+        st.info("Your playlist is empty. On Discover, add songs with **Playlist** on a result, "
+                "or **Add all to playlist**.", icon=":material/queue_music:")
+        st.page_link("views/discover.py", label="Go to Discover", icon=":material/explore:")
+        return
+    total = sum(s["duration_ms"] or 0 for s in songs)
+    st.caption(f"{len(songs)} song{'s' * (len(songs) != 1)} · {fmt.duration(total)}")
+    title = st.text_input("Playlist name", value="musicrec playlist", key="playlist_title")
+    for i, song in enumerate(songs):
+        with st.container(border=True, key=f"song_{i}"):
+            text, buttons = st.columns([3, 2], vertical_alignment="center")
+            text.markdown(f"**{i + 1}. [{fmt.markdown(song['name'])}]"
+                          f"({spotify_url(song['id'])})** — "
+                          f"{fmt.markdown(fmt.artists(song['artists']))} "
+                          f":gray[{fmt.duration(song['duration_ms'])}]")
+            with buttons, st.container(horizontal=True, horizontal_alignment="right"):
+                st.button("", key=f"up_{i}", icon=":material/arrow_upward:", help="Move up",
+                          on_click=_move, args=(i, -1), disabled=i == 0)
+                st.button("", key=f"down_{i}", icon=":material/arrow_downward:",
+                          help="Move down", on_click=_move, args=(i, 1),
+                          disabled=i == len(songs) - 1)
+                st.button("", key=f"remove_{i}", icon=":material/delete:", help="Remove",
+                          on_click=_remove, args=(i,))
+    st.subheader("Export")
+    with st.container(horizontal=True):
+        for name, spec in FORMATS.items():
+            st.download_button(spec.label, export(songs, name, title), key=f"export_{name}",
+                               file_name=file_name(title, name), mime=spec.mime,
+                               icon=":material/download:", on_click="ignore")
+        st.button("Clear playlist", key="clear_playlist", icon=":material/clear_all:",
+                  type="tertiary", on_click=_clear)
+    st.caption("To fill a Spotify playlist, copy these lines and paste them into it in the "
+               "Spotify desktop app:")
+    st.code(to_uris(songs), language=None)

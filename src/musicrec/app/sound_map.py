@@ -1,0 +1,150 @@
+"""Sound map: a sample of songs drawn by family, or on any two features; click to seed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+
+from musicrec.app import format as fmt
+from musicrec.app import state
+from musicrec.app.building import require_library
+from musicrec.app.loading import LoadedLibrary
+from musicrec.app.state import Seed
+
+FAMILY_VIEW = "Sound families"
+FEATURE_VIEW = "Two features"
+CHART_KEY = "sound_map"
+# SVG draws crisper points and lets a browser test click one; WebGL stays fast for many.
+WEBGL_FROM = 5_000
+MAX_LEGEND = 30
+PALETTE = px.colors.qualitative.Alphabet  # 26 mid-tone colours, readable on dark and light
+# Axis display per feature: (tick format, suffix, factor applied to the values).
+_AXIS: dict[str, tuple[str, str, float]] = {
+    "tempo": ("d", " BPM", 1.0),
+    "loudness": (".0f", " dB", 1.0),
+    "duration_ms": (".1f", " min", 1 / 60_000),
+    "popularity": ("d", "", 1.0),
+    "year": ("d", "", 1.0),
+}
+
+
+def render() -> None:
+    loaded = require_library()
+    st.title("Sound map")
+    st.caption("Each dot is a song from a sample of the library, coloured by its sound family: "
+               "songs that sound alike sit together. Hover to see a song; click one to make it "
+               "a seed on Discover.")
+    view = st.radio("Arrange songs by", (FAMILY_VIEW, FEATURE_VIEW), horizontal=True,
+                    key="map_view")
+    if view == FEATURE_VIEW:
+        axes = loaded.axes
+        across, up = st.columns(2)
+        x = across.selectbox("Across", axes, index=axes.index("energy"), key="map_x",
+                             format_func=fmt.label)
+        y = up.selectbox("Up", axes, index=axes.index("valence"), key="map_y",
+                         format_func=fmt.label)
+    else:
+        x, y = "map_x", "map_y"
+    seeds = [s.id for s in state.discover().seeds if s.kind == "track"]
+    fig = figure(loaded, x, y, seeds)
+    st.plotly_chart(fig, key=CHART_KEY, on_select=_on_select, selection_mode="points",
+                    config={"displayModeBar": False, "scrollZoom": False})
+    st.page_link("views/discover.py", label="Back to Discover", icon=":material/explore:")
+    _family_table(loaded)
+
+
+def _axis(name: str) -> dict[str, Any]:
+    if name in ("map_x", "map_y"):
+        return {"showticklabels": False, "title": None, "zeroline": False}
+    if name in fmt.UNIT_FEATURES:
+        return {"tickformat": ".0%", "title": fmt.label(name)}
+    tickformat, suffix, _ = _AXIS[name]
+    return {"tickformat": tickformat, "ticksuffix": suffix, "title": fmt.label(name)}
+
+
+def _values(frame: pd.DataFrame, name: str) -> np.ndarray:
+    return frame[name].to_numpy() * _AXIS.get(name, ("", "", 1.0))[2]
+
+
+def figure(loaded: LoadedLibrary, x: str, y: str, seed_ids: Sequence[str]) -> go.Figure:
+    """One trace per family; points carry [id, title, artist] for hover and clicks."""
+    frame = loaded.map_frame
+    scatter = go.Scattergl if len(frame) >= WEBGL_FROM else go.Scatter
+    fig = go.Figure()
+    for family_id, group in frame.groupby("family", sort=True):
+        fig.add_trace(scatter(
+            x=_values(group, x), y=_values(group, y), mode="markers",
+            name=group["family_name"].iloc[0],
+            marker={"size": 6, "opacity": 0.75, "color": PALETTE[int(family_id) % len(PALETTE)]},
+            customdata=group[["id", "title", "artist", "family_name"]].to_numpy(),
+            hovertemplate="<b>%{customdata[1]}</b><br>%{customdata[2]}<br>"
+                          "<i>%{customdata[3]}</i><extra></extra>"))
+    if seed_ids:
+        seeds = _seed_points(loaded, seed_ids, x, y)
+        fig.add_trace(go.Scatter(
+            x=_values(seeds, x), y=_values(seeds, y), mode="markers", name="Your seeds",
+            marker={"symbol": "star", "size": 18, "line": {"width": 1.5}},
+            customdata=seeds[["id", "title", "artist", "family_name"]].to_numpy(),
+            hovertemplate="<b>%{customdata[1]}</b><br>%{customdata[2]}<br>"
+                          "<i>your seed</i><extra></extra>"))
+    fig.update_layout(
+        height=600, margin={"l": 10, "r": 10, "t": 10, "b": 10}, hovermode="closest",
+        showlegend=len(loaded.lib.families.families) <= MAX_LEGEND,
+        legend={"title": "Sound family", "itemsizing": "constant"},
+        xaxis=_axis(x), yaxis=_axis(y), clickmode="event+select", dragmode="pan")
+    return fig
+
+
+def _seed_points(loaded: LoadedLibrary, seed_ids: Sequence[str], x: str,
+                 y: str) -> pd.DataFrame:
+    """The seed songs with the same columns as the map's points."""
+    lib = loaded.lib
+    rows = np.array([r for r in (lib.row_of(i) for i in seed_ids) if r is not None],
+                    dtype=np.int64)
+    tracks = lib.tracks(rows)
+    frame = pd.DataFrame({
+        "id": [t["id"] for t in tracks], "title": [t["name"] for t in tracks],
+        "artist": [fmt.artists(t["artists"]) for t in tracks],
+        "family_name": [t["family_name"] for t in tracks]})
+    for name in {x, y}:
+        if name in ("map_x", "map_y"):
+            frame[name] = np.asarray(lib.families.map_xy[rows])[:, 0 if name == "map_x" else 1]
+        else:
+            frame[name] = lib.numeric(name)[rows]
+    return frame
+
+
+def seed_from_selection(selection: Mapping[str, Any]) -> tuple[Seed, str] | None:
+    """The seed a click on the map asks for, with its label; None for an empty selection."""
+    for point in selection.get("points", ()):
+        data = point.get("customdata")
+        if data:
+            return Seed("track", str(data[0])), f"{data[1]} — {data[2]}"
+    return None
+
+
+def _on_select() -> None:
+    event = st.session_state[CHART_KEY]
+    picked = seed_from_selection(event["selection"])
+    if picked is not None:
+        state.add_seed(*picked)
+
+
+def _family_table(loaded: LoadedLibrary) -> None:
+    families = loaded.lib.families.families
+    st.subheader(f"{len(families)} sound families")
+    rows = [{"family": f.name, "songs": f.size,
+             "years": f"{f.years[0]}–{f.years[2]}" if f.years[1] else fmt.UNKNOWN,
+             "energy": fmt.percent(f.feature_means.get("energy")),
+             "mood": fmt.percent(f.feature_means.get("valence")),
+             "tempo": fmt.bpm(f.feature_means.get("tempo")),
+             "top artists": ", ".join(name for name, _ in f.top_artists[:3])}
+            for f in families]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
+                 column_config={"songs": st.column_config.NumberColumn(format="localized")})
