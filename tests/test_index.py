@@ -85,3 +85,9 @@ def test_hnsw_load_detects_mismatched_vectors(rng: np.random.Generator, tmp_path
     params = HNSWIndex.build(x).save(tmp_path)
     with pytest.raises(LibraryError, match="index has 1000 x 16 vectors, library has 999"):
         HNSWIndex.load(tmp_path, x[:999], params)
+
+
+def test_hnsw_returns_k_results_beyond_its_beam_width(rng: np.random.Generator) -> None:
+    x = clustered(rng, n=5000)
+    ids, _ = HNSWIndex.build(x, ef_search=16).search(x[:2], 500)
+    assert (ids >= 0).all() and all(len(set(row)) == 500 for row in ids)

@@ -179,3 +179,19 @@ def test_filter_on_a_column_the_catalogue_lacks(tmp_path: Path,
     with pytest.raises(InvalidQueryError, match="no 'year' data"):
         lib.recommend(seed_tracks=[small["id"][0]], min={"year": 1990})
     assert "year" in lib.info()["missing_optional"]
+
+
+def test_bounds_equal_to_a_stored_value_keep_that_song(
+        styled: tuple[Library, pd.DataFrame]) -> None:
+    lib, frame = styled
+    energy = float(frame["energy"].iloc[50])  # the decimal as written in the CSV
+    same = set(frame.index[(frame["energy"] == energy).to_numpy()]) - {frame.index[0]}
+    result = lib.recommend(seed_tracks=[frame.index[0]], limit=100, max_per_artist=None,
+                           min={"energy": energy}, max={"energy": energy})
+    assert same and {r.track["id"] for r in result.tracks} >= same - set(frame.index[:1])
+
+
+def test_artist_cap_does_not_shorten_the_list(styled: tuple[Library, pd.DataFrame]) -> None:
+    lib, frame = styled
+    for seed in frame.index[:40]:
+        assert len(lib.recommend(seed_tracks=[seed], limit=60, max_per_artist=1).tracks) == 60

@@ -156,8 +156,13 @@ class HNSWIndex(VectorIndex):
         return cls(vectors, index, ef_search)
 
     def _search(self, q, k, mask):
+        # The search beam must be at least k wide, or faiss returns fewer than k results.
         if mask is None:
-            sims, ids = self.index.search(q, k)
+            if k <= self.ef_search:
+                sims, ids = self.index.search(q, k)
+            else:
+                params = faiss.SearchParametersHNSW(efSearch=2 * k)
+                sims, ids = self.index.search(q, k, params=params)
             return ids.astype(np.int64), _clean(sims, ids)
         bits = np.packbits(mask, bitorder="little")
         selector = faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bits))

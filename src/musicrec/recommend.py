@@ -29,6 +29,8 @@ TUNABLE = ("acousticness", "danceability", "duration_ms", "energy", "instrumenta
            "liveness", "loudness", "mode", "popularity", "speechiness", "tempo",
            "time_signature", "valence", "year")
 MAX_SEEDS = 5
+# Most candidates looked at per seed; past this the list is as good as it gets.
+MAX_POOL = 2000
 # Below this many qualifying songs an exact scan of them beats a filtered graph search.
 EXACT_SUBSET_LIMIT = 50_000
 # Re-ranking: similarity lost per standard deviation away from a target value.
@@ -146,24 +148,15 @@ class Recommender:
         seeds = self._resolve_seeds(req)
         for seed in seeds:
             seed.query = self._query(seed, req.target)
-        excluded_rows = np.concatenate([s.rows for s in seeds if s.info.type == "TRACK"]
-                                       or [np.empty(0, np.int64)])
-        excluded_versions = set(self.lib.version_key[excluded_rows].tolist())
-        pool_size = min(max(12 * -(-req.limit // len(seeds)), 50), 2000)
+        pool_size = min(max(12 * -(-req.limit // len(seeds)), 50), MAX_POOL)
         mask_cache: list[np.ndarray] = []
-        pools = []
-        for seed in seeds:
-            rows, sims, seed.info.initial_pool_size = self._candidates(
-                seed.query, pool_size, req, len(seeds), mask_cache)
-            keep = ~np.isin(rows, excluded_rows)
-            if excluded_versions:
-                keep &= ~np.isin(self.lib.version_key[rows], list(excluded_versions))
-            rows, sims = rows[keep], sims[keep]
-            scores = sims - self._target_penalty(rows, req.target)
-            order = np.argsort(-scores, kind="stable")
-            seed.info.after_filtering_size = len(rows)
-            pools.append((rows[order], sims[order], scores[order]))
-        picked = self._interleave(pools, req)
+        while True:
+            pools = self._pools(seeds, req, pool_size, mask_cache)
+            picked = self._interleave(pools, req)
+            # The artist and version rules can use up a pool: look further before giving up.
+            if len(picked) >= req.limit or pool_size >= min(MAX_POOL, len(self.lib)):
+                break
+            pool_size = min(pool_size * 4, MAX_POOL)
         rows = np.array([row for _, row, _, _ in picked], dtype=np.int64)
         records = self.lib.tracks(rows)
         references = [{**seeds[seed_i].profile, **req.target} for seed_i, _, _, _ in picked]
@@ -174,6 +167,25 @@ class Recommender:
         out.sort(key=lambda r: -r.score)
         return Recommendations(out, [s.info for s in seeds],
                                {"candidates": int(sum(len(p[0]) for p in pools))})
+
+    def _pools(self, seeds: list[_Seed], req: RecommendRequest, pool_size: int,
+               mask_cache: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Each seed's candidates (rows, similarities, scores), best score first."""
+        excluded_rows = np.concatenate([s.rows for s in seeds if s.info.type == "TRACK"]
+                                       or [np.empty(0, np.int64)])
+        excluded_versions = np.unique(self.lib.version_key[excluded_rows])
+        pools = []
+        for seed in seeds:
+            rows, sims, seed.info.initial_pool_size = self._candidates(
+                seed.query, pool_size, req, len(seeds), mask_cache)
+            keep = ~np.isin(rows, excluded_rows)
+            keep &= ~np.isin(self.lib.version_key[rows], excluded_versions)
+            rows, sims = rows[keep], sims[keep]
+            scores = sims - self._target_penalty(rows, req.target)
+            order = np.argsort(-scores, kind="stable")
+            seed.info.after_filtering_size = len(rows)
+            pools.append((rows[order], sims[order], scores[order]))
+        return pools
 
     def _check_columns(self, req: RecommendRequest) -> None:
         for name in (*req.target, *req.min, *req.max):
@@ -235,8 +247,11 @@ class Recommender:
             for name, value in bounds.items():
                 col = self.lib.numeric(name)
                 vals = col if rows is None else col[rows]
+                # Bounds in float32 like the stored values, so max_energy=0.8 keeps a song
+                # whose energy was given as 0.8.
+                bound = np.float32(value)
                 with np.errstate(invalid="ignore"):
-                    ok &= (vals >= value) if is_min else (vals <= value)
+                    ok &= (vals >= bound) if is_min else (vals <= bound)
         if req.explicit is False:
             col = self.lib.numeric("explicit")
             ok &= (col if rows is None else col[rows]) == 0
