@@ -19,6 +19,11 @@ import spotipy
 from musicrec.library import Library
 
 STARTUP_SECONDS = 60
+pytestmark = [
+    pytest.mark.slow,
+    # spotipy warns that Spotify retired these endpoints: the reason this server exists.
+    pytest.mark.filterwarnings("ignore:You're using .* deprecated by Spotify:DeprecationWarning"),
+]
 
 
 class Server:
