@@ -495,6 +495,13 @@ def test_with_a_token_it_is_required(small_library: Library) -> None:
     assert response.headers["www-authenticate"] == "Bearer"
     assert client.get(url, headers={"Authorization": "Bearer s3cret"}).status_code == 200
     assert client.get("/health").status_code == 200  # for load balancers' checks
+    operation = client.get("/openapi.json").json()["paths"]["/v1/recommendations"]["get"]
+    assert operation["security"] == [{"HTTPBearer": []}] and "401" in operation["responses"]
+
+
+def test_without_a_token_the_schema_asks_for_none(client: TestClient) -> None:
+    operation = client.get("/openapi.json").json()["paths"]["/v1/recommendations"]["get"]
+    assert "security" not in operation and "401" not in operation["responses"]
 
 
 # --- no file reads after start-up --------------------------------------------------------------

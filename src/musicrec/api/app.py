@@ -65,13 +65,13 @@ Every error answers with Spotify's error object: `{"error": {"status": 400, "mes
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": models.Error, "description": "A bad parameter."},
-    401: {"model": models.Error, "description": "Missing or wrong bearer token "
-          "(only when the server was started with a token)."},
     404: {"model": models.Error, "description": "An id that is not in the catalogue."},
 }
+_UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: {"model": models.Error, "description": "Missing or wrong bearer token."}}
 
-_bearer = HTTPBearer(auto_error=False, description="Any token, unless the server was started "
-                     "with --token-file: then that token.")
+_bearer = HTTPBearer(auto_error=False, description="The token the server was started with "
+                     "(--token-file).")
 
 
 # Dependencies are `async def`: they do not block, and a plain `def` would cost a trip to the
@@ -82,10 +82,8 @@ async def _library(request: Request) -> Library:
 
 async def _authorize(request: Request, credentials: Annotated[
         HTTPAuthorizationCredentials | None, Security(_bearer)]) -> None:
-    """Require the configured bearer token, if there is one."""
-    token: str | None = request.app.state.token
-    if token is None:
-        return
+    """Require the configured bearer token (installed only when there is one)."""
+    token: str = request.app.state.token
     if credentials is None:
         raise HTTPException(401, "No token provided", headers={"WWW-Authenticate": "Bearer"})
     if not secrets.compare_digest(credentials.credentials.encode(), token.encode()):
@@ -93,7 +91,7 @@ async def _authorize(request: Request, credentials: Annotated[
 
 
 Lib = Annotated[Library, Depends(_library)]
-router = APIRouter(prefix="/v1", dependencies=[Depends(_authorize)], responses=_ERRORS)
+router = APIRouter(prefix="/v1", responses=_ERRORS)
 
 
 def _base(request: Request) -> str:
@@ -349,8 +347,8 @@ def _examples(lib: Library) -> dict[tuple[str, str], str]:
 
 
 def _openapi(app: FastAPI) -> dict[str, Any]:
-    """The schema, with examples from the catalogue, the bearer token optional unless one is
-    configured, and without FastAPI's 422 responses (validation errors answer 400 here)."""
+    """The schema, with examples from the catalogue and without FastAPI's 422 responses
+    (validation errors answer 400 here)."""
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version,
                              description=app.description, routes=app.routes)
@@ -358,8 +356,6 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         for path_name, path in schema["paths"].items():
             for operation in path.values():
                 operation["responses"].pop("422", None)
-                if app.state.token is None and "security" in operation:
-                    operation["security"].append({})  # {}: no authentication at all
                 for parameter in operation.get("parameters", []):
                     example = examples.get((path_name, parameter["name"]))
                     if example is not None:
@@ -376,7 +372,7 @@ def create_app(library: Library, token: str | None = None) -> FastAPI:
     Args:
         library: Opened once here and shared by every request (it is read-only).
         token: If given, every `/v1` request must carry `Authorization: Bearer <token>`;
-            otherwise any or no token is accepted, as a local stand-in for Spotify should.
+            otherwise any or no token is accepted (Spotify clients always send one).
     """
     app = FastAPI(title="musicrec", version=__version__, description=DESCRIPTION)
     # The word indexes load on first use; load them now, so that no request reads a file.
@@ -384,7 +380,10 @@ def create_app(library: Library, token: str | None = None) -> FastAPI:
     app.state.library = library
     app.state.token = token
     app.state.genre_seeds = _genre_seeds(library)
-    app.include_router(router)
+    if token is None:
+        app.include_router(router)
+    else:
+        app.include_router(router, dependencies=[Depends(_authorize)], responses=_UNAUTHORIZED)
 
     @app.get("/health", response_model=models.Health, summary="Liveness and library size")
     def health() -> JSONResponse:
