@@ -1,10 +1,14 @@
 """Sound families: clusters of similar-sounding songs, named automatically, with a 2-D map.
 
-Songs are clustered by spherical k-means (faiss), which fits unit vectors compared by cosine.
-On the real 30k-song set at 24 families it matched scikit-learn's MiniBatchKMeans, KMeans, Ward
-and a diagonal Gaussian mixture within noise on purity and NMI against playlist genres, while
-density-based HDBSCAN left most songs as noise; on 1.2M x 16 it trains in under a second where
-MiniBatchKMeans takes about 7 s (`benchmarks/families_quality.py`).
+Songs are clustered by spherical k-means (faiss, k-means++ seeding, trained on a sample), which
+suits unit vectors compared by cosine and makes a family exactly the songs nearest its centroid.
+Measured by `benchmarks/families_quality.py` on the real 30k songs, 24 families, 3 seeds, against
+playlist genre / subgenre: NMI 0.152 / 0.171, purity 0.45 / 0.19, level with MiniBatchKMeans and
+Ward, far above random groups (0.001 / 0.003) and k-means on raw features (0.025 / 0.043). A
+full-covariance Gaussian mixture scored a little higher on these vectors (0.163 / 0.185) but lower
+on plain standardised features, and took 13 s or more for 28k songs; HDBSCAN called most songs
+noise and found 2-4 groups. On 1.2M x 16 (2 cores) the whole build takes about 1 s and 180 MB
+above the input; MiniBatchKMeans alone takes 12 s.
 
 A family is named after the raw audio features that set it apart from the whole catalogue
 (z-scores of its mean against the catalogue's mean and spread) plus the decade of its median
