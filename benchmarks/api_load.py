@@ -10,7 +10,7 @@ The client runs on the same machine, so it competes with the server for the core
     .venv/bin/python benchmarks/api_load.py --rows 200000 --requests 5000
 
 Targets (2 cores): at least 500 recommendations/s, p99 under 50 ms, zero errors.
-Results go to benchmarks/results/api_load.json.
+Results go to benchmarks/results/api_load.json, one entry per setting (size, client, ...).
 """
 
 from __future__ import annotations
@@ -327,16 +327,21 @@ def main() -> None:
                   f"{'met' if met['p99_ms'] else 'MISSED'}, zero errors "
                   f"{'met' if met['errors'] else 'MISSED'}")
 
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
-        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
-        "settings": {k: v for k, v in vars(args).items()},
+    # One entry per setting, so runs at several sizes or with both clients sit side by side.
+    runs = json.loads(RESULTS.read_text()).get("runs", {}) if RESULTS.is_file() else {}
+    runs[f"{args.rows} songs, {args.client} client, limit {args.limit}, "
+         f"{args.concurrency} in flight, {args.workers} workers"] = {
+        "command": " ".join(["benchmarks/api_load.py", *sys.argv[1:]]),
+        "settings": vars(args),
         "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform(), "load_average_1min_after": round(load, 2)},
         "server_ready_s": round(startup, 2), "overall": overall, "by_kind": kinds,
-        "targets": {"requests_per_s": TARGET_RPS, "p99_ms": TARGET_P99_MS, "errors": 0},
         "targets_met": met,
-    }, indent=2) + "\n")
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps({
+        "targets": {"requests_per_s": TARGET_RPS, "p99_ms": TARGET_P99_MS, "errors": 0},
+        "runs": runs}, indent=2) + "\n")
     console.print(f"wrote {RESULTS.relative_to(ROOT)}")
 
 
