@@ -364,5 +364,49 @@ def run_app(
     os.execve(sys.executable, command, env)
 
 
+@app.command()
+def evaluate(
+    labels: Annotated[Path, typer.Option(
+        "--labels", help="CSV of track ids and labels, a track on as many rows as it has labels "
+        "(e.g. the 30k songs file).")],
+    library: LibraryOption = None,
+    label_column: Annotated[list[str] | None, typer.Option(
+        "--label-column", help="Label column; repeat for several. Aliases work: 'genre' finds "
+        "playlist_genre. Default: genre.")] = None,
+    playlist_column: Annotated[str | None, typer.Option(
+        "--playlist-column", help="Playlist id column for co-occurrence "
+        "(default: playlist_id when the file has it).")] = None,
+    k: Annotated[int, typer.Option("--k", min=1, max=100, help="List length.")] = 10,
+    seeds: Annotated[int, typer.Option("--seeds", min=1, help="Number of seed songs.")] = 2000,
+    rng_seed: Annotated[int, typer.Option("--rng-seed", help="Seed of the seeds' draw.")] = 0,
+    out: Annotated[Path | None, typer.Option("--out", help="Also write JSON here.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Score recommendations against labels, beside random and cosine baselines.
+
+    Single-song seeds, the seed's artists and album excluded from the candidates.
+    """
+    from musicrec.evaluate import evaluate as run_evaluation
+    from musicrec.evaluate import read_truth
+
+    with user_errors():
+        lib = Library.open(library_path(library))
+        truths = read_truth(lib, labels, label_column or ["genre"], playlist_column)
+        result = run_evaluation(lib, truths, k=k, seeds=seeds, rng_seed=rng_seed)
+    data = result.to_dict()
+    if out is not None:
+        out.write_text(json.dumps(data, indent=2))
+    if as_json:
+        print(json.dumps(data, indent=2))
+        return
+    table = Table("metric", *result.metrics, title=(
+        f"top {k} for {result.seeds:,} seed songs of {result.catalogue_rows:,}, seed's artists "
+        "and album excluded"))
+    for metric in next(iter(result.metrics.values())):
+        table.add_row(metric, *(f"{m[metric]:.0f}" if metric == "most recommended"
+                                else f"{m[metric]:.3f}" for m in result.metrics.values()))
+    console.print(table)
+
+
 if __name__ == "__main__":
     app()

@@ -1,0 +1,312 @@
+"""Recommendation quality on the real 30k-song set: the evaluation table, and weight tuning.
+
+    .venv/bin/python benchmarks/quality.py report    # the table for the README
+    .venv/bin/python benchmarks/quality.py tune      # coordinate search of weights/transforms
+    .venv/bin/python benchmarks/quality.py holdout   # the shipped defaults on both halves
+
+`report` builds the 30k file into a library under benchmarks/work/ (with the current
+DEFAULT_WEIGHTS), then scores, on 2,000 seeded single-song seeds with the seed's artists and
+album excluded: random songs, raw cosine, StandardScaler + cosine, our vectors with exact
+search, our vectors without release year, the weights before tuning, a hub-corrected variant
+and `Library.recommend`. Genre, subgenre and playlist co-occurrence are the ground truth.
+Results: benchmarks/results/quality_30k.json and the markdown table README_section uses.
+
+`tune` splits the artists in two halves at random (seeded): weights and transforms are chosen
+by coordinate search on seeds from one half only, then scored on seeds from the other half,
+so the held-out figure is not flattered by the search. The objective is the mean of genre
+P@10 / 0.50 and subgenre P@10 / 0.25 (the targets). Results: results/quality_tuning.json.
+`holdout` scores the shipped DEFAULT_WEIGHTS (which may round the search's answer) the same
+way: results/quality_holdout.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from rich.console import Console
+from rich.table import Table
+from scipy.stats import skew
+
+from musicrec import evaluate as ev
+from musicrec.features import (
+    DEFAULT_WEIGHTS,
+    TRANSFORMS,
+    FeaturePipeline,
+    FittedFeature,
+    Transform,
+    normalize,
+)
+from musicrec.library import Library, build_library
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL_30K = ROOT.parent / "shared" / "data" / "spotify_30k_songs" / "spotify_songs.csv"
+WORK = ROOT / "benchmarks" / "work" / "quality_30k"
+RESULTS = ROOT / "benchmarks" / "results"
+console = Console()
+
+# The defaults before this tuning, kept to show what the tuning bought.
+PREVIOUS_WEIGHTS: dict[str, float] = {
+    "danceability": 1.0, "energy": 1.0, "valence": 0.8, "acousticness": 1.0,
+    "instrumentalness": 0.8, "speechiness": 1.0, "liveness": 0.3, "loudness": 0.7, "tempo": 0.5,
+    "duration_ms": 0.4, "key": 0.1, "mode": 0.2, "time_signature": 0.1, "year": 1.0,
+    "explicit": 0.5}
+PREVIOUS_TRANSFORMS: dict[str, Transform] = {
+    "danceability": "linear", "energy": "linear", "valence": "linear", "acousticness": "linear",
+    "instrumentalness": "sqrt", "speechiness": "sqrt", "liveness": "sqrt", "loudness": "linear",
+    "tempo": "linear", "duration_ms": "log", "key": "circle", "mode": "linear",
+    "time_signature": "linear", "year": "linear", "explicit": "linear"}
+GRID = (0.0, 0.1, 0.2, 0.3, 0.45, 0.6, 0.8, 1.0, 1.25, 1.6, 2.0, 2.5, 3.2, 4.0)
+# Transforms worth trying per feature: a log of a 0..1 feature would be constant (log(max(x,1))).
+CHOICES: dict[str, tuple[Transform, ...]] = {
+    **{f: ("linear", "sqrt") for f in ("danceability", "energy", "valence", "acousticness",
+                                      "instrumentalness", "speechiness", "liveness")},
+    "tempo": ("linear", "log"), "duration_ms": ("linear", "log"), "key": ("circle", "linear"),
+}
+TARGETS = {"genre": 0.50, "subgenre": 0.25}
+
+
+def library() -> Library:
+    """The 30k file built with the current defaults (rebuilt when the defaults change)."""
+    path = WORK / "library"
+    if (path / "manifest.json").is_file():
+        lib = Library.open(path)
+        current = {k: v for k, v in DEFAULT_WEIGHTS.items() if lib.has_column(k) and v > 0}
+        if lib.info()["features"]["weights"] == current and all(
+                f.transform == TRANSFORMS[f.name] for f in lib.pipeline.features):
+            return lib
+    build_library(REAL_30K, path)
+    return Library.open(path)
+
+
+def standardised(table: pa.Table, name: str, transform: Transform) -> np.ndarray:
+    """One feature transformed and standardised, unweighted: shape (n, 1) or (n, 2)."""
+    values = np.asarray(table.column(name).to_pandas(), dtype=np.float64)
+    identity = FeaturePipeline([FittedFeature(name, transform, 0.0, 1.0, 1.0)])
+    pre = identity.standardize(name, values).reshape(len(values), -1)
+    if transform == "circle":
+        return pre
+    known = ~np.isnan(values)
+    centre, scale = pre[known].mean(), pre[known].std() or 1.0
+    return np.where(known[:, None], (pre - centre) / scale, 0.0)
+
+
+class Space:
+    """Standardised feature columns, combined into unit vectors for any weights/transforms."""
+
+    def __init__(self, table: pa.Table):
+        self.table = table
+        self.features = [f for f in DEFAULT_WEIGHTS if f in table.column_names]
+        self._cache: dict[tuple[str, Transform], np.ndarray] = {}
+
+    def column(self, name: str, transform: Transform) -> np.ndarray:
+        if (name, transform) not in self._cache:
+            self._cache[name, transform] = standardised(self.table, name, transform)
+        return self._cache[name, transform]
+
+    def vectors(self, weights: dict[str, float], transforms: dict[str, Transform]) -> np.ndarray:
+        parts = [self.column(f, transforms[f]) * weights[f] for f in self.features
+                 if weights.get(f, 0) > 0]
+        return normalize(np.hstack(parts))
+
+
+class Scorer:
+    """Genre and subgenre P@10 of exact search over given vectors, for a fixed set of seeds."""
+
+    def __init__(self, lib: Library, truths: list[ev.Truth], seeds: np.ndarray, k: int = 10):
+        self.truths = [t for t in truths if t.name in TARGETS]
+        self.seeds = seeds
+        self.excluded = ev.exclusions(lib, seeds)
+        self.k = k
+
+    def precision(self, vectors: np.ndarray) -> dict[str, float]:
+        recs = ev.exact_top_k_excluding(vectors, self.seeds, self.excluded, self.k)
+        return {t.name: float(t.hits(self.seeds, recs).mean()) for t in self.truths}
+
+    @staticmethod
+    def objective(p: dict[str, float]) -> float:
+        return float(np.mean([p[name] / target for name, target in TARGETS.items()]))
+
+
+def artist_halves(lib: Library, rng_seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows split in two by (first) artist at random: no artist has songs in both halves."""
+    artists = np.asarray(lib.primary_artist)
+    codes = np.unique(artists)
+    half_a = np.random.default_rng(rng_seed).permutation(codes)[: len(codes) // 2]
+    in_a = np.isin(artists, half_a)
+    return np.flatnonzero(in_a), np.flatnonzero(~in_a)
+
+
+def tune(args: argparse.Namespace) -> None:
+    lib = library()
+    truths = ev.read_truth(lib, REAL_30K, ["genre", "subgenre"])
+    t0 = time.perf_counter()
+    parts = scorers(lib, truths, args)
+    tuning = parts["tuning"]
+    tune_seeds = tuning.seeds
+    space = Space(lib.table)
+    weights = {f: PREVIOUS_WEIGHTS[f] for f in space.features}
+    transforms = {f: PREVIOUS_TRANSFORMS[f] for f in space.features}
+    best = tuning.objective(tuning.precision(space.vectors(weights, transforms)))
+    start = {"weights": dict(weights), "transforms": dict(transforms)}
+    trace = [{"round": 0, "objective": best}]
+    console.print(f"start: objective {best:.4f} on {len(tune_seeds):,} tuning seeds")
+    for round_no in range(1, args.rounds + 1):
+        improved = False
+        for f in space.features:
+            for transform in CHOICES.get(f, (transforms[f],)):
+                for w in GRID:
+                    trial_w, trial_t = {**weights, f: w}, {**transforms, f: transform}
+                    if trial_w == weights and trial_t == transforms:
+                        continue
+                    score = tuning.objective(tuning.precision(space.vectors(trial_w, trial_t)))
+                    if score > best + args.min_gain:
+                        best, weights, transforms, improved = score, trial_w, trial_t, True
+            console.print(f"round {round_no} {f:<17} {transforms[f]:<6} w={weights[f]:<5g} "
+                          f"objective {best:.4f}")
+        trace.append({"round": round_no, "objective": best, "weights": dict(weights),
+                      "transforms": dict(transforms)})
+        if not improved:
+            break
+    results: dict[str, Any] = {"seconds": round(time.perf_counter() - t0, 1),
+                               "tuning_seeds": len(tune_seeds), "start": start,
+                               "tuned": {"weights": weights, "transforms": transforms},
+                               "trace": trace}
+    tuned = {"weights": weights, "transforms": transforms}
+    results.update(score_variants(space, {"before tuning": start, "tuned": tuned,
+                                          "tuned, no year": without_year(tuned)}, parts))
+    out = RESULTS / "quality_tuning.json"
+    out.write_text(json.dumps(results, indent=2))
+    console.print(f"wrote {out}")
+
+
+def without_year(variant: dict[str, Any]) -> dict[str, Any]:
+    return {**variant, "weights": {**variant["weights"], "year": 0.0}}
+
+
+def scorers(lib: Library, truths: list[ev.Truth], args: argparse.Namespace
+            ) -> dict[str, Scorer]:
+    """Seeds from the tuning half, all songs of the held-out half, the 2,000 standard seeds."""
+    rows_a, rows_b = artist_halves(lib, args.rng_seed)
+    rng = np.random.default_rng(args.rng_seed)
+    tune_seeds = np.sort(rng.choice(rows_a, size=min(args.seeds, len(rows_a)), replace=False))
+    return {"tuning": Scorer(lib, truths, tune_seeds), "held_out": Scorer(lib, truths, rows_b),
+            "standard": Scorer(lib, truths, ev.sample_seeds(truths, len(lib),
+                                                            ev.DEFAULT_SEEDS, 0))}
+
+
+def score_variants(space: Space, variants: dict[str, dict[str, Any]],
+                   parts: dict[str, Scorer]) -> dict[str, Any]:
+    """Genre and subgenre P@10 of each variant on each set of seeds; prints a table."""
+    table = Table("weights", *(f"{part} {g}" for part in parts for g in TARGETS),
+                  title="P@10, seed's artist and album excluded")
+    scores: dict[str, Any] = {}
+    for name, v in variants.items():
+        vectors = space.vectors(v["weights"], v["transforms"])
+        scores[name] = {part: scorer.precision(vectors) for part, scorer in parts.items()}
+        table.add_row(name, *(f"{scores[name][p][g]:.4f}" for p in parts for g in TARGETS))
+    console.print(table)
+    return {"split": "artists halved at random (seeded)",
+            "seeds": {part: len(scorer.seeds) for part, scorer in parts.items()},
+            "variants": variants, "scores": scores}
+
+
+def holdout(args: argparse.Namespace) -> None:
+    """The shipped defaults against the weights before tuning, on both halves."""
+    lib = library()
+    truths = ev.read_truth(lib, REAL_30K, ["genre", "subgenre"])
+    shipped = {"weights": dict(DEFAULT_WEIGHTS), "transforms": dict(TRANSFORMS)}
+    before = {"weights": PREVIOUS_WEIGHTS, "transforms": PREVIOUS_TRANSFORMS}
+    results = score_variants(Space(lib.table), {
+        "before tuning": before, "DEFAULT_WEIGHTS": shipped,
+        "DEFAULT_WEIGHTS, no year": without_year(shipped)}, scorers(lib, truths, args))
+    out = RESULTS / "quality_holdout.json"
+    out.write_text(json.dumps(results, indent=2))
+    console.print(f"wrote {out}")
+
+
+def report(args: argparse.Namespace) -> None:
+    lib = library()
+    truths = ev.read_truth(lib, REAL_30K, ["genre", "subgenre"])
+    space = Space(lib.table)
+    extra = [
+        ev.vector_method("musicrec, no year", "our vectors with the release year weighted 0",
+                         space.vectors({**DEFAULT_WEIGHTS, "year": 0.0}, TRANSFORMS)),
+        ev.vector_method("musicrec, before tuning", "weights and transforms before tuning",
+                         space.vectors(PREVIOUS_WEIGHTS, PREVIOUS_TRANSFORMS)),
+    ]
+    methods = ev.baseline_methods(lib, args.rng_seed, hub_correction=args.hub_correction)
+    methods[4:4] = extra
+    t0 = time.perf_counter()
+    result = ev.evaluate(lib, truths, k=10, seeds=args.seeds, rng_seed=args.rng_seed,
+                         methods=methods)
+    data = {**result.to_dict(), "seconds": round(time.perf_counter() - t0, 1),
+            "source": str(REAL_30K.name), "weights": DEFAULT_WEIGHTS, "transforms": TRANSFORMS,
+            "hubness_all_songs": catalogue_hubness(lib, space, args.hub_correction)}
+    (RESULTS / "quality_30k.json").write_text(json.dumps(data, indent=2))
+    print(markdown(result))
+    print(json.dumps(data["hubness_all_songs"], indent=2))
+
+
+def catalogue_hubness(lib: Library, space: Space, correction: float) -> dict[str, Any]:
+    """Hubness with every song as a seed (the usual definition), not only the sampled seeds."""
+    rows = np.arange(len(lib))
+    excluded = ev.exclusions(lib, rows)
+    penalty = correction * ev.k_nearest_mean_similarity(lib.vectors)
+    out = {}
+    for name, vectors, pen in (
+            ("scaled cosine", ev.standardised_audio(lib), None),
+            ("musicrec vectors", np.asarray(lib.vectors), None),
+            ("musicrec vectors + hub correction", np.asarray(lib.vectors), penalty)):
+        recs = ev.exact_top_k_excluding(vectors, rows, excluded, 10, pen)
+        occurrences = np.bincount(recs[recs >= 0], minlength=len(lib))
+        top = np.sort(occurrences)[::-1]
+        out[name] = {"skew": round(float(skew(occurrences)), 3),
+                     "most_recommended": int(top[0]),
+                     "share_of_slots_top_1pct": round(float(top[:len(lib) // 100].sum()
+                                                            / occurrences.sum()), 4),
+                     "never_recommended": round(float((occurrences == 0).mean()), 4)}
+    return out
+
+
+def markdown(result: ev.Evaluation) -> str:
+    """The evaluation as a markdown table, methods as rows."""
+    names = list(next(iter(result.metrics.values())))
+    lines = ["| method | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for method, metrics in result.metrics.items():
+        cells = [f"{metrics[n]:.0f}" if n == "most recommended" else f"{metrics[n]:.3f}"
+                 for n in names]
+        lines.append(f"| {method} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_tune = sub.add_parser("tune", help="coordinate search of weights on one artist half")
+    p_tune.add_argument("--seeds", type=int, default=5000, help="tuning seeds (half A)")
+    p_tune.add_argument("--rounds", type=int, default=3)
+    p_tune.add_argument("--min-gain", type=float, default=0.001)
+    p_tune.add_argument("--rng-seed", type=int, default=0)
+    p_tune.set_defaults(run=tune)
+    p_hold = sub.add_parser("holdout", help="the shipped defaults on both artist halves")
+    p_hold.add_argument("--seeds", type=int, default=5000, help="tuning seeds (half A)")
+    p_hold.add_argument("--rng-seed", type=int, default=0)
+    p_hold.set_defaults(run=holdout)
+    p_report = sub.add_parser("report", help="the evaluation table on the 30k songs")
+    p_report.add_argument("--seeds", type=int, default=ev.DEFAULT_SEEDS)
+    p_report.add_argument("--rng-seed", type=int, default=0)
+    p_report.add_argument("--hub-correction", type=float, default=0.5)
+    p_report.set_defaults(run=report)
+    args = parser.parse_args()
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    args.run(args)
+
+
+if __name__ == "__main__":
+    main()

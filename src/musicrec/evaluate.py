@@ -1,0 +1,473 @@
+"""Offline quality of recommendations, measured against labels people gave the songs.
+
+Every method recommends the top k songs for the same single-song seeds, with the seed's own
+artists and album left out of the candidates (same-artist matches would inflate every score),
+and every list is scored by the same code:
+
+- label precision@k: share of recommended songs sharing a label (genre, subgenre) with the seed.
+  A song can carry several labels (the 30k file repeats a track once per playlist), so a hit is
+  any overlap between the two label sets. Hit rate: share of seeds with at least one hit.
+- co-occurrence: the same two figures with playlists as the labels (a hit when the recommended
+  song shares a playlist with the seed).
+- catalogue coverage: share of the catalogue found in at least one list.
+- hubness: skewness of the k-occurrence distribution (how often each song is recommended, over
+  the whole catalogue) and the most-recommended song's count; random lists give the reference.
+- intra-list diversity: mean pairwise cosine distance inside a list, in one neutral space for
+  every method (the standardised audio features), so no method is judged by its own metric.
+- artist diversity: distinct (first) artists per list, over the list's length.
+
+Baselines run through the same code in the same run: random songs; cosine on the raw, unscaled
+audio features; StandardScaler then cosine; our vectors with exact search; and our recommender
+(`Library.recommend`: approximate index plus its diversity rules).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import faiss
+import numpy as np
+import pandas as pd
+import pyarrow.compute as pc
+import scipy.sparse as sp
+from scipy.stats import skew
+from sklearn.metrics.pairwise import cosine_similarity
+from sklearn.preprocessing import StandardScaler
+
+from musicrec.catalog import ALIASES, AUDIO_FEATURES
+from musicrec.errors import CatalogError, MusicrecError
+from musicrec.features import normalize
+
+if TYPE_CHECKING:
+    from musicrec.library import Library
+
+DEFAULT_SEEDS = 2000
+PLAYLIST_COLUMN = "playlist_id"
+# Seeds searched together by exact search (faiss.knn bounds its own memory per block).
+_BLOCK_SEEDS = 1024
+# Float64 similarity matrices hold at most this many cells at a time (128 MB).
+_SIMILARITY_CELLS = 16_000_000
+
+# (seed rows (s,), excluded rows per seed, k) -> recommended rows (s, k), -1 where none.
+RecommendFn = Callable[[np.ndarray, list[np.ndarray], int], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Truth:
+    """Ground-truth label sets aligned with library rows.
+
+    Attributes:
+        name: what the labels are ("genre", "subgenre", "playlist").
+        matrix: bool CSR matrix of shape (n_rows, n_labels); row i holds song i's labels.
+        labels: the label values, one per matrix column.
+    """
+
+    name: str
+    matrix: sp.csr_matrix
+    labels: list[str]
+
+    def hits(self, seeds: np.ndarray, recs: np.ndarray) -> np.ndarray:
+        """(s, k) bool: does recommended song recs[i, j] share a label with seeds[i]?"""
+        valid = recs >= 0
+        flat_recs = np.where(valid, recs, 0).ravel()
+        flat_seeds = np.repeat(seeds, recs.shape[1])
+        shared = self.matrix[flat_seeds].multiply(self.matrix[flat_recs]).sum(axis=1)
+        return (np.asarray(shared).reshape(recs.shape) > 0) & valid
+
+
+@dataclass(frozen=True)
+class Method:
+    """A way to recommend songs, scored like every other."""
+
+    name: str
+    description: str
+    recommend: RecommendFn
+
+
+@dataclass
+class Evaluation:
+    """Metrics of every method on the same seeds."""
+
+    k: int
+    seeds: int
+    catalogue_rows: int
+    rng_seed: int
+    methods: dict[str, str]
+    metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"k": self.k, "seeds": self.seeds, "catalogue_rows": self.catalogue_rows,
+                "rng_seed": self.rng_seed, "exclusions": "seed's artists and album",
+                "methods": self.methods, "metrics": self.metrics,
+                "metric_descriptions": metric_descriptions(self.k, self.metrics)}
+
+
+def resolve_column(columns: Sequence[str], wanted: str) -> str:
+    """The CSV column for `wanted`: the exact name, else one of the catalogue's aliases for it.
+
+    Raises:
+        CatalogError: no such column; the message lists the columns found.
+    """
+    lower = {c.lower(): c for c in columns}
+    for name in (wanted, *ALIASES.get(wanted.lower(), ())):
+        if name.lower() in lower:
+            return lower[name.lower()]
+    raise CatalogError(f"labels file has no {wanted!r} column; columns found: "
+                       f"{', '.join(columns)}")
+
+
+def read_truth(lib: Library, path: str | Path, label_columns: Sequence[str] = ("genre",),
+               playlist_column: str | None = None) -> list[Truth]:
+    """Read label sets for the library's songs from a CSV of (track id, label...) rows.
+
+    Args:
+        lib: the library whose rows the labels are aligned with.
+        path: CSV with a track id column (`id`, `track_id`, ...) and the label columns; a track
+            may appear on several rows, each adding its labels.
+        label_columns: columns to use as labels, by name or catalogue alias ("genre" finds
+            `playlist_genre`).
+        playlist_column: column of playlist ids for co-occurrence; None uses `playlist_id`
+            when the file has it.
+
+    Raises:
+        CatalogError: the file cannot be read, lacks a column, or no id matches the library.
+    """
+    path = Path(path)
+    try:
+        header = list(pd.read_csv(path, nrows=0).columns)
+    except (OSError, ValueError) as exc:
+        raise CatalogError(f"cannot read labels file {path}: {exc}") from exc
+    id_col = resolve_column(header, "id")
+    wanted = {name: resolve_column(header, name) for name in label_columns}
+    if playlist_column is not None:
+        wanted["playlist"] = resolve_column(header, playlist_column)
+    elif PLAYLIST_COLUMN in header:
+        wanted["playlist"] = PLAYLIST_COLUMN
+    frame = pd.read_csv(path, usecols=[id_col, *wanted.values()], dtype=str,
+                        keep_default_na=False)
+    ids = lib.table.column("id").to_numpy(zero_copy_only=False)
+    rows = pd.Index(ids).get_indexer(frame[id_col])
+    if (rows < 0).all():
+        raise CatalogError(f"no track id in {path} is in the library at {lib.path}")
+    truths = []
+    for name, column in wanted.items():
+        keep = (rows >= 0) & (frame[column].str.strip() != "").to_numpy()
+        codes, labels = pd.factorize(frame[column][keep])
+        matrix = sp.csr_matrix((np.ones(len(codes), dtype=bool), (rows[keep], codes)),
+                               shape=(len(lib), len(labels)), dtype=bool)
+        truths.append(Truth(name, matrix, [str(v) for v in labels]))
+    return truths
+
+
+def exclusions(lib: Library, seeds: np.ndarray) -> list[np.ndarray]:
+    """Rows no method may recommend for each seed: the seed, its artists' songs, its album."""
+    records = lib.table.take(seeds).select(["artist_ids"]).to_pylist()
+    album_rows = _album_groups(lib)
+    out = []
+    for seed, rec in zip(seeds, records, strict=True):
+        parts = [np.array([seed], dtype=np.int64), album_rows(int(seed))]
+        for artist_id in rec["artist_ids"] or []:
+            artist_row = lib.artist_row_of(artist_id)
+            if artist_row is not None:
+                parts.append(lib.rows_of_artist(artist_row).astype(np.int64))
+        out.append(np.unique(np.concatenate(parts)))
+    return out
+
+
+def _album_groups(lib: Library) -> Callable[[int], np.ndarray]:
+    """row -> rows on the same album (empty when the album is unknown)."""
+    if not lib.has_column("album_id"):
+        return lambda row: np.empty(0, np.int64)
+    codes = np.asarray(pc.dictionary_encode(lib.table.column("album_id")).combine_chunks()
+                       .indices.to_numpy(zero_copy_only=False), dtype=np.float64)
+    codes = np.nan_to_num(codes, nan=-1).astype(np.int64)
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+
+    def rows(row: int) -> np.ndarray:
+        if codes[row] < 0:
+            return np.empty(0, np.int64)
+        lo, hi = np.searchsorted(sorted_codes, [codes[row], codes[row] + 1])
+        return order[lo:hi].astype(np.int64)
+
+    return rows
+
+
+def exact_top_k_excluding(vectors: np.ndarray, seeds: np.ndarray, excluded: list[np.ndarray],
+                          k: int, penalty: np.ndarray | None = None) -> np.ndarray:
+    """Exact top k by inner product for each seed, never returning its excluded rows.
+
+    Args:
+        vectors: (n, d) unit vectors (cosine = inner product).
+        seeds: (s,) rows used as queries.
+        excluded: per seed, rows that may not be returned.
+        k: list length.
+        penalty: optional (n,) amount subtracted from every song's similarity (a per-song
+            re-ranking such as hub reduction).
+
+    Returns:
+        (s, k) int64 rows, best first, -1 where fewer than k songs are allowed.
+    """
+    base = np.asarray(vectors, dtype=np.float32)
+    queries = base[seeds]
+    if penalty is not None:
+        # q.v - penalty(v) is an inner product once q gets a 1 and v gets -penalty(v).
+        base = np.hstack([base, -np.asarray(penalty, np.float32)[:, None]])
+        queries = np.hstack([queries, np.ones((len(seeds), 1), np.float32)])
+    base, queries = np.ascontiguousarray(base), np.ascontiguousarray(queries)
+    n = len(base)
+    out = np.full((len(seeds), k), -1, dtype=np.int64)
+    sizes = np.array([len(ex) for ex in excluded], dtype=np.int64)
+    # Seeds with similar numbers of exclusions share a block, which asks for k + that many.
+    by_size = np.argsort(sizes, kind="stable")
+    for start in range(0, len(seeds), _BLOCK_SEEDS):
+        block = by_size[start:start + _BLOCK_SEEDS]
+        wanted = int(min(n, k + sizes[block].max()))
+        _, ids = faiss.knn(queries[block], base, wanted, metric=faiss.METRIC_INNER_PRODUCT)
+        for i, row_ids in zip(block, ids, strict=True):
+            kept = row_ids[(row_ids >= 0) & ~np.isin(row_ids, excluded[i])][:k]
+            out[i, :len(kept)] = kept
+    return out
+
+
+def audio_matrix(lib: Library) -> np.ndarray:
+    """(n, 12) float64 raw audio features, in the order of `AUDIO_FEATURES`."""
+    return np.column_stack([lib.numeric(name) for name in AUDIO_FEATURES])
+
+
+def standardised_audio(lib: Library) -> np.ndarray:
+    """(n, 12) float32 unit vectors of the StandardScaler-scaled audio features."""
+    return normalize(StandardScaler().fit_transform(audio_matrix(lib)))
+
+
+def random_method(n: int, rng_seed: int) -> Method:
+    """Random songs, never excluded ones: the floor every method must beat."""
+
+    def recommend(seeds: np.ndarray, excluded: list[np.ndarray], k: int) -> np.ndarray:
+        rng = np.random.default_rng(rng_seed)
+        out = np.full((len(seeds), k), -1, dtype=np.int64)
+        for i, ex in enumerate(excluded):
+            draw = rng.choice(n, size=min(n, k + len(ex)), replace=False)
+            draw = draw[~np.isin(draw, ex)][:k]
+            out[i, :len(draw)] = draw
+        return out
+
+    return Method("random", "random songs", recommend)
+
+
+def vector_method(name: str, description: str, vectors: np.ndarray,
+                  penalty: np.ndarray | None = None) -> Method:
+    """Exact cosine search over the given unit vectors, with the seed's exclusions."""
+
+    def recommend(seeds: np.ndarray, excluded: list[np.ndarray], k: int) -> np.ndarray:
+        return exact_top_k_excluding(vectors, seeds, excluded, k, penalty)
+
+    return Method(name, description, recommend)
+
+
+def recommender_method(lib: Library) -> Method:
+    """`Library.recommend` as users get it; excluded songs are dropped from a longer list."""
+
+    def recommend(seeds: np.ndarray, excluded: list[np.ndarray], k: int) -> np.ndarray:
+        ids = lib.table.column("id").take(seeds).to_pylist()
+        out = np.full((len(seeds), k), -1, dtype=np.int64)
+        for i, (track_id, ex) in enumerate(zip(ids, excluded, strict=True)):
+            # The seed's artists take at most max_per_artist slots each, so k + 30 leaves k
+            # after the exclusions for all but seeds on big compilations.
+            result = lib.recommend(seed_tracks=[track_id], limit=min(100, k + 30))
+            rows = np.array([r.track["row"] for r in result.tracks], dtype=np.int64)
+            rows = rows[~np.isin(rows, ex)][:k]
+            out[i, :len(rows)] = rows
+        return out
+
+    return Method("musicrec recommend()",
+                  "Library.recommend: HNSW index, at most 2 songs per artist, no other versions",
+                  recommend)
+
+
+def sklearn_cosine_method(name: str, description: str, features: np.ndarray) -> Method:
+    """scikit-learn's `cosine_similarity` of each seed against every song, in float64.
+
+    This is the approach people used before. Float64 matters for raw features: their vectors
+    all point almost the same way (duration dominates), so float32 rounding reorders neighbours.
+    """
+    features = np.asarray(features, dtype=np.float64)
+    n = len(features)
+
+    def recommend(seeds: np.ndarray, excluded: list[np.ndarray], k: int) -> np.ndarray:
+        out = np.full((len(seeds), k), -1, dtype=np.int64)
+        block = max(1, _SIMILARITY_CELLS // max(n, 1))
+        k_eff = min(k, n)
+        for start in range(0, len(seeds), block):
+            sims = cosine_similarity(features[seeds[start:start + block]], features)
+            for i, ex in enumerate(excluded[start:start + block]):
+                sims[i, ex] = -np.inf
+            part = np.argpartition(-sims, k_eff - 1, axis=1)[:, :k_eff]
+            part_sims = np.take_along_axis(sims, part, axis=1)
+            order = np.argsort(-part_sims, axis=1, kind="stable")
+            top = np.take_along_axis(part, order, axis=1)
+            top[np.take_along_axis(part_sims, order, axis=1) == -np.inf] = -1
+            out[start:start + len(top), :k_eff] = top
+        return out
+
+    return Method(name, description, recommend)
+
+
+def k_nearest_mean_similarity(vectors: np.ndarray, k: int = 10) -> np.ndarray:
+    """(n,) mean cosine similarity of every song to its k nearest other songs (exact).
+
+    A song close to many others (a hub) has a high value; subtracting half of it from the
+    similarity is CSLS-style local scaling, which demotes hubs.
+    """
+    n = len(vectors)
+    everyone = np.arange(n)
+    top = exact_top_k_excluding(vectors, everyone, [np.array([i]) for i in everyone], k)
+    vectors = np.asarray(vectors, dtype=np.float32)
+    sims = np.einsum("nd,nkd->nk", vectors, vectors[np.maximum(top, 0)])
+    return np.where(top >= 0, sims, 0.0).mean(axis=1)
+
+
+def baseline_methods(lib: Library, rng_seed: int = 0, *, recommender: bool = True,
+                     hub_correction: float = 0.0) -> list[Method]:
+    """Random, raw cosine, StandardScaler + cosine, our vectors (exact), our recommender.
+
+    With `hub_correction` > 0 a further method re-ranks our vectors by similarity minus
+    `hub_correction` times each song's mean similarity to its 10 nearest songs.
+    """
+    methods = [
+        random_method(len(lib), rng_seed),
+        sklearn_cosine_method("raw cosine", "cosine on the 12 raw, unscaled audio features "
+                              "(sklearn, float64)", audio_matrix(lib)),
+        vector_method("scaled cosine", "StandardScaler on the 12 audio features, then cosine",
+                      standardised_audio(lib)),
+        vector_method("musicrec vectors", "the library's vectors, exact cosine search",
+                      lib.vectors),
+    ]
+    if hub_correction > 0:
+        hubness = k_nearest_mean_similarity(lib.vectors)
+        methods.append(vector_method(
+            "musicrec vectors + hub correction",
+            f"the library's vectors, similarity minus {hub_correction:g} x the song's mean "
+            "similarity to its 10 nearest songs (CSLS local scaling)",
+            lib.vectors, penalty=hub_correction * hubness))
+    if recommender:
+        methods.append(recommender_method(lib))
+    return methods
+
+
+def sample_seeds(truths: Sequence[Truth], n_rows: int, count: int, rng_seed: int) -> np.ndarray:
+    """`count` distinct rows that carry a label in every truth, drawn with a seeded rng."""
+    labelled = np.ones(n_rows, dtype=bool)
+    for truth in truths:
+        labelled &= np.diff(truth.matrix.indptr) > 0
+    candidates = np.flatnonzero(labelled)
+    if len(candidates) == 0:
+        raise MusicrecError("no song in the library has every label; nothing to evaluate")
+    rng = np.random.default_rng(rng_seed)
+    return np.sort(rng.choice(candidates, size=min(count, len(candidates)), replace=False))
+
+
+def score_lists(seeds: np.ndarray, recs: np.ndarray, truths: Sequence[Truth],
+                space: np.ndarray, artists: np.ndarray) -> dict[str, float]:
+    """Every metric of one method's lists.
+
+    Args:
+        seeds: (s,) seed rows.
+        recs: (s, k) recommended rows, -1 where a list is short (counts as a miss).
+        truths: label sets to score precision and hit rate against.
+        space: (n, d) unit vectors in which intra-list diversity is measured.
+        artists: (n,) an artist code per song, for artist diversity.
+    """
+    k = recs.shape[1]
+    n = len(space)
+    valid = recs >= 0
+    metrics: dict[str, float] = {}
+    for truth in truths:
+        hits = truth.hits(seeds, recs)
+        metrics[f"{truth.name} P@{k}"] = float(hits.mean())
+        metrics[f"{truth.name} hit rate"] = float(hits.any(axis=1).mean())
+    occurrences = np.bincount(recs[valid], minlength=n)
+    metrics["coverage"] = float((occurrences > 0).mean())
+    metrics["hubness (skew)"] = float(skew(occurrences)) if occurrences.any() else 0.0
+    metrics["most recommended"] = float(occurrences.max())
+    metrics["intra-list diversity"] = intra_list_diversity(recs, space)
+    metrics["artist diversity"] = artist_diversity(recs, artists)
+    metrics["short lists"] = float((~valid).any(axis=1).mean())
+    return metrics
+
+
+def intra_list_diversity(recs: np.ndarray, space: np.ndarray) -> float:
+    """Mean pairwise cosine distance between the songs of a list, averaged over lists.
+
+    Args:
+        recs: (s, k) rows, -1 for none (ignored).
+        space: (n, d) unit vectors.
+    """
+    values = []
+    for row in recs:
+        v = np.asarray(space[row[row >= 0]], dtype=np.float64)
+        m = len(v)
+        if m < 2:
+            continue
+        gram = v @ v.T
+        values.append(1.0 - (gram.sum() - np.trace(gram)) / (m * (m - 1)))
+    return float(np.mean(values)) if values else 0.0
+
+
+def artist_diversity(recs: np.ndarray, artists: np.ndarray) -> float:
+    """Distinct artists in a list over its length, averaged over non-empty lists."""
+    values = [len(np.unique(artists[row[row >= 0]])) / (row >= 0).sum()
+              for row in recs if (row >= 0).any()]
+    return float(np.mean(values)) if values else 0.0
+
+
+def evaluate(lib: Library, truths: Sequence[Truth], k: int = 10, seeds: int = DEFAULT_SEEDS,
+             rng_seed: int = 0, methods: Sequence[Method] | None = None) -> Evaluation:
+    """Score every method on the same seeds, with the seeds' artists and albums excluded.
+
+    Args:
+        lib: an opened library.
+        truths: label sets from `read_truth`.
+        k: list length.
+        seeds: how many seed songs (drawn with `rng_seed` among songs that have labels).
+        rng_seed: seed of the draw, for comparable runs.
+        methods: defaults to `baseline_methods(lib, rng_seed)`.
+    """
+    if k < 1:
+        raise MusicrecError(f"k must be at least 1, got {k}")
+    methods = list(methods) if methods is not None else baseline_methods(lib, rng_seed)
+    seed_rows = sample_seeds(truths, len(lib), seeds, rng_seed)
+    excluded = exclusions(lib, seed_rows)
+    space = standardised_audio(lib)
+    artists = np.asarray(lib.primary_artist)
+    result = Evaluation(k, len(seed_rows), len(lib), rng_seed,
+                        {m.name: m.description for m in methods})
+    for method in methods:
+        recs = method.recommend(seed_rows, excluded, k)
+        result.metrics[method.name] = score_lists(seed_rows, recs, truths, space, artists)
+    return result
+
+
+def metric_descriptions(k: int, metrics: dict[str, dict[str, float]]) -> dict[str, str]:
+    """What each metric in `metrics` means, for the JSON report."""
+    fixed = {
+        "coverage": "share of the catalogue in at least one list",
+        "hubness (skew)": "skewness of how often each song is recommended (random = reference)",
+        "most recommended": "number of lists holding the most-recommended song",
+        "intra-list diversity": "mean pairwise cosine distance in a list (standardised audio)",
+        "artist diversity": "distinct artists per list / list length",
+        "short lists": "share of lists with fewer than k songs",
+    }
+    names = next(iter(metrics.values()), {})
+    out = {}
+    for name in names:
+        if name.endswith(f" P@{k}"):
+            out[name] = f"share of results sharing a {name.split()[0]} with the seed"
+        elif name.endswith(" hit rate"):
+            out[name] = f"share of seeds with at least one result sharing a {name.split()[0]}"
+        else:
+            out[name] = fixed[name]
+    return out
