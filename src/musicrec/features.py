@@ -129,6 +129,7 @@ class FeaturePipeline:
 
     def __init__(self, features: list[FittedFeature]):
         self.features = features
+        self._by_name = {f.name: f for f in features}
 
     @property
     def dims(self) -> list[str]:
@@ -172,7 +173,8 @@ class FeaturePipeline:
             out = np.where(known[:, None], np.c_[np.sin(angle), np.cos(angle)] * np.sqrt(2), 0.0)
             return out
         z = (_pre(f.transform, values) - f.center) / f.scale
-        return np.nan_to_num(z, nan=0.0)
+        z[np.isnan(z)] = 0.0
+        return z
 
     def transform(self, table: Columns) -> np.ndarray:
         """Unit vectors for every row of a table: float32, C-order, shape (n, len(dims))."""
@@ -204,13 +206,10 @@ class FeaturePipeline:
         return out
 
     def _feature(self, name: str) -> FittedFeature:
-        for f in self.features:
-            if f.name == name:
-                return f
-        raise KeyError(name)
+        return self._by_name[name]
 
     def has(self, name: str) -> bool:
-        return name in self.names
+        return name in self._by_name
 
     def to_json(self) -> list[dict[str, object]]:
         return [f.__dict__ for f in self.features]

@@ -161,7 +161,7 @@ class HNSWIndex(VectorIndex):
             if k <= self.ef_search:
                 sims, ids = self.index.search(q, k)
             else:
-                params = faiss.SearchParametersHNSW(efSearch=2 * k)
+                params = faiss.SearchParametersHNSW(efSearch=k)
                 sims, ids = self.index.search(q, k, params=params)
             return ids.astype(np.int64), _clean(sims, ids)
         bits = np.packbits(mask, bitorder="little")

@@ -10,6 +10,7 @@ filter inside the index, or exactly over the qualifying songs when they are few.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -43,7 +44,7 @@ WORDS: dict[str, tuple[str, str, str]] = {
     "valence": ("happier", "sadder", "mood"),
     "acousticness": ("more acoustic", "more electric", "acousticness"),
     "instrumentalness": ("more instrumental", "more vocal", "instrumentation"),
-    "speechiness": ("more spoken", "more sung", "vocals"),
+    "speechiness": ("more spoken", "more sung", "amount of speech"),
     "liveness": ("more live", "more studio", "liveness"),
     "tempo": ("faster", "slower", "tempo"),
     "loudness": ("louder", "quieter", "loudness"),
@@ -148,7 +149,9 @@ class Recommender:
         seeds = self._resolve_seeds(req)
         for seed in seeds:
             seed.query = self._query(seed, req.target)
-        pool_size = min(max(12 * -(-req.limit // len(seeds)), 50), MAX_POOL)
+        # Targets re-rank the pool, so they need a deeper one to find songs near the values.
+        depth = 12 if req.target else 4
+        pool_size = min(max(depth * -(-req.limit // len(seeds)), 40), MAX_POOL)
         mask_cache: list[np.ndarray] = []
         while True:
             pools = self._pools(seeds, req, pool_size, mask_cache)
@@ -228,8 +231,13 @@ class Recommender:
     def _profile(self, rows: np.ndarray) -> dict[str, float]:
         """Mean raw value of each feature over the rows (one row for a track seed)."""
         sample = rows[:: max(1, len(rows) // 2000)]
-        return {name: float(np.nanmean(self.lib.numeric(name)[sample]))
-                for name in self.lib.pipeline.names}
+        names = self.lib.pipeline.names
+        values = np.column_stack([self.lib.numeric(name)[sample] for name in names])
+        with warnings.catch_warnings():
+            # A feature unknown for every sampled song (e.g. year) stays NaN: not explained.
+            warnings.simplefilter("ignore", RuntimeWarning)
+            means = np.nanmean(values, axis=0)
+        return dict(zip(names, means.tolist(), strict=True))
 
     def _query(self, seed: _Seed, target: dict[str, float]) -> np.ndarray:
         sample = seed.rows[:: max(1, len(seed.rows) // 2000)]
@@ -309,53 +317,39 @@ class Recommender:
                     req: RecommendRequest) -> list[tuple[int, int, float, float]]:
         """Take songs from each seed's list in turn, keeping the diversity rules."""
         picked: list[tuple[int, int, float, float]] = []
-        per_artist: dict[int, int] = {}
-        versions: set[int] = set()
-        chosen_vectors: list[np.ndarray] = []
+        taken = _Taken(req.max_per_artist)
+        keys = [(self.lib.primary_artist[rows].tolist(), self.lib.version_key[rows].tolist())
+                for rows, _, _ in pools]
         cursors = [0] * len(pools)
-        while len(picked) < req.limit:
+        progressed = True
+        while len(picked) < req.limit and progressed:
             progressed = False
             for s_i, (rows, sims, scores) in enumerate(pools):
                 if len(picked) >= req.limit:
                     break
-                best = self._next(rows, scores, cursors[s_i], per_artist, versions,
-                                  chosen_vectors, req)
-                if best is None:
+                artists, versions = keys[s_i]
+                eligible = taken.eligible(artists, versions, cursors[s_i],
+                                          1 if req.diversity == 0 else 30)
+                if not eligible:
                     cursors[s_i] = len(rows)
                     continue
-                i = best
-                row = int(rows[i])
-                picked.append((s_i, row, float(sims[i]), float(scores[i])))
-                artist = int(self.lib.primary_artist[row])
-                per_artist[artist] = per_artist.get(artist, 0) + 1
-                versions.add(int(self.lib.version_key[row]))
-                chosen_vectors.append(np.asarray(self.lib.vectors[row]))
+                i = self._most_diverse(rows, scores, eligible, picked, req.diversity)
+                # Candidates skipped so far can never become eligible again.
+                cursors[s_i] = eligible[0] + (i == eligible[0])
+                picked.append((s_i, int(rows[i]), float(sims[i]), float(scores[i])))
+                taken.add(artists[i], versions[i])
                 progressed = True
-            if not progressed:
-                break
         return picked
 
-    def _next(self, rows: np.ndarray, scores: np.ndarray, start: int, per_artist: dict[int, int],
-              versions: set[int], chosen: list[np.ndarray], req: RecommendRequest) -> int | None:
-        """Index of the best eligible candidate; with diversity, penalise closeness to picks."""
-        eligible = []
-        for i in range(start, len(rows)):
-            row = int(rows[i])
-            if int(self.lib.version_key[row]) in versions:
-                continue
-            artist = int(self.lib.primary_artist[row])
-            if req.max_per_artist is not None and per_artist.get(artist, 0) >= req.max_per_artist:
-                continue
-            eligible.append(i)
-            if req.diversity == 0 or len(eligible) >= 30:
-                break
-        if not eligible:
-            return None
-        if req.diversity == 0 or not chosen:
+    def _most_diverse(self, rows: np.ndarray, scores: np.ndarray, eligible: list[int],
+                      picked: list[tuple[int, int, float, float]], diversity: float) -> int:
+        """The eligible candidate with the best score, less closeness to picks (MMR)."""
+        if diversity == 0 or not picked:
             return eligible[0]
         cand = np.asarray(self.lib.vectors[rows[eligible]])
-        closeness = (cand @ np.stack(chosen).T).max(axis=1)
-        mmr = (1 - req.diversity) * scores[eligible] - req.diversity * closeness
+        chosen = np.asarray(self.lib.vectors[[row for _, row, _, _ in picked]])
+        closeness = (cand @ chosen.T).max(axis=1)
+        mmr = (1 - diversity) * scores[eligible] - diversity * closeness
         return eligible[int(np.argmax(mmr))]
 
     def explain(self, rows: np.ndarray, references: list[dict[str, float]],
@@ -392,6 +386,34 @@ class Recommender:
         if far:
             parts.append(_join([WORDS[names[i]][0 if diff[i] > 0 else 1] for i in far[:2]]))
         return "; ".join(parts) if parts else "close overall sound"
+
+
+class _Taken:
+    """Artists and song versions already in the list, for the diversity rules."""
+
+    def __init__(self, max_per_artist: int | None):
+        self.max_per_artist = max_per_artist
+        self.per_artist: dict[int, int] = {}
+        self.versions: set[int] = set()
+
+    def add(self, artist: int, version: int) -> None:
+        self.per_artist[artist] = self.per_artist.get(artist, 0) + 1
+        self.versions.add(version)
+
+    def eligible(self, artists: list[int], versions: list[int], start: int,
+                 wanted: int) -> list[int]:
+        """Up to `wanted` indexes from `start` on whose artist and version are still free."""
+        found = []
+        cap = self.max_per_artist
+        for i in range(start, len(artists)):
+            if versions[i] in self.versions:
+                continue
+            if cap is not None and self.per_artist.get(artists[i], 0) >= cap:
+                continue
+            found.append(i)
+            if len(found) >= wanted:
+                break
+        return found
 
 
 def _join(words: list[str]) -> str:
