@@ -209,14 +209,25 @@ def read_catalog(path: str | Path) -> Catalog:
 
 
 def _duplicates(ids: pa.ChunkedArray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Kept rows whose id an earlier kept row already has, and each row's first such row."""
-    codes = pc.dictionary_encode(ids).combine_chunks().indices.to_numpy()
+    """Kept rows whose id an earlier kept row already has, and each row's first such row.
+
+    Sorting (stable, so equal ids stay in row order) needs far less memory than hashing
+    1.2M distinct strings.
+    """
     kept = np.flatnonzero(keep)
-    _, first = np.unique(codes[kept], return_index=True)
-    first_row_of_code = np.full(codes.max() + 1, -1, dtype=np.int64)
-    first_row_of_code[codes[kept[first]]] = kept[first]
-    first_of = first_row_of_code[codes]
-    dup = keep & (first_of != np.arange(len(codes)))
+    kept_ids = ids.take(pa.array(kept))
+    order = pc.sort_indices(kept_ids).to_numpy()
+    sorted_ids = kept_ids.take(pa.array(order))
+    same = np.zeros(len(order), dtype=bool)
+    if len(order) > 1:
+        same[1:] = pc.equal(sorted_ids.slice(1), sorted_ids.slice(0, len(order) - 1)).to_numpy(
+            zero_copy_only=False)
+    positions = np.arange(len(order))
+    run_start = np.maximum.accumulate(np.where(same, 0, positions))
+    first_of = np.arange(len(keep))
+    first_of[kept[order]] = kept[order[run_start]]
+    dup = np.zeros(len(keep), dtype=bool)
+    dup[kept[order[same]]] = True
     return dup, first_of
 
 
@@ -341,10 +352,14 @@ def split_names(column: pa.ChunkedArray | pa.Array) -> pa.ListArray:
     """
     text = pc.utf8_trim_whitespace(one_chunk(column))
     is_list = pc.starts_with(text, "[")
-    inner = pc.replace_substring_regex(text, r"^\[\s*['\"]?|['\"]?\s*\]$", "")
-    as_list = pc.split_pattern_regex(inner, r"['\"]\s*,\s*['\"]")
-    as_plain = pc.split_pattern_regex(text, r"\s*;\s*")
-    lists = pc.if_else(is_list, as_list, as_plain)
+    lists = None
+    if pc.any(is_list).as_py():
+        inner = pc.replace_substring_regex(text, r"^\[\s*['\"]?|['\"]?\s*\]$", "")
+        lists = pc.split_pattern_regex(inner, r"['\"]\s*,\s*['\"]")
+        del inner
+    if not pc.all(is_list).as_py():  # only computed when needed: it costs memory at 1.2M rows
+        as_plain = pc.split_pattern_regex(text, r"\s*;\s*")
+        lists = as_plain if lists is None else pc.if_else(is_list, lists, as_plain)
     return _map_values(lists, lambda names: pc.replace_substring(names, "\\'", "'"))
 
 

@@ -99,6 +99,7 @@ def build_library(source: str | Path, dest: str | Path, config: BuildConfig | No
     """Read a CSV and write a complete library at `dest`, replacing any library there."""
     config = config or BuildConfig()
     progress = progress or BuildProgress()
+    _return_freed_memory()
     source, dest = Path(source), Path(dest)
     if dest.exists() and not (dest / "manifest.json").exists() and any(dest.iterdir()):
         raise LibraryError(f"{dest} exists and is not a musicrec library; not replacing it")
@@ -122,6 +123,20 @@ def build_library(source: str | Path, dest: str | Path, config: BuildConfig | No
                        catalog.missing_optional, times)
 
 
+def _return_freed_memory() -> None:
+    """Make Arrow hand freed memory back to the system at once.
+
+    Ingest makes large short-lived string arrays. Arrow's default allocator keeps freed
+    memory for reuse, which on 1.2M songs held the build at 1.5 GB resident after reading;
+    jemalloc with no decay delay brought the read's peak to 1.2 GB and its aftermath to 0.6 GB.
+    """
+    try:
+        pa.set_memory_pool(pa.jemalloc_memory_pool())
+        pa.jemalloc_set_decay_ms(0)
+    except NotImplementedError:  # a pyarrow built without jemalloc: keep its default
+        pass
+
+
 def _write_artefacts(catalog: Catalog, source: Path, folder: Path, config: BuildConfig,
                      progress: BuildProgress, times: dict[str, float]) -> dict[str, Any]:
     table = catalog.table
@@ -139,8 +154,8 @@ def _write_artefacts(catalog: Catalog, source: Path, folder: Path, config: Build
         for start in range(0, n, step):
             index.index.add(vectors[start:start + step])
             progress.advance("index", min(step, n - start))
-        index.vectors = vectors
         index_params = index.save(folder)
+        del index  # the graph is on disk now; later stages need its memory more
     with _stage(times, progress, "lookups"):
         _write_lookups(table, folder)
         progress.advance("lookups", 1)
