@@ -149,7 +149,7 @@ class HNSWIndex(VectorIndex):
 
     @classmethod
     def build(cls, vectors: np.ndarray, m: int = 16, ef_construction: int = 40,
-              ef_search: int = 64) -> HNSWIndex:
+              ef_search: int = 96) -> HNSWIndex:
         index = faiss.IndexHNSWFlat(vectors.shape[1], m, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = ef_construction
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
@@ -185,7 +185,7 @@ class HNSWIndex(VectorIndex):
         if index.ntotal != len(vectors) or index.d != vectors.shape[1]:
             raise LibraryError(f"index has {index.ntotal} x {index.d} vectors, library has "
                                f"{len(vectors)} x {vectors.shape[1]}")
-        return cls(vectors, index, int(params.get("ef_search", 64)))
+        return cls(vectors, index, int(params["ef_search"]))
 
 
 def _clean(sims: np.ndarray, ids: np.ndarray) -> np.ndarray:

@@ -60,7 +60,8 @@ class BuildConfig(BaseModel):
     features: FeatureConfig = FeatureConfig()
     hnsw_m: int = 16
     hnsw_ef_construction: int = 40
-    hnsw_ef_search: int = 64
+    # 96 keeps recall@10 above 0.98 on 1.2M songs with margin (64 gave 0.979-0.981).
+    hnsw_ef_search: int = 96
     family_count: int | None = None
 
 
