@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from musicrec import synth
+from musicrec.catalog import UNIT_FEATURES
 from musicrec.synth import KAGGLE_COLUMNS, N_STYLES, synthesize, write_catalogue
 
 ROWS = 5000
@@ -23,15 +24,6 @@ KAGGLE_HEADER = (
     "energy,key,loudness,mode,speechiness,acousticness,instrumentalness,liveness,valence,tempo,"
     "duration_ms,time_signature,year,release_date"
 )
-UNIT_FEATURES = [
-    "danceability",
-    "energy",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-]
 NUMERIC_FEATURES = [*UNIT_FEATURES, "loudness", "tempo", "duration_ms"]
 SPOTIFY_ID = re.compile(r"^[0-9A-Za-z]{22}$")
 REAL_SONGS = Path(__file__).resolve().parents[2] / "shared/data/spotify_30k_songs/spotify_songs.csv"
