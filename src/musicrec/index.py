@@ -149,7 +149,7 @@ class HNSWIndex(VectorIndex):
 
     @classmethod
     def build(cls, vectors: np.ndarray, m: int = 16, ef_construction: int = 40,
-              ef_search: int = 96) -> HNSWIndex:
+              ef_search: int = 64) -> HNSWIndex:
         index = faiss.IndexHNSWFlat(vectors.shape[1], m, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = ef_construction
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
@@ -165,7 +165,7 @@ class HNSWIndex(VectorIndex):
                 sims, ids = self.index.search(q, k, params=params)
             return ids.astype(np.int64), _clean(sims, ids)
         bits = np.packbits(mask, bitorder="little")
-        selector = faiss.IDSelectorBitmap(len(mask), faiss.swig_ptr(bits))
+        selector = faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits))
         params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(self.ef_search, 2 * k))
         sims, ids = self.index.search(q, k, params=params)
         return ids.astype(np.int64), _clean(sims, ids)

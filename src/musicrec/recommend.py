@@ -240,6 +240,8 @@ class Recommender:
         return dict(zip(names, means.tolist(), strict=True))
 
     def _query(self, seed: _Seed, target: dict[str, float]) -> np.ndarray:
+        if len(seed.rows) == 1 and not target:  # the stored vector is this very query
+            return np.asarray(self.lib.vectors[seed.rows[0]])
         sample = seed.rows[:: max(1, len(seed.rows) // 2000)]
         columns = {name: self.lib.numeric(name)[sample] for name in self.lib.pipeline.names}
         weighted = self.lib.pipeline.weighted(columns).mean(axis=0)
