@@ -204,9 +204,8 @@ def test_near_duplicates_are_rereleases_with_close_features(frame: pd.DataFrame)
     songs = unique_songs(frame)
     pairs = songs.merge(songs, on=["name", "artists"], suffixes=("", "_re"))
     pairs = pairs[(pairs["album_id"] != pairs["album_id_re"]) & (pairs["year"] < pairs["year_re"])]
-    gaps = np.abs(
-        pairs[list(UNIT_FEATURES)].to_numpy() - pairs[[f"{name}_re" for name in UNIT_FEATURES]].to_numpy()
-    )
+    originals = pairs[list(UNIT_FEATURES)].to_numpy()
+    gaps = np.abs(originals - pairs[[f"{name}_re" for name in UNIT_FEATURES]].to_numpy())
     # Same-named songs of one artist also happen by chance; re-releases are the close ones.
     rereleases = (gaps.max(axis=1) < 0.1) & (pairs["key"] == pairs["key_re"]).to_numpy()
     assert rereleases.sum() >= 0.8 * round(ROWS * synth._NEAR_DUP_SHARE)
