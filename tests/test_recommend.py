@@ -195,3 +195,28 @@ def test_artist_cap_does_not_shorten_the_list(styled: tuple[Library, pd.DataFram
     lib, frame = styled
     for seed in frame.index[:40]:
         assert len(lib.recommend(seed_tracks=[seed], limit=60, max_per_artist=1).tracks) == 60
+
+
+def test_filter_far_from_the_seed_still_fills_the_list(
+        styled: tuple[Library, pd.DataFrame], monkeypatch: pytest.MonkeyPatch) -> None:
+    import musicrec.recommend as recommend_module
+
+    lib, frame = styled
+    # Large catalogues search filters inside the HNSW graph; on 200k songs that search came
+    # back empty for a 205 BPM seed with max_tempo=130 (no qualifying song near the query).
+    # Force that path and that outcome, and check the list is filled all the same.
+    monkeypatch.setattr(recommend_module, "EXACT_SUBSET_LIMIT", 0)
+    graph_search = lib.index.search
+
+    def stalled(query, k, allowed=None):  # noqa: ANN001, ANN202 - same signature as search
+        ids, sims = graph_search(query, k, allowed)
+        if allowed is not None:
+            ids[:], sims[:] = -1, -np.inf
+        return ids, sims
+
+    monkeypatch.setattr(lib.index, "search", stalled)
+    seed = frame.index[frame["tempo"].to_numpy().argmax()]
+    slow = float(np.percentile(frame["tempo"], 30))
+    result = lib.recommend(seed_tracks=[seed], limit=10, max={"tempo": slow})
+    assert len(result.tracks) == 10
+    assert all(r.track["tempo"] <= slow + 1e-3 for r in result.tracks)

@@ -298,6 +298,10 @@ class Recommender:
             ids2, sims2 = exact_top_k(self.lib.vectors, query[None, :], k, allowed)
         else:
             ids2, sims2 = self.lib.index.search(query, k, allowed=mask)
+            if (ids2[0] >= 0).sum() < min(need, len(allowed)):
+                # The graph search stalls when no qualifying song is near the query (a 205 BPM
+                # seed with max_tempo=130): scan the qualifying songs exactly instead.
+                ids2, sims2 = exact_top_k(self.lib.vectors, query[None, :], k, allowed)
         valid = ids2[0] >= 0
         return ids2[0][valid], sims2[0][valid], len(ids) + len(allowed)
 
