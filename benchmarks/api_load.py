@@ -47,7 +47,7 @@ console = Console()
 
 def library_for(rows: int) -> Path:
     """A library of `rows` synthetic songs (seed 0), built once and then reused."""
-    from musicrec.library import build_library
+    from musicrec.build import build_library
     from musicrec.synth import write_catalogue
 
     folder = WORK / f"api_load_{rows}"

@@ -42,7 +42,8 @@ from musicrec.features import (
     Transform,
     normalize,
 )
-from musicrec.library import Library, build_library
+from musicrec.build import build_library
+from musicrec.library import Library
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_30K = ROOT.parent / "shared" / "data" / "spotify_30k_songs" / "spotify_songs.csv"

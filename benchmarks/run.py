@@ -92,7 +92,7 @@ def reset_peak() -> None:
 
 def child_build(source: str, dest: str) -> dict[str, Any]:
     """Build the library here; report times and the peak memory of each stage."""
-    from musicrec.library import BuildProgress, build_library
+    from musicrec.build import BuildProgress, build_library
 
     class StagePeaks(BuildProgress):
         def __init__(self) -> None:

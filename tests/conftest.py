@@ -33,7 +33,7 @@ def small_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def small_library_path(small_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from musicrec.library import build_library
+    from musicrec.build import build_library
 
     path = tmp_path_factory.mktemp("libraries") / "small"
     build_library(small_csv, path)

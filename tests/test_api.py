@@ -20,7 +20,8 @@ from musicrec.api.server import check_bind, is_loopback, listening_socket, read_
 from musicrec.api.spotify import release_date_precision
 from musicrec.cli import app as cli_app
 from musicrec.errors import MusicrecError
-from musicrec.library import Library, build_library
+from musicrec.build import build_library
+from musicrec.library import Library, LiveLibrary
 from musicrec.synth import synthesize
 
 # Spotify's tunable attributes, as its reference lists them, plus our year.
@@ -32,7 +33,7 @@ GENRES = ("ambient", "metal", "jazz", "hip hop", "folk")
 
 @pytest.fixture(scope="module")
 def client(small_library: Library) -> TestClient:
-    return TestClient(create_app(small_library))
+    return TestClient(create_app(LiveLibrary(small_library.path, warm=True)))
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +50,7 @@ def labelled(tmp_path_factory: pytest.TempPathFactory) -> Library:
 
 @pytest.fixture(scope="module")
 def labelled_client(labelled: Library) -> TestClient:
-    return TestClient(create_app(labelled))
+    return TestClient(create_app(LiveLibrary(labelled.path, warm=True)))
 
 
 def ok(client: TestClient, url: str, model: type[BaseModel],
@@ -469,7 +470,7 @@ def test_a_bug_answers_500_in_the_same_shape(small_library: Library,
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(Library, "recommend", broken)
-    client = TestClient(create_app(small_library), raise_server_exceptions=False)
+    client = TestClient(create_app(LiveLibrary(small_library.path, warm=True)), raise_server_exceptions=False)
     seed = small_library.tracks([0])[0]["id"]
     assert error(client, "/v1/recommendations", 500,
                  {"seed_tracks": seed}) == "internal server error"
@@ -486,7 +487,7 @@ def test_without_a_token_any_or_no_bearer_is_accepted(client: TestClient,
 
 
 def test_with_a_token_it_is_required(small_library: Library) -> None:
-    client = TestClient(create_app(small_library, token="s3cret"))
+    client = TestClient(create_app(LiveLibrary(small_library.path, warm=True), token="s3cret"))
     url = f"/v1/tracks/{small_library.tracks([0])[0]['id']}"
     assert "No token" in error(client, url, 401)
     assert "Invalid" in error(client, url, 401, headers={"Authorization": "Bearer wrong"})
@@ -510,7 +511,7 @@ def test_without_a_token_the_schema_asks_for_none(client: TestClient) -> None:
 def test_requests_read_no_files(small_library_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Everything is loaded once in create_app; requests only use memory."""
     lib = Library.open(small_library_path)
-    client = TestClient(create_app(lib))
+    client = TestClient(create_app(LiveLibrary(lib.path, warm=True)))
     rec = lib.tracks([0])[0]
 
     def no_io(*args: Any, **kwargs: Any) -> None:

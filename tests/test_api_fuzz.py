@@ -27,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
 
 from musicrec.api import create_app
 from musicrec.api.app import router
-from musicrec.library import Library
+from musicrec.library import Library, LiveLibrary
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance, negative_data_rejection]
@@ -37,7 +37,7 @@ EXAMPLES_PER_OPERATION = 30
 
 @pytest.fixture(scope="module")
 def api_schema(small_library: Library) -> schemathesis.BaseSchema:
-    return schemathesis.openapi.from_asgi("/openapi.json", create_app(small_library))
+    return schemathesis.openapi.from_asgi("/openapi.json", create_app(LiveLibrary(small_library.path, warm=True)))
 
 
 def test_every_operation_is_fuzzed(api_schema: schemathesis.BaseSchema) -> None:

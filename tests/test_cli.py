@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from musicrec.cli import app, parse_knobs
+from musicrec.cli import app, knob_pairs
 from musicrec.errors import InvalidQueryError
 from musicrec.library import Library
+from musicrec.request import read_knobs
 
 runner = CliRunner()
 
@@ -64,8 +65,8 @@ def test_recommend_table_by_query_seed(small_library: Library, small_library_pat
 
 @pytest.mark.parametrize(("args", "message"), [
     (["recommend", "--seed", "zzqqxxyy", "--target-energy", "0.5"], "matches any song"),
-    (["recommend", "--seed", "x", "--target-colour", "1"], "unknown option --target-colour"),
-    (["recommend", "--seed", "x", "--target-energy", "loud"], "needs a number"),
+    (["recommend", "--seed", "x", "--target-colour", "1"], "unknown knob target-colour"),
+    (["recommend", "--seed", "x", "--target-energy", "loud"], "is not a number"),
 ])
 def test_mistakes_are_one_line_errors(small_library_path: Path, args: list[str],
                                       message: str) -> None:
@@ -91,11 +92,13 @@ def test_library_from_environment(small_library_path: Path,
     assert code == 0 and str(small_library_path) in out.replace("\n", "")
 
 
-def test_parse_knobs() -> None:
-    assert parse_knobs(["--target-energy", "0.8", "--min-duration-ms=1000"]) == {
-        "target": {"energy": 0.8}, "min": {"duration_ms": 1000.0}, "max": {}}
+def test_knob_options_are_read_as_every_interface_reads_knobs() -> None:
+    knobs = read_knobs(knob_pairs(["--target-energy", "0.8", "--min-duration-ms=1000"]))
+    assert (knobs.target, knobs.min, knobs.max) == ({"energy": 0.8}, {"duration_ms": 1000.0}, {})
     with pytest.raises(InvalidQueryError, match="needs a value"):
-        parse_knobs(["--max-tempo"])
+        knob_pairs(["--max-tempo"])
+    with pytest.raises(InvalidQueryError, match="unknown knob"):
+        read_knobs(knob_pairs(["--min-loudnes", "3"]))
 
 
 def test_families_show_and_one_family(small_library: Library, small_library_path: Path) -> None:
@@ -111,7 +114,7 @@ def test_families_show_and_one_family(small_library: Library, small_library_path
 
 
 def test_families_rebuild_with_a_new_count(small_csv: Path, tmp_path: Path) -> None:
-    from musicrec.library import build_library
+    from musicrec.build import build_library
 
     build_library(small_csv, tmp_path / "lib")
     code, out, err = run("families", "--count", "5", "--library", str(tmp_path / "lib"))

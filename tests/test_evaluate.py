@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from musicrec import evaluate as ev
 from musicrec.cli import app
 from musicrec.errors import CatalogError
-from musicrec.library import Library, build_library
+from musicrec.build import build_library
+from musicrec.library import Library
 
 runner = CliRunner()
 

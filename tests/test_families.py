@@ -165,7 +165,7 @@ def test_assign_agrees_with_labels(songs: Songs, families: Families) -> None:
 
 def test_save_load_round_trip(families: Families, tmp_path: Path) -> None:
     families.save(tmp_path / "families")
-    loaded = Families.load(tmp_path / "families")
+    loaded = Families.load(tmp_path / "families", len(families.labels))
     assert loaded.families == families.families
     assert loaded.method == families.method
     for name in ("labels", "centroids", "map_xy", "sample_rows"):
@@ -175,20 +175,20 @@ def test_save_load_round_trip(families: Families, tmp_path: Path) -> None:
 
 def test_load_rejects_old_foreign_and_missing(families: Families, tmp_path: Path) -> None:
     with pytest.raises(LibraryError, match="missing"):
-        Families.load(tmp_path / "nowhere")
+        Families.load(tmp_path / "nowhere", len(families.labels))
     families.save(tmp_path)
     meta_path = tmp_path / "families.json"
     meta = json.loads(meta_path.read_text())
     meta_path.write_text(json.dumps({**meta, "format_version": 0}))
     with pytest.raises(LibraryError, match="format version 0"):
-        Families.load(tmp_path)
+        Families.load(tmp_path, len(families.labels))
     meta_path.write_text(json.dumps({"format": "something-else"}))
     with pytest.raises(LibraryError, match="not a musicrec families file"):
-        Families.load(tmp_path)
+        Families.load(tmp_path, len(families.labels))
     meta_path.write_text(json.dumps(meta))
     (tmp_path / "map_xy.npy").unlink()
     with pytest.raises(LibraryError, match="incomplete"):
-        Families.load(tmp_path)
+        Families.load(tmp_path, len(families.labels))
 
 
 def test_by_name_or_id(families: Families) -> None:

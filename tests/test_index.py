@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import faiss
 import numpy as np
 import pytest
 
@@ -21,14 +22,29 @@ def clustered(rng: np.random.Generator, n: int = 20_000, d: int = 16) -> np.ndar
 
 
 def recall_at(ids: np.ndarray, truth: np.ndarray) -> float:
-    return float(np.mean([len(set(a) & set(b)) / len(b) for a, b in zip(ids, truth, strict=True)]))
+    """Share of the true neighbours found, padding (-1) left out."""
+    return float(np.mean([len(set(a[a >= 0]) & set(b[b >= 0])) / max(1, (b >= 0).sum())
+                          for a, b in zip(ids, truth, strict=True)]))
 
 
 def make(kind: str, vectors: np.ndarray) -> VectorIndex:
-    return HNSWIndex.build(vectors) if kind == "hnsw" else ExactIndex(vectors)
+    """A backend; "hnsw" never scans a mask exactly, so the filtered graph search is tested
+    ("hnsw+scan" keeps the default switch to an exact scan for small masks)."""
+    if kind == "exact":
+        return ExactIndex(vectors)
+    index = HNSWIndex.build(vectors)
+    if kind == "hnsw":
+        index.exact_below = 0
+    return index
 
 
-@pytest.mark.parametrize("kind", ["exact", "hnsw"])
+@pytest.fixture(scope="module")
+def built() -> dict[str, VectorIndex]:
+    """Indexes over one 20,000-song set, built once per backend for the whole module."""
+    return {}
+
+
+@pytest.mark.parametrize("kind", ["exact", "hnsw", "hnsw+scan"])
 class TestIndexContract:
     def test_recall_against_exact(self, kind: str, rng: np.random.Generator) -> None:
         x = clustered(rng)
@@ -48,15 +64,30 @@ class TestIndexContract:
         q = x[:20]
         np.testing.assert_array_equal(index.search(q, 10)[0], loaded.search(q, 10)[0])
 
-    def test_mask_is_respected_even_when_very_selective(self, kind: str,
-                                                         rng: np.random.Generator) -> None:
-        x = clustered(rng, n=5000)
+    @pytest.mark.parametrize("n_allowed", [1, 7, 49, 50, 1500, 6000, 18_000, 20_000])
+    def test_filtered_search_returns_min_k_allowed_nearest_first(
+            self, kind: str, n_allowed: int, rng: np.random.Generator,
+            built: dict[str, VectorIndex]) -> None:
+        if kind not in built:
+            built[kind] = make(kind, clustered(np.random.default_rng(5)))
+        index = built[kind]
+        x = index.vectors
         allowed = np.zeros(len(x), dtype=bool)
-        allowed[rng.choice(len(x), 7, replace=False)] = True
-        ids, sims = make(kind, x).search(x[:3], 10, allowed=allowed)
-        returned = ids[ids >= 0]
-        assert allowed[returned].all()
-        assert np.isneginf(sims[ids < 0]).all()
+        allowed[rng.choice(len(x), n_allowed, replace=False)] = True
+        queries = x[rng.choice(len(x), 40, replace=False)]
+        k = 50
+        ids, sims = index.search(queries, k, allowed=allowed)
+        assert ids.shape == (40, k)
+        expected = min(k, n_allowed)
+        for row_ids, row_sims in zip(ids, sims, strict=True):
+            found = row_ids[row_ids >= 0]
+            assert len(found) == expected, "exactly min(k, allowed) results"
+            assert (row_ids[:expected] >= 0).all() and (row_ids[expected:] == -1).all()
+            assert len(set(found.tolist())) == expected and allowed[found].all()
+            assert np.isneginf(row_sims[expected:]).all()
+            assert np.all(np.diff(row_sims[:expected]) <= 1e-6), "nearest first"
+        truth, _ = ExactIndex(x).search(queries, k, allowed=allowed)
+        assert recall_at(ids, truth) >= 0.95
 
     @pytest.mark.parametrize("bad", [np.zeros((2, 15)), np.zeros((2, 2, 16)),
                                      np.full((1, 16), np.nan)])
@@ -83,7 +114,7 @@ class TestIndexContract:
 def test_hnsw_load_detects_mismatched_vectors(rng: np.random.Generator, tmp_path: Path) -> None:
     x = clustered(rng, n=1000)
     params = HNSWIndex.build(x).save(tmp_path)
-    with pytest.raises(LibraryError, match="index has 1000 x 16 vectors, library has 999"):
+    with pytest.raises(LibraryError, match="has 1000 x 16 vectors, the library has 999"):
         HNSWIndex.load(tmp_path, x[:999], params)
 
 
@@ -91,3 +122,26 @@ def test_hnsw_returns_k_results_beyond_its_beam_width(rng: np.random.Generator) 
     x = clustered(rng, n=5000)
     ids, _ = HNSWIndex.build(x, ef_search=16).search(x[:2], 500)
     assert (ids >= 0).all() and all(len(set(row)) == 500 for row in ids)
+
+
+class _StalledGraph:
+    """A faiss index whose searches find nothing, as a filtered graph search can."""
+
+    def __init__(self, index: faiss.Index):
+        self.hnsw = index.hnsw
+
+    def search(self, q: np.ndarray, k: int, params: object = None) -> tuple[np.ndarray, ...]:
+        return np.full((len(q), k), -np.inf, np.float32), np.full((len(q), k), -1, np.int64)
+
+
+def test_hnsw_answers_exactly_when_the_graph_search_comes_back_short(
+        rng: np.random.Generator) -> None:
+    x = clustered(rng, n=3000)
+    index = HNSWIndex.build(x)
+    index.index = _StalledGraph(index.index)
+    index.exact_below = 0
+    allowed = x[:, 0] < np.quantile(x[:, 0], 0.3)
+    for mask in (None, allowed):
+        ids, _ = index.search(x[:4], 10, allowed=mask)
+        truth, _ = ExactIndex(x).search(x[:4], 10, allowed=mask)
+        np.testing.assert_array_equal(ids, truth)

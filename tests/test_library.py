@@ -9,9 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import musicrec.library as library_module
+import musicrec.build as build_module
 from musicrec.errors import LibraryError
-from musicrec.library import FORMAT_VERSION, Library, build_library
+from musicrec.artefacts import FORMAT_VERSION
+from musicrec.build import build_library
+from musicrec.library import Library
+from musicrec.request import RecommendRequest
 
 
 def test_manifest_describes_the_library(small_library: Library, small_csv: Path) -> None:
@@ -41,7 +44,7 @@ def test_every_track_and_artist_id_round_trips(small_library: Library) -> None:
 
 def test_search_finds_a_song_by_title_and_artist(small_library: Library) -> None:
     rec = small_library.tracks([123])[0]
-    hits = small_library.search(f"{rec['name']} {rec['artists'][0]}", 5)
+    hits = small_library.search(f"{rec['name']} {rec['artists'][0]}", 5).items
     assert hits[0]["id"] == rec["id"] or rec["id"] in [h["id"] for h in hits]
 
 
@@ -70,7 +73,7 @@ def test_interrupted_build_leaves_previous_library_intact(
     def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(library_module, "build_families", interrupted)
+    monkeypatch.setattr(build_module, "build_families", interrupted)
     with pytest.raises(KeyboardInterrupt):
         build_library(small_csv, dest)
     assert (dest / "manifest.json").read_text() == before
@@ -104,7 +107,7 @@ def test_refuses_to_replace_a_folder_that_is_not_a_library(small_csv: Path,
 
 def test_committed_version_1_library_still_opens() -> None:
     lib = Library.open(Path(__file__).parent / "data" / "library_v1")
-    assert lib.manifest["format_version"] == 1 and len(lib) == 300
+    assert lib.manifest.format_version == 1 and len(lib) == 300
     seed = lib.table.column("id")[0].as_py()
-    result = lib.recommend(seed_tracks=[seed], limit=5)
+    result = lib.recommend(RecommendRequest.parse(seed_tracks=[seed], limit=5))
     assert len(result.tracks) == 5 and seed not in [r.track["id"] for r in result.tracks]

@@ -8,7 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from musicrec.library import Library, build_library
+from musicrec.build import build_library
+from musicrec.library import Library
+from musicrec.request import RecommendRequest
 
 pytestmark = pytest.mark.realdata
 
@@ -33,7 +35,7 @@ def test_recommendations_share_genres_with_the_seed(real_library: Library,
     ids = real_library.table.column("id").to_pylist()
     hits = []
     for row in rng.choice(len(ids), 150, replace=False):
-        result = real_library.recommend(seed_tracks=[ids[row]], limit=10)
+        result = real_library.recommend(RecommendRequest.parse(seed_tracks=[ids[row]], limit=10))
         hits += [bool(genres[r.track["id"]] & genres[ids[row]]) for r in result.tracks]
     # Random tracks share a genre 19% of the time; scaled cosine about 42%.
     assert np.mean(hits) > 0.38
@@ -41,6 +43,6 @@ def test_recommendations_share_genres_with_the_seed(real_library: Library,
 
 def test_labels_are_kept_and_usable_as_genre_seeds(real_library: Library) -> None:
     assert real_library.has_column("genre") and real_library.has_column("popularity")
-    result = real_library.recommend(seed_genres=["rock"], limit=10)
+    result = real_library.recommend(RecommendRequest.parse(seed_genres=["rock"], limit=10))
     assert len(result.tracks) == 10
-    assert real_library.search("bohemian rapsody queen", 3)[0]["artists"] == ["Queen"]
+    assert real_library.search("bohemian rapsody queen", 3).items[0]["artists"] == ["Queen"]

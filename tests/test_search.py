@@ -18,7 +18,7 @@ DOCS = [
 
 
 def rows(index: TextIndex, query: str, limit: int = 3) -> list[int]:
-    return [h.row for h in index.search(query, limit, documents=DOCS)]
+    return [h.row for h in index.search(query, limit, documents=DOCS).hits]
 
 
 def test_exact_words_rank_first() -> None:
@@ -46,8 +46,8 @@ def test_accents_and_case_are_ignored() -> None:
 
 def test_nothing_matches_gives_empty() -> None:
     index = TextIndex.build(DOCS)
-    assert index.search("zzzz qqqq", 5) == []
-    assert index.search("   ", 5) == []
+    assert index.search("zzzz qqqq", 5).hits == []
+    assert index.search("   ", 5).total == 0
 
 
 def test_save_load_round_trip(tmp_path: Path) -> None:

@@ -13,10 +13,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from musicrec.config import Settings
+from musicrec.build import BuildConfig, BuildProgress, BuildReport, build_library
+from musicrec.config import DEMO_ROWS, Settings
 from musicrec.errors import InvalidQueryError, MusicrecError
-from musicrec.library import BuildProgress, BuildReport, Library, build_library
-from musicrec.recommend import TUNABLE, Recommendations
+from musicrec.library import Library
+from musicrec.recommend import Recommendations
+from musicrec.request import RecommendRequest, read_knobs
 
 app = typer.Typer(help="Music recommendations over Spotify audio features.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -26,9 +28,6 @@ err_console = Console(stderr=True)
 LibraryOption = Annotated[Path | None, typer.Option(
     "--library", envvar="MUSICREC_LIBRARY", help="Library folder (default: per-user data dir).",
     show_default=False)]
-
-DEMO_ROWS = 200_000
-
 
 def library_path(library: Path | None) -> Path:
     return library if library is not None else Settings().library_path()
@@ -87,8 +86,6 @@ def build(
                                                  help="Number of sound families.")] = None,
 ) -> None:
     """Read a CSV and build a library (vectors, index, families)."""
-    from musicrec.library import BuildConfig
-
     dest = library_path(library)
     with user_errors(), _progress() as bar:
         report = build_library(source, dest, BuildConfig(family_count=families),
@@ -145,7 +142,7 @@ def search(
     """Find songs by title and/or artist."""
     with user_errors():
         lib = Library.open(library_path(library))
-        hits = lib.search(query, limit)
+        hits = lib.search(query, limit).items
     if as_json:
         print(json.dumps(hits, default=str, indent=2))
         return
@@ -156,49 +153,26 @@ def search(
     console.print(table if hits else f"no songs match {query!r}")
 
 
-def parse_knobs(args: list[str]) -> dict[str, dict[str, float]]:
-    """Parse `--target-energy 0.8 --min-year 1990 --max-tempo=130` style options."""
-    knobs: dict[str, dict[str, float]] = {"target": {}, "min": {}, "max": {}}
+def knob_pairs(args: list[str]) -> list[tuple[str, str]]:
+    """`--target-energy 0.8 --min-year=1990` as [("target-energy", "0.8"), ("min-year", "1990")].
+
+    Raises:
+        InvalidQueryError: an option without a value, or an argument that is not an option.
+    """
+    pairs = []
     i = 0
     while i < len(args):
-        arg = args[i]
-        name, _, value = arg.partition("=")
+        name, _, value = args[i].partition("=")
+        if not name.startswith("--"):
+            raise InvalidQueryError(f"unexpected argument {args[i]!r}")
         if not value:
             if i + 1 >= len(args):
-                raise InvalidQueryError(f"option {arg} needs a value")
-            value = args[i + 1]
+                raise InvalidQueryError(f"option {args[i]} needs a value")
             i += 1
+            value = args[i]
+        pairs.append((name.removeprefix("--"), value))
         i += 1
-        kind, _, feature = name.removeprefix("--").partition("-")
-        feature = feature.replace("-", "_")
-        if kind not in knobs or feature not in TUNABLE:
-            raise InvalidQueryError(
-                f"unknown option {name}; use --target-X, --min-X or --max-X with X one of "
-                f"{', '.join(TUNABLE)}")
-        try:
-            knobs[kind][feature] = float(value)
-        except ValueError:
-            raise InvalidQueryError(f"{name} needs a number, got {value!r}") from None
-    return knobs
-
-
-def resolve_seed(lib: Library, text: str) -> tuple[str, str]:
-    """A seed given on the command line: a track id, an artist id, `artist:NAME` or a query."""
-    if lib.row_of(text) is not None:
-        return "track", text
-    if lib.artist_row_of(text) is not None:
-        return "artist", text
-    if text.startswith("artist:"):
-        hits = lib.search_artists(text.removeprefix("artist:"), 1)
-        if not hits:
-            raise MusicrecError(f"no artist matches {text!r}")
-        return "artist", hits[0]["id"]
-    hits = lib.search(text, 1)
-    if not hits:
-        raise MusicrecError(f"seed {text!r} is neither an id nor matches any song")
-    err_console.print(f"seed {text!r} → {hits[0]['name']} — {', '.join(hits[0]['artists'])}",
-                      highlight=False)
-    return "track", hits[0]["id"]
+    return pairs
 
 
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
@@ -219,15 +193,18 @@ def recommend(
     acousticness, danceability, duration_ms, energy, instrumentalness, key, liveness, loudness,
     mode, popularity, speechiness, tempo, time_signature, valence, year."""
     with user_errors():
-        knobs = parse_knobs(ctx.args)
+        knobs = read_knobs(knob_pairs(ctx.args))
         lib = Library.open(library_path(library))
-        seeds = [resolve_seed(lib, s) for s in seed]
-        result = lib.recommend(
-            seed_tracks=[v for k, v in seeds if k == "track"],
-            seed_artists=[v for k, v in seeds if k == "artist"],
-            limit=limit, target=knobs["target"], min=knobs["min"], max=knobs["max"],
+        seeds = [lib.resolve_seed(s) for s in seed]
+        for resolved in seeds:
+            if resolved.guessed:
+                err_console.print(f"seed → {resolved.label}", highlight=False)
+        result = lib.recommend(RecommendRequest.parse(
+            seed_tracks=[s.id for s in seeds if s.kind == "track"],
+            seed_artists=[s.id for s in seeds if s.kind == "artist"],
+            limit=limit, target=knobs.target, min=knobs.min, max=knobs.max,
             explicit=False if no_explicit else None, max_per_artist=max_per_artist,
-            diversity=diversity)
+            diversity=diversity))
     if as_json:
         print(json.dumps(recommendations_json(result), default=str, indent=2))
     else:
@@ -259,7 +236,7 @@ def families_command(
     show: Annotated[bool, typer.Option("--show", help="Print the families as a table.")] = False,
 ) -> None:
     """Rebuild the sound families (with --count), or list them (--show)."""
-    from musicrec.library import rebuild_families
+    from musicrec.build import rebuild_families
 
     path = library_path(library)
     with user_errors():
@@ -334,8 +311,10 @@ def serve(
     from musicrec.api.server import serve as serve_api
 
     with user_errors():
-        serve_api(library_path(library), host, port, token_file, allow_remote_without_token,
-                  workers)
+        serve_api(Settings(library=library_path(library), host=host, port=port,
+                           token_file=token_file,
+                           allow_remote_without_token=allow_remote_without_token,
+                           workers=workers))
 
 
 @app.command("app")

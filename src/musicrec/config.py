@@ -5,7 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import platformdirs
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Songs in the demo catalogue that `musicrec demo` and the app's first start synthesise.
+DEMO_ROWS = 200_000
 
 
 def default_library_path() -> Path:
@@ -14,11 +18,21 @@ def default_library_path() -> Path:
 
 
 class Settings(BaseSettings):
-    """Settings shared by the CLI, the API and the app."""
+    """Settings shared by the CLI, the API and the app.
+
+    Each can be given as an environment variable (`MUSICREC_PORT=9000`); the command line's
+    options override them. The API's worker processes receive the parent's `Settings` object
+    itself, so nothing is passed through the environment.
+    """
 
     model_config = SettingsConfigDict(env_prefix="MUSICREC_", extra="forbid")
 
     library: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=0, le=65535)
+    token_file: Path | None = None
+    allow_remote_without_token: bool = False
+    workers: int = Field(1, ge=1)
 
     def library_path(self) -> Path:
         return self.library if self.library is not None else default_library_path()

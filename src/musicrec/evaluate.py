@@ -40,6 +40,7 @@ from sklearn.preprocessing import StandardScaler
 from musicrec.catalog import ALIASES, AUDIO_FEATURES
 from musicrec.errors import CatalogError, MusicrecError
 from musicrec.features import normalize
+from musicrec.request import RecommendRequest
 
 if TYPE_CHECKING:
     from musicrec.library import Library
@@ -277,7 +278,7 @@ def recommender_method(lib: Library) -> Method:
         for i, (track_id, ex) in enumerate(zip(ids, excluded, strict=True)):
             # The seed's artists take at most max_per_artist slots each, so k + 30 leaves k
             # after the exclusions for all but seeds on big compilations.
-            result = lib.recommend(seed_tracks=[track_id], limit=min(100, k + 30))
+            result = lib.recommend(RecommendRequest(seed_tracks=[track_id], limit=min(100, k + 30)))
             rows = np.array([r.track["row"] for r in result.tracks], dtype=np.int64)
             rows = rows[~np.isin(rows, ex)][:k]
             out[i, :len(rows)] = rows

@@ -136,8 +136,9 @@ class Families:
                                               encoding="utf-8")
 
     @classmethod
-    def load(cls, folder: Path) -> Families:
-        """Open families saved by `save`; per-song arrays are memory-mapped, read-only.
+    def load(cls, folder: Path, songs: int) -> Families:
+        """Open the families of a library of `songs` songs (saved by `save`); per-song arrays
+        are memory-mapped, read-only.
 
         Raises:
             LibraryError: the folder lacks the files, holds something else, or an old format.
@@ -165,8 +166,12 @@ class Families:
                                   "top_artists": [tuple(a) for a in r["top_artists"]]})
                         for r in meta["families"]]
             rows, dims = meta["rows"], meta["dims"]
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise LibraryError(f"sound families in {folder} are incomplete: {exc}") from exc
+        except (OSError, ValueError, KeyError, TypeError, EOFError) as exc:
+            raise LibraryError(f"sound families in {folder} are incomplete or damaged: {exc}; "
+                               "rebuild the library") from exc
+        if rows != songs:
+            raise LibraryError(f"sound families in {folder} cover {rows} songs, the library has "
+                               f"{songs}; rebuild the library")
         expected = {"labels": (rows,), "centroids": (len(families), dims), "map_xy": (rows, 2)}
         for name, shape in expected.items():
             if arrays[name].shape != shape:

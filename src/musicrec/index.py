@@ -3,11 +3,15 @@
 Similarity is the inner product of unit vectors (cosine). Both backends accept an optional
 boolean mask of allowed rows, so hard filters are applied inside the search, not after it.
 
+The contract every backend keeps by itself, and the shared contract test checks: a search
+returns `min(k, allowed)` results per query, nearest first, where `allowed` is the number of
+rows the mask lets through (all rows without a mask); only the tail beyond that is padding.
+
 Why faiss's HNSW: on 1.2M x 16 clustered vectors with 2 cores we measured (faiss 1.15,
 hnswlib 0.8) a build of 35 s for faiss (M=16, efConstruction=40) against 96 s for hnswlib
-(M=16, efConstruction=100), with recall@10 0.989 at 85 us per query (efSearch=64) for faiss and
-0.999 at 72 us for hnswlib. Faiss also filters inside the graph search (IDSelectorBitmap),
-which the other libraries do only with a Python callback per candidate.
+(M=16, efConstruction=100), at about the same recall and query time. Faiss also filters inside
+the graph search (IDSelectorBitmap), which the other libraries do only with a Python callback
+per candidate.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ import faiss
 import numpy as np
 
 from musicrec.errors import InvalidQueryError, LibraryError
+
+# Masks allowing at most this many rows are scanned exactly; see HNSWIndex.
+EXACT_BELOW = 50_000
 
 
 def check_queries(queries: np.ndarray, dims: int) -> np.ndarray:
@@ -70,10 +77,11 @@ class VectorIndex(ABC):
             allowed: optional bool array of shape (n,): only these rows may be returned.
 
         Returns:
-            (ids, sims): int64 and float32 arrays of shape (q, k), best first. Where fewer than
-            k rows qualify the tail is padded with id -1 and similarity -inf.
+            (ids, sims): int64 and float32 arrays of shape (q, k), best first. Each query has
+            exactly min(k, allowed rows) results; the tail beyond them is padded with id -1 and
+            similarity -inf.
         """
-        if not isinstance(k, int | np.integer) or k < 1:
+        if not isinstance(k, int | np.integer) or isinstance(k, bool) or k < 1:
             raise InvalidQueryError(f"k must be a positive integer, got {k!r}")
         q = check_queries(queries, self.dims)
         mask = check_mask(allowed, len(self))
@@ -104,7 +112,10 @@ def _pad(ids: np.ndarray, sims: np.ndarray, k: int) -> tuple[np.ndarray, np.ndar
 
 def exact_top_k(vectors: np.ndarray, q: np.ndarray, k: int,
                 rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Brute-force top k of q (shape (q, d)) over vectors, or over the given row subset."""
+    """Brute-force top k of q (shape (q, d)) over vectors, or over the given row subset.
+
+    Private to the backends: everything else searches through a `VectorIndex`.
+    """
     matrix = vectors if rows is None else vectors[rows]
     sims = q @ matrix.T
     k_eff = min(k, sims.shape[1])
@@ -136,15 +147,24 @@ class ExactIndex(VectorIndex):
 
 
 class HNSWIndex(VectorIndex):
-    """Faiss HNSW graph over the vectors (inner product on unit vectors = cosine)."""
+    """Faiss HNSW graph over the vectors (inner product on unit vectors = cosine).
+
+    Filtered searches pick their method by how many rows the mask allows: up to
+    `exact_below` rows are scanned exactly (gathering a few thousand vectors beats walking a
+    graph in which almost every node is filtered out); above it the graph is searched with
+    the mask inside it. Any query that still comes back short of min(k, allowed) results (no
+    allowed row near the query, e.g. a 205 BPM seed with max_tempo 130) is answered exactly.
+    """
 
     kind = "hnsw"
     FILE = "index.faiss"
 
-    def __init__(self, vectors: np.ndarray, index: faiss.IndexHNSWFlat, ef_search: int):
+    def __init__(self, vectors: np.ndarray, index: faiss.IndexHNSWFlat, ef_search: int,
+                 exact_below: int = EXACT_BELOW):
         super().__init__(vectors)
         self.index = index
         self.ef_search = ef_search
+        self.exact_below = exact_below
         index.hnsw.efSearch = ef_search
 
     @classmethod
@@ -156,19 +176,22 @@ class HNSWIndex(VectorIndex):
         return cls(vectors, index, ef_search)
 
     def _search(self, q, k, mask):
+        n_allowed = len(self) if mask is None else int(np.count_nonzero(mask))
+        if mask is not None and n_allowed <= max(k, self.exact_below):
+            return exact_top_k(self.vectors, q, k, np.flatnonzero(mask))
         # The search beam must be at least k wide, or faiss returns fewer than k results.
-        if mask is None:
-            if k <= self.ef_search:
-                sims, ids = self.index.search(q, k)
-            else:
-                params = faiss.SearchParametersHNSW(efSearch=k)
-                sims, ids = self.index.search(q, k, params=params)
-            return ids.astype(np.int64), _clean(sims, ids)
-        bits = np.packbits(mask, bitorder="little")
-        selector = faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits))
-        params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(self.ef_search, 2 * k))
+        params = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, k))
+        if mask is not None:
+            bits = np.packbits(mask, bitorder="little")
+            params.sel = faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits))
         sims, ids = self.index.search(q, k, params=params)
-        return ids.astype(np.int64), _clean(sims, ids)
+        ids = ids.astype(np.int64)
+        sims = _clean(sims, ids)
+        short = np.flatnonzero((ids >= 0).sum(axis=1) < min(k, n_allowed))
+        if len(short):
+            rows = None if mask is None else np.flatnonzero(mask)
+            ids[short], sims[short] = exact_top_k(self.vectors, q[short], k, rows)
+        return ids, sims
 
     def save(self, folder: Path) -> dict[str, Any]:
         faiss.write_index(self.index, str(folder / self.FILE))
@@ -180,11 +203,17 @@ class HNSWIndex(VectorIndex):
     def load(cls, folder: Path, vectors: np.ndarray, params: dict[str, Any]) -> HNSWIndex:
         path = folder / cls.FILE
         if not path.is_file():
-            raise LibraryError(f"index file missing: {path}")
-        index = faiss.read_index(str(path))
+            raise LibraryError(f"index file missing: {path}; rebuild the library")
+        try:
+            index = faiss.read_index(str(path))
+        except RuntimeError as exc:
+            raise LibraryError(f"{path} is damaged ({str(exc).splitlines()[0][:120]}); "
+                               "rebuild the library") from exc
         if index.ntotal != len(vectors) or index.d != vectors.shape[1]:
-            raise LibraryError(f"index has {index.ntotal} x {index.d} vectors, library has "
-                               f"{len(vectors)} x {vectors.shape[1]}")
+            raise LibraryError(f"{path} has {index.ntotal} x {index.d} vectors, the library "
+                               f"has {len(vectors)} x {vectors.shape[1]}; rebuild the library")
+        if not isinstance(index, faiss.IndexHNSWFlat):
+            raise LibraryError(f"{path} is not an HNSW index; rebuild the library")
         return cls(vectors, index, int(params["ef_search"]))
 
 
@@ -193,3 +222,17 @@ def _clean(sims: np.ndarray, ids: np.ndarray) -> np.ndarray:
 
 
 BACKENDS: dict[str, type[VectorIndex]] = {"exact": ExactIndex, "hnsw": HNSWIndex}
+
+
+def load_index(folder: Path, vectors: np.ndarray, params: dict[str, Any]) -> VectorIndex:
+    """Open the index a manifest describes; its `kind` picks the backend class.
+
+    Raises:
+        LibraryError: an unknown kind, or the backend's files are missing or damaged.
+    """
+    kind = params.get("kind")
+    backend = BACKENDS.get(str(kind))
+    if backend is None:
+        raise LibraryError(f"the manifest names index kind {kind!r}; this musicrec knows "
+                           f"{', '.join(BACKENDS)}; rebuild the library")
+    return backend.load(folder, vectors, params)

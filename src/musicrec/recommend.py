@@ -1,41 +1,47 @@
 """The recommender: seeds + targets + filters + diversity -> ranked songs with explanations.
 
+It runs in stages, each a method with explicit inputs and outputs, testable on its own:
+
+    resolve_seeds(request)              -> [Seed]          what each seed stands for
+    queries(seeds, target)              -> (s, d) float32  one query vector per seed
+    filter_mask(request)                -> (n,) bool       the hard filters, or None
+    candidates(queries, k, mask, seeds) -> [Pool]          each seed's nearest allowed songs
+    rerank(pools, request)              -> [Pick]          targets, interleave, diversity
+    explain(picks, seeds, target)       -> [str]           why each song is there
+
 Each seed is searched on its own and the results are interleaved, so with a jazz ballad and a
 metal song as seeds the list holds songs like each, rather than songs like their average
 (which sound like neither). Targets move the query towards the wanted values and re-rank the
-candidates by how far they are from them. Hard filters (min/max) are always satisfied: cheap
-checks on the nearest candidates first; where too few pass, the search is repeated with the
-filter inside the index, or exactly over the qualifying songs when they are few.
+candidates by how far they are from them. Hard filters (min/max) go into the index search as a
+mask, and the index returns as many songs as asked whenever that many pass.
+
+The recommender reads the library only through `SongSource`, so it can be tested over a few
+arrays, and the library module depends on it, never the other way round.
 """
 
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Literal, Protocol
 
 import numpy as np
-import pyarrow.compute as pc
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from musicrec.catalog import RANGES
 from musicrec.errors import InvalidQueryError, NotFoundError
-from musicrec.features import normalize
-from musicrec.index import exact_top_k
+from musicrec.features import FeaturePipeline, normalize
+from musicrec.index import VectorIndex
+from musicrec.request import RecommendRequest
 
-if TYPE_CHECKING:
-    from musicrec.library import Library
-
-TUNABLE = ("acousticness", "danceability", "duration_ms", "energy", "instrumentalness", "key",
-           "liveness", "loudness", "mode", "popularity", "speechiness", "tempo",
-           "time_signature", "valence", "year")
-MAX_SEEDS = 5
 # Most candidates looked at per seed; past this the list is as good as it gets.
 MAX_POOL = 2000
-# Below this many qualifying songs an exact scan of them beats a filtered graph search.
-EXACT_SUBSET_LIMIT = 50_000
 # Re-ranking: similarity lost per standard deviation away from a target value.
 TARGET_PENALTY = 0.15
+# Seeds standing for many songs (an artist, a genre) are profiled on at most this many.
+PROFILE_SAMPLE = 2000
+# Filter masks kept for reuse: a client with fixed knobs sends the same filters every time,
+# and a mask over 1.2M songs costs about 1 ms to compute.
+MASK_CACHE = 16
 
 # How a difference in each feature reads in an explanation: (higher, lower, noun).
 WORDS: dict[str, tuple[str, str, str]] = {
@@ -52,41 +58,44 @@ WORDS: dict[str, tuple[str, str, str]] = {
 }
 
 
-class RecommendRequest(BaseModel):
-    """A recommendation request, validated once here for every interface."""
+class SongSource(Protocol):
+    """What the recommender reads of a library; `musicrec.library.Library` provides it.
 
-    model_config = ConfigDict(extra="forbid")
+    Arrays have one entry per song (n songs, d dimensions).
+    """
 
-    seed_tracks: list[str] = Field(default_factory=list)
-    seed_artists: list[str] = Field(default_factory=list)
-    seed_genres: list[str] = Field(default_factory=list)
-    limit: int = Field(10, ge=1, le=100)
-    target: dict[str, float] = Field(default_factory=dict)
-    min: dict[str, float] = Field(default_factory=dict)
-    max: dict[str, float] = Field(default_factory=dict)
-    explicit: bool | None = None
-    families: list[int] | None = None
-    max_per_artist: int | None = Field(2, ge=1)
-    diversity: float = Field(0.0, ge=0.0, le=1.0)
+    vectors: np.ndarray  # float32 (n, d), unit rows
+    index: VectorIndex  # over `vectors`
+    pipeline: FeaturePipeline  # how raw features became the vectors
 
-    @model_validator(mode="after")
-    def _check(self) -> RecommendRequest:
-        n_seeds = len(self.seed_tracks) + len(self.seed_artists) + len(self.seed_genres)
-        if not 1 <= n_seeds <= MAX_SEEDS:
-            raise ValueError(f"give 1 to {MAX_SEEDS} seeds in total, got {n_seeds}")
-        for kind, values in (("target", self.target), ("min", self.min), ("max", self.max)):
-            for name, value in values.items():
-                if name not in TUNABLE:
-                    raise ValueError(f"unknown attribute {kind}_{name}; tunable: "
-                                     f"{', '.join(TUNABLE)}")
-                lo, hi = RANGES[name]
-                if not lo <= value <= hi:
-                    raise ValueError(f"{kind}_{name}={value:g} is outside {lo:g}..{hi:g}")
-        for name in set(self.min) & set(self.max):
-            if self.min[name] > self.max[name]:
-                raise ValueError(f"min_{name}={self.min[name]:g} is above "
-                                 f"max_{name}={self.max[name]:g}")
-        return self
+    @property
+    def primary_artist(self) -> np.ndarray: ...  # int32 (n,): artist row of the first artist
+
+    @property
+    def version_key(self) -> np.ndarray: ...  # int64 (n,): equal for versions of one song
+
+    @property
+    def family_labels(self) -> np.ndarray: ...  # int16 (n,): sound family of each song
+
+    def __len__(self) -> int: ...
+
+    def has_column(self, name: str) -> bool: ...
+
+    def numeric(self, name: str) -> np.ndarray: ...  # float32 (n,), NaN where unknown
+
+    def row_of(self, track_id: str) -> int | None: ...
+
+    def artist_row_of(self, artist_id: str) -> int | None: ...
+
+    def rows_of_artist(self, artist_row: int) -> np.ndarray: ...
+
+    def artist_name(self, artist_row: int) -> str: ...
+
+    def label(self, row: int) -> str: ...
+
+    def genre_seed(self, genre: str) -> tuple[np.ndarray, str]: ...  # rows, display name
+
+    def tracks(self, rows: np.ndarray | list[int]) -> list[dict[str, Any]]: ...
 
 
 @dataclass
@@ -98,6 +107,33 @@ class SeedInfo:
     label: str
     initial_pool_size: int = 0
     after_filtering_size: int = 0
+
+
+@dataclass
+class Seed:
+    """A resolved seed: the songs it stands for and their mean raw features."""
+
+    info: SeedInfo
+    rows: np.ndarray  # int64: one song, an artist's songs, or a genre's examples
+    profile: dict[str, float]
+
+
+@dataclass
+class Pool:
+    """One seed's candidates, nearest first: rows (int64) and similarities (float32)."""
+
+    rows: np.ndarray
+    sims: np.ndarray
+
+
+@dataclass
+class Pick:
+    """A chosen song: which seed found it, its similarity and its score after re-ranking."""
+
+    seed: int
+    row: int
+    similarity: float
+    score: float
 
 
 @dataclass
@@ -113,224 +149,183 @@ class Recommendation:
 class Recommendations:
     tracks: list[Recommendation]
     seeds: list[SeedInfo]
-    pool: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass
-class _Seed:
-    info: SeedInfo
-    rows: np.ndarray
-    profile: dict[str, float]
-    query: np.ndarray = field(default_factory=lambda: np.empty(0, np.float32))
 
 
 class Recommender:
-    """Recommendations over one opened library."""
+    """Recommendations over one song source (an opened library)."""
 
-    def __init__(self, library: Library):
-        self.lib = library
+    def __init__(self, source: SongSource, index: VectorIndex | None = None):
+        """Args:
+            source: the songs.
+            index: search this index instead of `source.index` (exact search, as a reference).
+        """
+        self.src = source
+        self.index = source.index if index is None else index
         self._spreads: dict[str, float] = {}
+        self._masks: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
 
-    def recommend(self, **params: Any) -> Recommendations:
-        """Recommend songs; see `RecommendRequest` for the parameters.
+    def recommend(self, req: RecommendRequest) -> Recommendations:
+        """Run every stage for one request.
 
         Raises:
-            InvalidQueryError: bad parameters (message names the parameter and the value).
+            InvalidQueryError: a target or filter on a column this library lacks.
             NotFoundError: a seed that is not in the library.
         """
-        try:
-            request = RecommendRequest(**params)
-        except ValueError as exc:
-            raise InvalidQueryError(_first_error(exc)) from exc
-        return self.run(request)
-
-    def run(self, req: RecommendRequest) -> Recommendations:
-        self._check_columns(req)
-        seeds = self._resolve_seeds(req)
-        for seed in seeds:
-            seed.query = self._query(seed, req.target)
+        self.check_columns(req)
+        seeds = self.resolve_seeds(req)
+        queries = self.queries(seeds, req.target)
+        mask = self.filter_mask(req)
         # Targets re-rank the pool, so they need a deeper one to find songs near the values.
         depth = 12 if req.target else 4
         pool_size = min(max(depth * -(-req.limit // len(seeds)), 40), MAX_POOL)
-        mask_cache: list[np.ndarray] = []
         while True:
-            pools = self._pools(seeds, req, pool_size, mask_cache)
-            picked = self._interleave(pools, req)
+            pools = self.candidates(queries, pool_size, mask, seeds)
+            picks = self.rerank(pools, req)
             # The artist and version rules can use up a pool: look further before giving up.
-            if len(picked) >= req.limit or pool_size >= min(MAX_POOL, len(self.lib)):
+            if len(picks) >= req.limit or pool_size >= min(MAX_POOL, len(self.src)):
                 break
             pool_size = min(pool_size * 4, MAX_POOL)
-        rows = np.array([row for _, row, _, _ in picked], dtype=np.int64)
-        records = self.lib.tracks(rows)
-        references = [{**seeds[seed_i].profile, **req.target} for seed_i, _, _, _ in picked]
-        reasons = self.explain(rows, references, req.target) if picked else []
-        out = [Recommendation(rec, round(score, 4), round(sim, 4), seeds[seed_i].info.id, reason)
-               for rec, (seed_i, _, sim, score), reason in zip(records, picked, reasons,
-                                                               strict=True)]
+        records = self.src.tracks([p.row for p in picks])
+        reasons = self.explain(picks, seeds, req.target)
+        out = [Recommendation(rec, round(p.score, 4), round(p.similarity, 4),
+                              seeds[p.seed].info.id, reason)
+               for rec, p, reason in zip(records, picks, reasons, strict=True)]
         out.sort(key=lambda r: -r.score)
-        return Recommendations(out, [s.info for s in seeds],
-                               {"candidates": int(sum(len(p[0]) for p in pools))})
+        return Recommendations(out, [s.info for s in seeds])
 
-    def _pools(self, seeds: list[_Seed], req: RecommendRequest, pool_size: int,
-               mask_cache: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        """Each seed's candidates (rows, similarities, scores), best score first."""
-        excluded_rows = np.concatenate([s.rows for s in seeds if s.info.type == "TRACK"]
-                                       or [np.empty(0, np.int64)])
-        excluded_versions = np.unique(self.lib.version_key[excluded_rows])
-        pools = []
-        for seed in seeds:
-            rows, sims, seed.info.initial_pool_size = self._candidates(
-                seed.query, pool_size, req, len(seeds), mask_cache)
-            keep = ~np.isin(rows, excluded_rows)
-            keep &= ~np.isin(self.lib.version_key[rows], excluded_versions)
-            rows, sims = rows[keep], sims[keep]
-            scores = sims - self._target_penalty(rows, req.target)
-            order = np.argsort(-scores, kind="stable")
-            seed.info.after_filtering_size = len(rows)
-            pools.append((rows[order], sims[order], scores[order]))
-        return pools
-
-    def _check_columns(self, req: RecommendRequest) -> None:
+    def check_columns(self, req: RecommendRequest) -> None:
         for name in (*req.target, *req.min, *req.max):
-            if not self.lib.has_column(name):
+            if not self.src.has_column(name):
                 raise InvalidQueryError(f"this library has no {name!r} data, so it cannot be "
                                         "used as a target or filter")
-        if req.explicit is not None and not self.lib.has_column("explicit"):
+        if req.explicit is not None and not self.src.has_column("explicit"):
             raise InvalidQueryError("this library has no 'explicit' data to filter on")
 
-    def _resolve_seeds(self, req: RecommendRequest) -> list[_Seed]:
+    # --- stage 1: seeds ---------------------------------------------------------------------
+
+    def resolve_seeds(self, req: RecommendRequest) -> list[Seed]:
+        """Each seed of the request as the songs it stands for.
+
+        Raises:
+            NotFoundError: a track, artist or genre that is not in the library.
+        """
         seeds = []
         for track_id in req.seed_tracks:
-            row = self.lib.row_of(track_id)
+            row = self.src.row_of(track_id)
             if row is None:
                 raise NotFoundError(f"seed track {track_id!r} is not in the library")
-            seeds.append(_Seed(SeedInfo(track_id, "TRACK", self.lib.label(row)), np.array([row]),
-                               self._profile(np.array([row]))))
+            rows = np.array([row], dtype=np.int64)
+            seeds.append(Seed(SeedInfo(track_id, "TRACK", self.src.label(row)), rows,
+                              self.profile(rows)))
         for artist_id in req.seed_artists:
-            a_row = self.lib.artist_row_of(artist_id)
+            a_row = self.src.artist_row_of(artist_id)
             if a_row is None:
                 raise NotFoundError(f"seed artist {artist_id!r} is not in the library")
-            rows = self.lib.rows_of_artist(a_row)
-            seeds.append(_Seed(SeedInfo(artist_id, "ARTIST", self.lib.artist(a_row)["name"]),
-                               rows, self._profile(rows)))
+            rows = self.src.rows_of_artist(a_row)
+            seeds.append(Seed(SeedInfo(artist_id, "ARTIST", self.src.artist_name(a_row)),
+                              rows, self.profile(rows)))
         for genre in req.seed_genres:
-            rows, label = self._genre_rows(genre)
-            seeds.append(_Seed(SeedInfo(genre, "GENRE", label), rows, self._profile(rows)))
+            rows, label = self.src.genre_seed(genre)
+            seeds.append(Seed(SeedInfo(genre, "GENRE", label), rows, self.profile(rows)))
         return seeds
 
-    def _genre_rows(self, genre: str) -> tuple[np.ndarray, str]:
-        """Rows standing for a genre seed: a genre label's songs, or a family's best examples."""
-        if self.lib.has_column("genre"):
-            hit = pc.equal(pc.utf8_lower(self.lib.table.column("genre")), genre.lower())
-            rows = np.flatnonzero(hit.to_numpy(zero_copy_only=False))
-            if len(rows):
-                return rows[:: max(1, len(rows) // 2000)], genre
-        family = self.lib.families.by_name_or_id(genre)
-        return np.asarray(family.central_rows, dtype=np.int64), family.name
-
-    def _profile(self, rows: np.ndarray) -> dict[str, float]:
+    def profile(self, rows: np.ndarray) -> dict[str, float]:
         """Mean raw value of each feature over the rows (one row for a track seed)."""
-        sample = rows[:: max(1, len(rows) // 2000)]
-        names = self.lib.pipeline.names
-        values = np.column_stack([self.lib.numeric(name)[sample] for name in names])
+        sample = _sample(rows)
+        names = self.src.pipeline.names
+        values = np.column_stack([self.src.numeric(name)[sample] for name in names])
         with warnings.catch_warnings():
             # A feature unknown for every sampled song (e.g. year) stays NaN: not explained.
             warnings.simplefilter("ignore", RuntimeWarning)
             means = np.nanmean(values, axis=0)
         return dict(zip(names, means.tolist(), strict=True))
 
-    def _query(self, seed: _Seed, target: dict[str, float]) -> np.ndarray:
-        if len(seed.rows) == 1 and not target:  # the stored vector is this very query
-            return np.asarray(self.lib.vectors[seed.rows[0]])
-        sample = seed.rows[:: max(1, len(seed.rows) // 2000)]
-        columns = {name: self.lib.numeric(name)[sample] for name in self.lib.pipeline.names}
-        weighted = self.lib.pipeline.weighted(columns).mean(axis=0)
-        in_vectors = {k: v for k, v in target.items() if self.lib.pipeline.has(k)}
-        weighted = self.lib.pipeline.apply_targets(weighted, in_vectors)
-        return normalize(weighted[None, :])[0]
+    # --- stage 2: queries -------------------------------------------------------------------
 
-    def _passes(self, rows: np.ndarray | None, req: RecommendRequest) -> np.ndarray:
-        """Which rows (all rows when None) satisfy every hard filter."""
-        n = len(self.lib) if rows is None else len(rows)
-        ok = np.ones(n, dtype=bool)
-        for bounds, is_min in ((req.min, True), (req.max, False)):
-            for name, value in bounds.items():
-                col = self.lib.numeric(name)
-                vals = col if rows is None else col[rows]
-                # Bounds in float32 like the stored values, so max_energy=0.8 keeps a song
-                # whose energy was given as 0.8.
-                bound = np.float32(value)
-                with np.errstate(invalid="ignore"):
-                    ok &= (vals >= bound) if is_min else (vals <= bound)
-        if req.explicit is False:
-            col = self.lib.numeric("explicit")
-            ok &= (col if rows is None else col[rows]) == 0
-        elif req.explicit is True:
-            col = self.lib.numeric("explicit")
-            ok &= (col if rows is None else col[rows]) == 1
+    def queries(self, seeds: list[Seed], target: dict[str, float]) -> np.ndarray:
+        """One unit query vector per seed, float32 (len(seeds), d), moved towards targets."""
+        out = np.empty((len(seeds), self.src.vectors.shape[1]), dtype=np.float32)
+        pipeline = self.src.pipeline
+        in_vectors = {k: v for k, v in target.items() if pipeline.has(k)}
+        for i, seed in enumerate(seeds):
+            if len(seed.rows) == 1 and not in_vectors:  # the stored vector is this query
+                out[i] = self.src.vectors[seed.rows[0]]
+                continue
+            sample = _sample(seed.rows)
+            columns = {name: self.src.numeric(name)[sample] for name in pipeline.names}
+            weighted = pipeline.apply_targets(pipeline.weighted(columns).mean(axis=0),
+                                              in_vectors)
+            out[i] = normalize(weighted[None, :])[0]
+        return out
+
+    # --- stage 3: candidates ----------------------------------------------------------------
+
+    def filter_mask(self, req: RecommendRequest) -> np.ndarray | None:
+        """Which songs pass every hard filter, bool (n,); None when there are none."""
+        if not req.has_filters:
+            return None
+        key = (tuple(sorted(req.min.items())), tuple(sorted(req.max.items())), req.explicit,
+               None if req.families is None else tuple(sorted(req.families)))
+        mask = self._masks.get(key)
+        if mask is None:
+            mask = self._compute_mask(req)
+            self._masks[key] = mask
+            if len(self._masks) > MASK_CACHE:
+                self._masks.popitem(last=False)
+        return mask
+
+    def _compute_mask(self, req: RecommendRequest) -> np.ndarray:
+        ok = np.ones(len(self.src), dtype=bool)
+        with np.errstate(invalid="ignore"):
+            # Bounds in float32 like the stored values, so max_energy=0.8 keeps a song whose
+            # energy was given as 0.8. An unknown value (NaN) fails every bound.
+            for name, value in req.min.items():
+                ok &= self.src.numeric(name) >= np.float32(value)
+            for name, value in req.max.items():
+                ok &= self.src.numeric(name) <= np.float32(value)
+        if req.explicit is not None:
+            ok &= self.src.numeric("explicit") == float(req.explicit)
         if req.families is not None:
-            labels = self.lib.families.labels
-            ok &= np.isin(labels if rows is None else labels[rows], req.families)
+            ok &= np.isin(self.src.family_labels, req.families)
         return ok
 
-    def _has_filters(self, req: RecommendRequest) -> bool:
-        return bool(req.min or req.max or req.explicit is not None or req.families is not None)
+    def candidates(self, queries: np.ndarray, k: int, mask: np.ndarray | None,
+                   seeds: list[Seed]) -> list[Pool]:
+        """Each seed's k nearest allowed songs, without the seed songs or other versions."""
+        ids, sims = self.index.search(queries, k, allowed=mask)
+        seed_rows = np.concatenate([s.rows for s in seeds if s.info.type == "TRACK"]
+                                   or [np.empty(0, np.int64)])
+        seed_versions = np.unique(self.src.version_key[seed_rows])
+        pools = []
+        for seed, row_ids, row_sims in zip(seeds, ids, sims, strict=True):
+            valid = row_ids >= 0
+            rows, found = row_ids[valid], row_sims[valid]
+            keep = ~np.isin(rows, seed_rows) & ~np.isin(self.src.version_key[rows],
+                                                         seed_versions)
+            seed.info.initial_pool_size = len(rows)
+            seed.info.after_filtering_size = int(keep.sum())
+            pools.append(Pool(rows[keep], found[keep]))
+        return pools
 
-    def _candidates(self, query: np.ndarray, k: int, req: RecommendRequest, n_seeds: int,
-                    mask_cache: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, int]:
-        """Nearest songs that pass the hard filters, and how many were looked at."""
-        ids, sims = self.lib.index.search(query, k)
-        ids, sims = ids[0], sims[0]
-        valid = ids >= 0
-        ids, sims = ids[valid], sims[valid]
-        if not self._has_filters(req):
-            return ids, sims, len(ids)
-        ok = self._passes(ids, req)
-        # Enough for this seed's share of the list, with room for the artist and version rules.
-        need = 3 * -(-req.limit // n_seeds)
-        if ok.sum() >= need:
-            return ids[ok], sims[ok], len(ids)
-        if not mask_cache:
-            mask_cache.append(self._passes(None, req))
-        mask = mask_cache[0]
-        allowed = np.flatnonzero(mask)
-        if len(allowed) <= EXACT_SUBSET_LIMIT:
-            ids2, sims2 = exact_top_k(self.lib.vectors, query[None, :], k, allowed)
-        else:
-            ids2, sims2 = self.lib.index.search(query, k, allowed=mask)
-            if (ids2[0] >= 0).sum() < min(need, len(allowed)):
-                # The graph search stalls when no qualifying song is near the query (a 205 BPM
-                # seed with max_tempo=130): scan the qualifying songs exactly instead.
-                ids2, sims2 = exact_top_k(self.lib.vectors, query[None, :], k, allowed)
-        valid = ids2[0] >= 0
-        return ids2[0][valid], sims2[0][valid], len(ids) + len(allowed)
+    # --- stage 4: re-rank -------------------------------------------------------------------
 
-    def _target_penalty(self, rows: np.ndarray, target: dict[str, float]) -> np.ndarray:
-        penalty = np.zeros(len(rows), dtype=np.float64)
-        for name, value in target.items():
-            col = self.lib.numeric(name)
-            spread = self._spread(name)
-            penalty += TARGET_PENALTY * np.nan_to_num(np.abs(col[rows] - value) / spread, nan=3)
-        return penalty
-
-    def _spread(self, name: str) -> float:
-        if name not in self._spreads:
-            col = self.lib.numeric(name)
-            self._spreads[name] = float(np.nanstd(col[:: max(1, len(col) // 100_000)])) or 1.0
-        return self._spreads[name]
-
-    def _interleave(self, pools: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
-                    req: RecommendRequest) -> list[tuple[int, int, float, float]]:
-        """Take songs from each seed's list in turn, keeping the diversity rules."""
-        picked: list[tuple[int, int, float, float]] = []
+    def rerank(self, pools: list[Pool], req: RecommendRequest) -> list[Pick]:
+        """Score each pool against the targets, then take songs from each seed in turn,
+        keeping the per-artist cap, one version per song and the diversity setting."""
+        scored = []
+        for pool in pools:
+            scores = pool.sims - self.target_penalty(pool.rows, req.target)
+            order = np.argsort(-scores, kind="stable")
+            scored.append((pool.rows[order], pool.sims[order], scores[order]))
+        picked: list[Pick] = []
         taken = _Taken(req.max_per_artist)
-        keys = [(self.lib.primary_artist[rows].tolist(), self.lib.version_key[rows].tolist())
-                for rows, _, _ in pools]
-        cursors = [0] * len(pools)
+        keys = [(self.src.primary_artist[rows].tolist(), self.src.version_key[rows].tolist())
+                for rows, _, _ in scored]
+        cursors = [0] * len(scored)
         progressed = True
         while len(picked) < req.limit and progressed:
             progressed = False
-            for s_i, (rows, sims, scores) in enumerate(pools):
+            for s_i, (rows, sims, scores) in enumerate(scored):
                 if len(picked) >= req.limit:
                     break
                 artists, versions = keys[s_i]
@@ -342,56 +337,82 @@ class Recommender:
                 i = self._most_diverse(rows, scores, eligible, picked, req.diversity)
                 # Candidates skipped so far can never become eligible again.
                 cursors[s_i] = eligible[0] + (i == eligible[0])
-                picked.append((s_i, int(rows[i]), float(sims[i]), float(scores[i])))
+                picked.append(Pick(s_i, int(rows[i]), float(sims[i]), float(scores[i])))
                 taken.add(artists[i], versions[i])
                 progressed = True
         return picked
 
+    def target_penalty(self, rows: np.ndarray, target: dict[str, float]) -> np.ndarray:
+        """float64 (len(rows),): how far each song is from the targets, in similarity units."""
+        penalty = np.zeros(len(rows), dtype=np.float64)
+        for name, value in target.items():
+            col = self.src.numeric(name)
+            spread = self._spread(name)
+            penalty += TARGET_PENALTY * np.nan_to_num(np.abs(col[rows] - value) / spread, nan=3)
+        return penalty
+
+    def _spread(self, name: str) -> float:
+        if name not in self._spreads:
+            col = self.src.numeric(name)
+            self._spreads[name] = float(np.nanstd(col[:: max(1, len(col) // 100_000)])) or 1.0
+        return self._spreads[name]
+
     def _most_diverse(self, rows: np.ndarray, scores: np.ndarray, eligible: list[int],
-                      picked: list[tuple[int, int, float, float]], diversity: float) -> int:
+                      picked: list[Pick], diversity: float) -> int:
         """The eligible candidate with the best score, less closeness to picks (MMR)."""
         if diversity == 0 or not picked:
             return eligible[0]
-        cand = np.asarray(self.lib.vectors[rows[eligible]])
-        chosen = np.asarray(self.lib.vectors[[row for _, row, _, _ in picked]])
+        cand = np.asarray(self.src.vectors[rows[eligible]])
+        chosen = np.asarray(self.src.vectors[[p.row for p in picked]])
         closeness = (cand @ chosen.T).max(axis=1)
         mmr = (1 - diversity) * scores[eligible] - diversity * closeness
         return eligible[int(np.argmax(mmr))]
 
-    def explain(self, rows: np.ndarray, references: list[dict[str, float]],
+    # --- stage 5: explain -------------------------------------------------------------------
+
+    def explain(self, picks: list[Pick], seeds: list[Seed],
                 target: dict[str, float]) -> list[str]:
-        """Short reasons: which features are close to each row's reference and which differ.
+        """Short reasons: which features are close to the seed (or target) and which differ.
 
         Differences are measured on the standardised scale, so "similar tempo" means as close
         in tempo, relative to the catalogue's spread, as "similar energy" is in energy.
         """
-        names = [n for n in WORDS if self.lib.pipeline.has(n) and n in references[0]]
-        weights = {f.name: f.weight for f in self.lib.pipeline.features}
+        if not picks:
+            return []
+        references = [{**seeds[p.seed].profile, **target} for p in picks]
+        rows = np.array([p.row for p in picks], dtype=np.int64)
+        pipeline = self.src.pipeline
+        names = [n for n in WORDS if pipeline.has(n) and n in references[0]]
+        weights = {f.name: f.weight for f in pipeline.features}
         diff = np.empty((len(rows), len(names)))
         for j, name in enumerate(names):
             ref = np.array([r[name] for r in references])
-            both = np.concatenate([self.lib.numeric(name)[rows], ref])
-            z = self.lib.pipeline.standardize(name, both)
+            both = np.concatenate([self.src.numeric(name)[rows], ref])
+            z = pipeline.standardize(name, both)
             diff[:, j] = z[: len(rows)] - z[len(rows):]
-        return [self._reason(names, d, weights, target) for d in diff]
+        return [_reason(names, d, weights, target) for d in diff]
 
-    @staticmethod
-    def _reason(names: list[str], diff: np.ndarray, weights: dict[str, float],
-                target: dict[str, float]) -> str:
-        close = sorted((i for i in range(len(names)) if abs(diff[i]) < 0.35),
-                       key=lambda i: abs(diff[i]) / weights.get(names[i], 1.0))
-        far = sorted((i for i in range(len(names)) if abs(diff[i]) >= 0.75),
-                     key=lambda i: -abs(diff[i]))
-        parts = []
-        on_target = [WORDS[names[i]][2] for i in close if names[i] in target]
-        if on_target:
-            parts.append(f"on target for {_join(on_target)}")
-        similar = [WORDS[names[i]][2] for i in close if names[i] not in target][:3]
-        if similar:
-            parts.append(f"similar {_join(similar)}")
-        if far:
-            parts.append(_join([WORDS[names[i]][0 if diff[i] > 0 else 1] for i in far[:2]]))
-        return "; ".join(parts) if parts else "close overall sound"
+
+def _sample(rows: np.ndarray) -> np.ndarray:
+    return rows[:: max(1, len(rows) // PROFILE_SAMPLE)]
+
+
+def _reason(names: list[str], diff: np.ndarray, weights: dict[str, float],
+            target: dict[str, float]) -> str:
+    close = sorted((i for i in range(len(names)) if abs(diff[i]) < 0.35),
+                   key=lambda i: abs(diff[i]) / weights.get(names[i], 1.0))
+    far = sorted((i for i in range(len(names)) if abs(diff[i]) >= 0.75),
+                 key=lambda i: -abs(diff[i]))
+    parts = []
+    on_target = [WORDS[names[i]][2] for i in close if names[i] in target]
+    if on_target:
+        parts.append(f"on target for {_join(on_target)}")
+    similar = [WORDS[names[i]][2] for i in close if names[i] not in target][:3]
+    if similar:
+        parts.append(f"similar {_join(similar)}")
+    if far:
+        parts.append(_join([WORDS[names[i]][0 if diff[i] > 0 else 1] for i in far[:2]]))
+    return "; ".join(parts) if parts else "close overall sound"
 
 
 class _Taken:
@@ -426,15 +447,5 @@ def _join(words: list[str]) -> str:
     return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} and {words[-1]}"
 
 
-def _first_error(exc: ValueError) -> str:
-    errors = getattr(exc, "errors", None)
-    if callable(errors):
-        first = errors()[0]
-        where = ".".join(str(p) for p in first.get("loc", ()))
-        message = str(first.get("msg", exc)).removeprefix("Value error, ")
-        return f"{where}: {message}" if where else message
-    return str(exc)
-
-
-__all__ = ["RecommendRequest", "Recommendation", "Recommendations", "Recommender", "SeedInfo",
-           "TUNABLE"]
+__all__ = ["Pick", "Pool", "Recommendation", "Recommendations", "Recommender", "Seed",
+           "SeedInfo", "SongSource"]

@@ -21,6 +21,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 
+from musicrec.errors import LibraryError
+
 _WORD = re.compile(r"[^\W_]+")
 
 
@@ -39,6 +41,14 @@ def tokenize(text: str) -> list[str]:
 class Hit:
     row: int
     score: float
+
+
+@dataclass(frozen=True)
+class Found:
+    """The best hits of a search, and how many rows matched it in all."""
+
+    hits: list[Hit]
+    total: int
 
 
 class TextIndex:
@@ -92,8 +102,33 @@ class TextIndex:
 
     @classmethod
     def load(cls, folder: Path) -> TextIndex:
-        vocab, offsets, rows = (np.load(folder / f, mmap_mode="r") for f in cls.FILES)
-        return cls(np.asarray(vocab), offsets, rows, int(np.load(folder / "n_docs.npy")[0]))
+        """Open an index saved by `save`.
+
+        Raises:
+            LibraryError: a file is missing or damaged.
+        """
+        vocab, offsets, rows, n_docs = cls.check(folder)
+        return cls(np.asarray(vocab), offsets, rows, int(n_docs[0]))
+
+    @classmethod
+    def check(cls, folder: Path) -> tuple[np.ndarray, ...]:
+        """The index's arrays, memory-mapped and checked against each other (cheap: reads
+        only the headers and the last offset).
+
+        Raises:
+            LibraryError: a file is missing, truncated or inconsistent with the others.
+        """
+        arrays = []
+        for name in (*cls.FILES, "n_docs.npy"):
+            try:
+                arrays.append(np.load(folder / name, mmap_mode="r", allow_pickle=False))
+            except (OSError, ValueError, EOFError) as exc:
+                raise LibraryError(f"search index file {folder / name} is missing or damaged "
+                                   f"({exc}); rebuild the library") from exc
+        vocab, offsets, rows, n_docs = arrays
+        if len(offsets) != len(vocab) + 1 or len(n_docs) != 1 or int(offsets[-1]) != len(rows):
+            raise LibraryError(f"search index in {folder} is inconsistent; rebuild the library")
+        return vocab, offsets, rows, n_docs
 
     def _postings(self, word_id: int) -> np.ndarray:
         return self.rows[self.offsets[word_id]:self.offsets[word_id + 1]]
@@ -118,11 +153,11 @@ class TextIndex:
         return list(found.items())
 
     def search(self, query: str, limit: int = 10,
-               documents: Sequence[str] | None = None) -> list[Hit]:
+               documents: Sequence[str] | None = None) -> Found:
         """Best rows for a query; `documents` (row -> text) enables whole-string re-ranking."""
         tokens = tokenize(query)
         if not tokens or limit < 1:
-            return []
+            return Found([], 0)
         parts_rows: list[np.ndarray] = []
         parts_score: list[np.ndarray] = []
         for t_i, token in enumerate(tokens):
@@ -143,7 +178,7 @@ class TextIndex:
             parts_rows.append(r[first])
             parts_score.append(s[first])
         if not parts_rows:
-            return []
+            return Found([], 0)
         rows = np.concatenate(parts_rows)
         scores = np.concatenate(parts_score)
         uniq, inverse = np.unique(rows, return_inverse=True)
@@ -156,7 +191,7 @@ class TextIndex:
             hits = [Hit(h.row, h.score / best + fuzz.token_set_ratio(
                 norm_query, normalize_text(documents[h.row])) / 100) for h in hits]
             hits.sort(key=lambda h: -h.score)
-        return hits[:limit]
+        return Found(hits[:limit], len(uniq))
 
 
 def _letter_buckets(vocab: list[str]) -> dict[str, tuple[int, list[str]]]:

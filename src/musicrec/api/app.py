@@ -13,10 +13,8 @@ from __future__ import annotations
 import logging
 import re
 import secrets
-from collections import Counter
 from typing import Annotated, Any
 
-import pyarrow.compute as pc
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Request, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
@@ -26,7 +24,7 @@ from starlette.exceptions import HTTPException
 
 from musicrec import __version__
 from musicrec.api import models
-from musicrec.api.params import KNOB_PARAMETERS, IdsQuery, Tuning, id_list, split_ids, tuning
+from musicrec.api.params import KNOB_PARAMETERS, IdsQuery, id_list, split_ids, tuning
 from musicrec.api.spotify import (
     artist_object,
     audio_features_object,
@@ -36,8 +34,9 @@ from musicrec.api.spotify import (
     seed_object,
     track_object,
 )
-from musicrec.errors import InvalidQueryError, NotFoundError
-from musicrec.library import Library
+from musicrec.errors import InvalidQueryError, MusicrecError, NotFoundError
+from musicrec.library import Library, LiveLibrary
+from musicrec.request import Knobs, RecommendRequest
 
 log = logging.getLogger("musicrec.api")
 
@@ -77,7 +76,8 @@ _bearer = HTTPBearer(auto_error=False, description="The token the server was sta
 # Dependencies are `async def`: they do not block, and a plain `def` would cost a trip to the
 # thread pool each.
 async def _library(request: Request) -> Library:
-    return request.app.state.library
+    """The current library; a 503 when there is no usable one (see `LiveLibrary`)."""
+    return request.app.state.live.get()
 
 
 async def _authorize(request: Request, credentials: Annotated[
@@ -119,7 +119,7 @@ TrackId = Annotated[str, Path(description="A Spotify track id.")]
             summary="Recommendations from seeds, targets and filters",
             openapi_extra={"parameters": KNOB_PARAMETERS})
 def recommendations(
-    request: Request, lib: Lib, knobs: Annotated[Tuning, Depends(tuning)],
+    request: Request, lib: Lib, knobs: Annotated[Knobs, Depends(tuning)],
     seed_artists: Annotated[str | None, Query(
         description="Comma-separated artist ids. 1 to 5 seeds in total, of all kinds.")] = None,
     seed_genres: Annotated[str | None, Query(
@@ -131,10 +131,10 @@ def recommendations(
     market: Annotated[str | None, Query(description="Accepted and ignored.")] = None,
 ) -> JSONResponse:
     """Songs like the seeds, each found from one seed and explained in `musicrec`."""
-    result = lib.recommend(
+    result = lib.recommend(RecommendRequest.parse(
         seed_tracks=split_ids(seed_tracks), seed_artists=split_ids(seed_artists),
         seed_genres=split_ids(seed_genres), limit=limit, target=knobs.target, min=knobs.min,
-        max=knobs.max)
+        max=knobs.max))
     base = _base(request)
     return JSONResponse({"tracks": [recommended_track(r, base) for r in result.tracks],
                          "seeds": [seed_object(s, base) for s in result.seeds]})
@@ -142,8 +142,8 @@ def recommendations(
 
 @router.get("/recommendations/available-genre-seeds", response_model=models.GenreSeeds,
             summary="Genre seeds: sound family names, then genre labels")
-def available_genre_seeds(request: Request) -> JSONResponse:
-    return JSONResponse({"genres": request.app.state.genre_seeds})
+def available_genre_seeds(lib: Lib) -> JSONResponse:
+    return JSONResponse({"genres": lib.genre_seeds()})
 
 
 @router.get("/audio-features/{id}", response_model=models.AudioFeatures,
@@ -183,15 +183,8 @@ def several_tracks(request: Request, lib: Lib, ids: IdsQuery,
                                     for rec in records]})
 
 
-def _artist_genres(lib: Library, artist_row: int, most: int = 3) -> list[str]:
-    """Names of the sound families most of an artist's songs belong to."""
-    labels = lib.families.labels[lib.rows_of_artist(artist_row)]
-    return [lib.families.families[int(f)].name for f, _ in Counter(labels.tolist())
-            .most_common(most)]
-
-
 def _artist(lib: Library, artist_row: int, base: str) -> dict[str, Any]:
-    return artist_object(lib.artist(artist_row), _artist_genres(lib, artist_row), base)
+    return artist_object(lib.artist(artist_row), lib.artist_families(artist_row), base)
 
 
 @router.get("/artists/{id}", response_model=models.Artist, summary="One artist")
@@ -247,20 +240,20 @@ def search(
     """Spotify's search, over the catalogue's song titles and artist names."""
     kinds = _search_types(type)
     query = _FIELD_FILTER.sub(" ", q)
+    # Ranked in whole blocks, so the next page does not re-rank the songs already shown.
     window = -(-(offset + limit) // SEARCH_BLOCK) * SEARCH_BLOCK
-    cap = MAX_SEARCH_OFFSET + MAX_SEARCH_LIMIT
     base = _base(request)
     out: dict[str, Any] = {}
     if "track" in kinds:
-        songs = lib.search(query, window)[offset:offset + limit]
-        total = len(lib.text.search(query, cap))
-        out["tracks"] = _page(request, [track_object(s, base) for s in songs], total, offset,
-                              limit)
+        songs = lib.search(query, window)
+        out["tracks"] = _page(request, [track_object(s, base) for s in
+                                        songs.items[offset:offset + limit]],
+                              songs.total, offset, limit)
     if "artist" in kinds:
-        found = lib.search_artists(query, window)[offset:offset + limit]
-        total = len(lib.artist_text.search(query, cap))
-        items = [_artist(lib, lib.artist_row_of(a["id"]), base) for a in found]
-        out["artists"] = _page(request, items, total, offset, limit)
+        artists = lib.search_artists(query, window)
+        items = [_artist(lib, lib.artist_row_of(a["id"]), base)
+                 for a in artists.items[offset:offset + limit]]
+        out["artists"] = _page(request, items, artists.total, offset, limit)
     return JSONResponse(out)
 
 
@@ -296,11 +289,9 @@ def _validation_message(exc: RequestValidationError) -> str:
 
 
 def _add_error_handlers(app: FastAPI) -> None:
-    async def invalid(request: Request, exc: Exception) -> JSONResponse:
-        return _error(400, str(exc))
-
-    async def not_found(request: Request, exc: Exception) -> JSONResponse:
-        return _error(404, str(exc))
+    async def expected(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, MusicrecError)
+        return _error(exc.status, str(exc))
 
     async def validation(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)
@@ -316,20 +307,10 @@ def _add_error_handlers(app: FastAPI) -> None:
         log.exception("unhandled error answering %s %s", request.method, request.url)
         return _error(500, "internal server error")
 
-    app.add_exception_handler(InvalidQueryError, invalid)
-    app.add_exception_handler(NotFoundError, not_found)
+    app.add_exception_handler(MusicrecError, expected)
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(HTTPException, http)
     app.add_exception_handler(Exception, bug)
-
-
-def _genre_seeds(lib: Library) -> list[str]:
-    """Family names, then the catalogue's genre labels (if it has them), sorted."""
-    names = [f.name for f in lib.families.families]
-    if lib.has_column("genre"):
-        labels = pc.unique(lib.table.column("genre")).drop_null().to_pylist()
-        names += sorted(g for g in labels if g.strip())
-    return names
 
 
 def _examples(lib: Library) -> dict[tuple[str, str], str]:
@@ -352,7 +333,10 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     if app.openapi_schema is None:
         schema = get_openapi(title=app.title, version=app.version,
                              description=app.description, routes=app.routes)
-        examples = _examples(app.state.library)
+        try:
+            examples = _examples(app.state.live.get())
+        except MusicrecError:  # no usable library: the schema without examples
+            examples = {}
         for path_name, path in schema["paths"].items():
             for operation in path.values():
                 operation["responses"].pop("422", None)
@@ -366,29 +350,32 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
-def create_app(library: Library, token: str | None = None) -> FastAPI:
-    """The API over an opened library.
+def create_app(live: LiveLibrary, token: str | None = None) -> FastAPI:
+    """The API over the library in one folder.
 
     Args:
-        library: Opened once here and shared by every request (it is read-only).
+        live: The library, opened once and shared by every request (it is read-only); a
+            rebuild of its folder is picked up between requests.
         token: If given, every `/v1` request must carry `Authorization: Bearer <token>`;
             otherwise any or no token is accepted (Spotify clients always send one).
     """
     app = FastAPI(title="musicrec", version=__version__, description=DESCRIPTION)
-    # The word indexes load on first use; load them now, so that no request reads a file.
-    _ = library.text, library.artist_text
-    app.state.library = library
+    try:
+        live.get()  # open now, so that no request waits for it (a broken one answers 503)
+    except MusicrecError as exc:
+        log.error("%s", exc)
+    app.state.live = live
     app.state.token = token
-    app.state.genre_seeds = _genre_seeds(library)
     if token is None:
         app.include_router(router)
     else:
         app.include_router(router, dependencies=[Depends(_authorize)], responses=_UNAUTHORIZED)
 
-    @app.get("/health", response_model=models.Health, summary="Liveness and library size")
-    def health() -> JSONResponse:
-        return JSONResponse({"status": "ok", "songs": len(library),
-                             "families": len(library.families.families),
+    @app.get("/health", response_model=models.Health, summary="Liveness and library size",
+             responses={503: {"model": models.Error, "description": "No usable library."}})
+    def health(lib: Lib) -> JSONResponse:
+        return JSONResponse({"status": "ok", "songs": len(lib),
+                             "families": len(lib.families.families),
                              "musicrec_version": __version__})
 
     _add_error_handlers(app)

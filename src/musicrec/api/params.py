@@ -10,34 +10,20 @@ attribute names are checked by the core (`musicrec.recommend.RecommendRequest`).
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Query, Request
 
-from musicrec.catalog import INTEGER_COLUMNS, RANGES
+from musicrec.catalog import RANGES
 from musicrec.errors import InvalidQueryError
-from musicrec.recommend import TUNABLE
+from musicrec.request import KNOB_KINDS, TUNABLE, WHOLE_NUMBERS, Knobs, read_knobs
 
-KINDS = ("min", "max", "target")
-WHOLE_NUMBERS = frozenset({*INTEGER_COLUMNS, "duration_ms"})
 EXTENSIONS = ("year",)  # tunable here but not in Spotify's API
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _KIND_TEXT = {
     "min": "Hard floor: every recommended song has {name} at least this value.",
     "max": "Hard ceiling: every recommended song has {name} at most this value.",
     "target": "Preferred value: songs nearer to it rank higher.",
 }
-
-
-@dataclass
-class Tuning:
-    """The tuning knobs of one request, keyed by attribute name."""
-
-    target: dict[str, float] = field(default_factory=dict)
-    min: dict[str, float] = field(default_factory=dict)
-    max: dict[str, float] = field(default_factory=dict)
 
 
 def _knob_parameter(kind: str, name: str) -> dict[str, Any]:
@@ -53,28 +39,17 @@ def _knob_parameter(kind: str, name: str) -> dict[str, Any]:
             "schema": {"type": kind_type, "minimum": lo, "maximum": hi}}
 
 
-KNOB_PARAMETERS = [_knob_parameter(kind, name) for name in TUNABLE for kind in KINDS]
+KNOB_PARAMETERS = [_knob_parameter(kind, name) for name in TUNABLE for kind in KNOB_KINDS]
 
 
-async def tuning(request: Request) -> Tuning:
+async def tuning(request: Request) -> Knobs:
     """FastAPI dependency: the `min_`, `max_` and `target_` knobs of the query string.
 
     Raises:
         InvalidQueryError: a knob whose value is not a number (or not whole, where the
             attribute is), so that a misspelt value never passes silently.
     """
-    out = Tuning()
-    for key, value in request.query_params.items():
-        kind, _, name = key.partition("_")
-        if kind not in KINDS:
-            continue
-        if not _NUMBER.fullmatch(value.strip()):
-            raise InvalidQueryError(f"invalid {key}: {value!r} is not a number")
-        number = float(value)
-        if name in WHOLE_NUMBERS and not number.is_integer():
-            raise InvalidQueryError(f"invalid {key}: {value!r} is not a whole number")
-        getattr(out, kind)[name] = number
-    return out
+    return read_knobs(request.query_params.multi_items(), skip_other_keys=True)
 
 
 def split_ids(value: str | None) -> list[str]:

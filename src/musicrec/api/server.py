@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import os
 import socket
+from functools import partial
 from pathlib import Path
 
 import uvicorn
@@ -15,10 +15,7 @@ from uvicorn.supervisors import Multiprocess
 from musicrec.api.app import create_app
 from musicrec.config import Settings
 from musicrec.errors import MusicrecError
-from musicrec.library import Library
-
-LIBRARY_ENV = "MUSICREC_LIBRARY"
-TOKEN_FILE_ENV = "MUSICREC_TOKEN_FILE"
+from musicrec.library import LiveLibrary
 
 
 def read_token(path: Path) -> str:
@@ -58,15 +55,13 @@ def check_bind(host: str, token: str | None, allow_remote_without_token: bool) -
             "--token-file FILE, or --allow-remote-without-token if that is what you want")
 
 
-def app_from_env() -> FastAPI:
-    """App factory for `uvicorn --factory` (one per worker process).
+def app_from_settings(settings: Settings) -> FastAPI:
+    """The API as `settings` describe it: its library folder and token file.
 
-    Reads the library folder from MUSICREC_LIBRARY (or the default) and the token file, if
-    any, from MUSICREC_TOKEN_FILE.
+    Also the app factory of each worker process, which receives the parent's settings.
     """
-    token_file = os.environ.get(TOKEN_FILE_ENV)
-    token = read_token(Path(token_file)) if token_file else None
-    return create_app(Library.open(Settings().library_path()), token)
+    token = read_token(settings.token_file) if settings.token_file else None
+    return create_app(LiveLibrary(settings.library_path(), warm=True), token)
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -92,36 +87,32 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def serve(library: Path, host: str, port: int, token_file: Path | None = None,
-          allow_remote_without_token: bool = False, workers: int = 1) -> None:
+def serve(settings: Settings) -> None:
     """Serve the API until interrupted.
 
     Everything a user can get wrong (the token file, the address, the library) is checked
     before any worker starts, so it fails with one clear `MusicrecError`.
 
     Args:
-        library: The library folder; every worker opens it (memory-mapped, so they share it).
-        workers: Processes answering requests; one per core uses the whole machine.
+        settings: library, host, port, token file and workers (one per core uses the whole
+            machine; each opens the memory-mapped library, so they share its pages).
     """
-    token = read_token(token_file) if token_file else None
-    check_bind(host, token, allow_remote_without_token)
-    lib = Library.open(library)
-    sock = listening_socket(host, port)
+    token = read_token(settings.token_file) if settings.token_file else None
+    check_bind(settings.host, token, settings.allow_remote_without_token)
+    lib = LiveLibrary(settings.library_path()).get()
+    sock = listening_socket(settings.host, settings.port)
     port = sock.getsockname()[1]  # the one chosen, if port was 0
+    host = settings.host
     shown_host = f"[{host}]" if ":" in host else host
-    message = (f"serving {len(lib):,} songs from {library} at http://{shown_host}:{port}/v1/ "
-               f"(docs at /docs) with {workers} worker{'s' if workers > 1 else ''}")
-    if workers == 1:
-        config = uvicorn.Config(create_app(lib, token), host=host, port=port)
-        logging.getLogger("uvicorn.error").info(message)
-        uvicorn.Server(config).run(sockets=[sock])
-        return
+    workers = settings.workers
+    message = (f"serving {len(lib):,} songs from {settings.library_path()} at "
+               f"http://{shown_host}:{port}/v1/ (docs at /docs) with {workers} "
+               f"worker{'s' if workers > 1 else ''}")
     del lib  # each worker opens its own
-    os.environ[LIBRARY_ENV] = str(library)
-    os.environ.pop(TOKEN_FILE_ENV, None)
-    if token_file:
-        os.environ[TOKEN_FILE_ENV] = str(token_file)
-    config = uvicorn.Config(f"{__name__}:app_from_env", factory=True, host=host, port=port,
-                            workers=workers)
+    config = uvicorn.Config(partial(app_from_settings, settings), factory=True, host=host,
+                            port=port, workers=workers)
     logging.getLogger("uvicorn.error").info(message)
-    Multiprocess(config, sockets=[sock]).run()
+    if workers == 1:
+        uvicorn.Server(config).run(sockets=[sock])
+    else:
+        Multiprocess(config, sockets=[sock]).run()

@@ -13,10 +13,9 @@ import streamlit as st
 
 from musicrec.app import format as fmt
 from musicrec.app import loading, state
-from musicrec.cli import DEMO_ROWS
-from musicrec.config import Settings
+from musicrec.build import BuildProgress, BuildReport, build_library
+from musicrec.config import DEMO_ROWS, Settings
 from musicrec.errors import LibraryError, MusicrecError
-from musicrec.library import BuildProgress, BuildReport, build_library
 from musicrec.synth import write_catalogue
 
 # The core's build stages in order, with what each means to the person waiting.

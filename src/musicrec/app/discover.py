@@ -13,7 +13,8 @@ from musicrec.app.loading import LoadedLibrary
 from musicrec.app.state import KNOBS, LIMIT_CHOICES, PER_ARTIST_CHOICES, DiscoverState, Knob, Seed
 from musicrec.errors import MusicrecError
 from musicrec.playlists import spotify_url
-from musicrec.recommend import MAX_SEEDS, Recommendation, Recommendations
+from musicrec.recommend import Recommendation, Recommendations
+from musicrec.request import MAX_SEEDS
 
 SEARCH_SONGS = 6
 SEARCH_ARTISTS = 3
@@ -45,7 +46,7 @@ def render() -> None:
         _suggestions(loaded)
         return
     try:
-        result = loaded.lib.recommend(**s.request())
+        result = loaded.lib.recommend(s.request())
     except MusicrecError as exc:
         st.error(str(exc), icon=":material/error:")
         return
@@ -111,8 +112,8 @@ def _search(loaded: LoadedLibrary) -> None:
                           icon=":material/search:")
     if not query or not query.strip():
         return
-    songs = loaded.lib.search(query, SEARCH_SONGS)
-    artists = loaded.lib.search_artists(query, SEARCH_ARTISTS)
+    songs = loaded.lib.search(query, SEARCH_SONGS).items
+    artists = loaded.lib.search_artists(query, SEARCH_ARTISTS).items
     if not songs and not artists:
         st.caption(f"Nothing matches “{query}”. Try fewer words or another spelling.")
         return

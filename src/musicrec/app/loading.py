@@ -122,12 +122,9 @@ class LoadedLibrary:
         """"Title — Artist" for a song, the name for an artist; None when not in the library."""
         if seed.kind == "track":
             row = self.lib.row_of(seed.id)
-            if row is None:
-                return None
-            track = self.lib.tracks([row])[0]
-            return f"{track['name']} — {', '.join(track['artists'])}"
+            return None if row is None else self.lib.label(row)
         artist_row = self.lib.artist_row_of(seed.id)
-        return None if artist_row is None else self.lib.artist(artist_row)["name"]
+        return None if artist_row is None else self.lib.artist_name(artist_row)
 
     def seed_rows(self, seed: Seed) -> np.ndarray:
         """The rows a seed stands for: one song, or every song of an artist."""

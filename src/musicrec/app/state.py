@@ -20,7 +20,8 @@ from typing import Any, Literal
 import streamlit as st
 
 from musicrec.catalog import RANGES
-from musicrec.recommend import MAX_SEEDS
+from musicrec.errors import InvalidQueryError
+from musicrec.request import MAX_SEEDS, RecommendRequest, read_knobs
 
 SeedKind = Literal["track", "artist"]
 PER_ARTIST_CHOICES: tuple[int | None, ...] = (1, 2, 3, 4, 5, None)  # None: no limit
@@ -98,9 +99,13 @@ class DiscoverState:
         if seed in self.seeds:
             self.seeds.remove(seed)
 
-    def request(self) -> dict[str, Any]:
-        """Keyword arguments for `Library.recommend`."""
-        return {
+    def request(self) -> RecommendRequest:
+        """The request for `Library.recommend`.
+
+        Raises:
+            InvalidQueryError: the state cannot make a request (e.g. no seeds).
+        """
+        return RecommendRequest.parse(**{
             "seed_tracks": [s.id for s in self.seeds if s.kind == "track"],
             "seed_artists": [s.id for s in self.seeds if s.kind == "artist"],
             "limit": self.limit,
@@ -111,7 +116,7 @@ class DiscoverState:
             "families": None if self.family is None else [self.family],
             "max_per_artist": self.per_artist,
             "diversity": self.diversity,
-        }
+        })
 
     def to_params(self) -> dict[str, list[str]]:
         """The state as URL query parameters; defaults are left out to keep links short."""
@@ -156,9 +161,9 @@ class DiscoverState:
                 knob = KNOB_BY_FEATURE.get(name)
                 if knob is None:
                     notes.append(f"There is no {name!r} knob; the link's {key} was ignored.")
-                elif (value := parsed.number(key)) is not None:
+                elif (value := parsed.knob(key)) is not None:
                     state.targets[name] = knob.snap(value)
-        lo, hi = parsed.number("min_year"), parsed.number("max_year")
+        lo, hi = parsed.knob("min_year"), parsed.knob("max_year")
         if lo is not None or hi is not None:
             year_lo, year_hi = RANGES["year"]
             lo, hi = int(lo if lo is not None else year_lo), int(hi if hi is not None else year_hi)
@@ -191,6 +196,18 @@ class _Reader:
     def first(self, key: str) -> str | None:
         values = self.params.get(key, ())
         return values[0].strip().lower() if values else None
+
+    def knob(self, key: str) -> float | None:
+        """A knob's value read as every interface reads knobs (`musicrec.request`)."""
+        text = self.first(key)
+        if text is None:
+            return None
+        try:
+            knobs = read_knobs([(key, text)])
+        except InvalidQueryError as exc:
+            self.notes.append(f"The link's {key} was ignored: {exc}.")
+            return None
+        return next(iter({**knobs.target, **knobs.min, **knobs.max}.values()))
 
     def number(self, key: str) -> float | None:
         text = self.first(key)
