@@ -111,8 +111,8 @@ class Artefacts:
         """
         path = self.path("manifest")
         if not path.is_file():
-            raise LibraryError(f"no library at {self.folder}: build one with "
-                               "`musicrec build FILE.csv` or `musicrec demo`")
+            raise LibraryError(f"no library at {self.folder} (no {FILES['manifest']}): build "
+                               "one with `musicrec build FILE.csv` or `musicrec demo`")
         data = self.json("manifest")
         version = data.get("format_version") if isinstance(data, dict) else None
         if version != FORMAT_VERSION:

@@ -150,9 +150,10 @@ class Families:
         try:
             meta = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise LibraryError(f"{path} is not readable: {exc}") from exc
+            raise LibraryError(f"{path} is not readable ({str(exc).splitlines()[0][:120]}); "
+                               "rebuild the library") from exc
         if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-            raise LibraryError(f"{path} is not a musicrec families file")
+            raise LibraryError(f"{path} is not a musicrec families file; rebuild the library")
         if meta.get("format_version") != FORMAT_VERSION:
             raise LibraryError(f"{path} has families format version "
                                f"{meta.get('format_version')}, this musicrec reads version "

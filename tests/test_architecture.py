@@ -1,0 +1,80 @@
+"""The package's shape: no import cycles, and interfaces that only translate."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "musicrec"
+INTERFACES = ("musicrec.cli", "musicrec.api", "musicrec.app")
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports() -> dict[str, set[str]]:
+    """Module -> the musicrec modules it imports, anywhere in it (type-checking blocks too)."""
+    modules = {module_name(p): p for p in PACKAGE.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets = []
+            if isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                targets = [node.module, *(f"{node.module}.{a.name}" for a in node.names)]
+            found |= {t for t in targets if t in modules and t != name}
+        graph[name] = found
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str] | None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt):] + [nxt]
+            if nxt not in state and (cycle := visit(nxt)):
+                return cycle
+        path.pop()
+        state[node] = 2
+        return None
+
+    for start in sorted(graph):
+        if start not in state and (cycle := visit(start)):
+            return cycle
+    return None
+
+
+def test_the_import_graph_has_no_cycle() -> None:
+    graph = imports()
+    assert "musicrec.recommend" in graph and "musicrec.library" in graph
+    # Package __init__ files re-export their modules; an edge into a package from its own
+    # modules is not a dependency between modules.
+    for name in graph:
+        graph[name] = {t for t in graph[name] if not name.startswith(t + ".")}
+    assert find_cycle(graph) is None, " -> ".join(find_cycle(graph) or [])
+
+
+def test_the_recommender_does_not_know_the_library() -> None:
+    assert "musicrec.library" not in imports()["musicrec.recommend"]
+
+
+@pytest.mark.parametrize("interface", ["musicrec.api", "musicrec.app"])
+def test_interfaces_do_not_import_each_other(interface: str) -> None:
+    """The API and the app call the core, never the CLI or each other (the CLI may start
+    them: `musicrec serve`)."""
+    for name, targets in imports().items():
+        if name == interface or name.startswith(interface + "."):
+            others = {t for t in targets for other in INTERFACES if other != interface
+                      and (t == other or t.startswith(other + "."))}
+            assert not others, f"{name} imports {others}"
