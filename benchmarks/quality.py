@@ -34,6 +34,7 @@ from rich.table import Table
 from scipy.stats import skew
 
 from musicrec import evaluate as ev
+from musicrec.build import build_library
 from musicrec.features import (
     DEFAULT_WEIGHTS,
     TRANSFORMS,
@@ -42,7 +43,6 @@ from musicrec.features import (
     Transform,
     normalize,
 )
-from musicrec.build import build_library
 from musicrec.library import Library
 
 ROOT = Path(__file__).resolve().parents[1]
