@@ -18,9 +18,9 @@ from typer.testing import CliRunner
 from musicrec.api import create_app, models
 from musicrec.api.server import check_bind, is_loopback, listening_socket, read_token
 from musicrec.api.spotify import release_date_precision
+from musicrec.build import build_library
 from musicrec.cli import app as cli_app
 from musicrec.errors import MusicrecError
-from musicrec.build import build_library
 from musicrec.library import Library, LiveLibrary
 from musicrec.synth import synthesize
 
@@ -470,7 +470,8 @@ def test_a_bug_answers_500_in_the_same_shape(small_library: Library,
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(Library, "recommend", broken)
-    client = TestClient(create_app(LiveLibrary(small_library.path, warm=True)), raise_server_exceptions=False)
+    client = TestClient(create_app(LiveLibrary(small_library.path, warm=True)),
+                        raise_server_exceptions=False)
     seed = small_library.tracks([0])[0]["id"]
     assert error(client, "/v1/recommendations", 500,
                  {"seed_tracks": seed}) == "internal server error"

@@ -37,7 +37,8 @@ EXAMPLES_PER_OPERATION = 30
 
 @pytest.fixture(scope="module")
 def api_schema(small_library: Library) -> schemathesis.BaseSchema:
-    return schemathesis.openapi.from_asgi("/openapi.json", create_app(LiveLibrary(small_library.path, warm=True)))
+    app = create_app(LiveLibrary(small_library.path, warm=True))
+    return schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
 def test_every_operation_is_fuzzed(api_schema: schemathesis.BaseSchema) -> None:

@@ -124,7 +124,8 @@ def test_search_seed_knob_pages(chromium: Path, server: str, small_library: Libr
     song = small_library.tracks([10])[0]
     # The shortest start of its title that finds it, as a person stops typing once it shows.
     prefix = next(song["name"][:n] for n in range(3, len(song["name"]) + 1)
-                  if song["id"] in [h["id"] for h in small_library.search(song["name"][:n], 6).items])
+                  if song["id"] in [h["id"] for h in
+                                    small_library.search(song["name"][:n], 6).items])
     energy = small_library.numeric("energy")
 
     def energies(ids: list[str]) -> np.ndarray:

@@ -13,9 +13,9 @@ from scipy.stats import skew
 from typer.testing import CliRunner
 
 from musicrec import evaluate as ev
+from musicrec.build import build_library
 from musicrec.cli import app
 from musicrec.errors import CatalogError
-from musicrec.build import build_library
 from musicrec.library import Library
 
 runner = CliRunner()

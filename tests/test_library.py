@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 import musicrec.build as build_module
-from musicrec.errors import LibraryError
 from musicrec.artefacts import FORMAT_VERSION
 from musicrec.build import build_library
+from musicrec.errors import LibraryError
 from musicrec.library import Library
 from musicrec.request import RecommendRequest
 

@@ -8,11 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from musicrec.errors import InvalidQueryError, NotFoundError
 from musicrec.build import build_library
+from musicrec.errors import InvalidQueryError, NotFoundError
 from musicrec.library import Library
-from musicrec.synth import synthesize
+from musicrec.recommend import Recommendations
 from musicrec.request import RecommendRequest
+from musicrec.synth import synthesize
 
 
 @pytest.fixture(scope="module")
@@ -29,6 +30,10 @@ def styled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Library, pd.DataFr
     return Library.open(folder / "lib"), frame.set_index("id")
 
 
+def ask(lib: Library, **params: object) -> Recommendations:
+    return lib.recommend(RecommendRequest.parse(**params))
+
+
 def ids(result) -> list[str]:  # noqa: ANN001 - a Recommendations object
     return [r.track["id"] for r in result.tracks]
 
@@ -38,7 +43,7 @@ def test_neighbours_share_the_seed_style(styled: tuple[Library, pd.DataFrame]) -
     rng = np.random.default_rng(0)
     shares = []
     for seed in rng.choice(frame.index[:-1], 40, replace=False):
-        got = ids(lib.recommend(RecommendRequest.parse(seed_tracks=[seed], limit=10)))
+        got = ids(ask(lib, seed_tracks=[seed], limit=10))
         shares.append(np.mean(frame.loc[got, "style"].to_numpy() == frame.loc[seed, "style"]))
     assert np.mean(shares) > 0.6
 
@@ -46,14 +51,14 @@ def test_neighbours_share_the_seed_style(styled: tuple[Library, pd.DataFrame]) -
 def test_never_the_seed_nor_another_version_of_it(styled: tuple[Library, pd.DataFrame]) -> None:
     lib, frame = styled
     seed = frame.index[0]
-    got = ids(lib.recommend(RecommendRequest.parse(seed_tracks=[seed], limit=50, max_per_artist=None)))
+    got = ids(ask(lib, seed_tracks=[seed], limit=50, max_per_artist=None))
     assert seed not in got
     assert "RERELEASEOFSONGZERO000" not in got
 
 
 def test_at_most_n_songs_per_artist(styled: tuple[Library, pd.DataFrame]) -> None:
     lib, frame = styled
-    result = lib.recommend(RecommendRequest.parse(seed_tracks=[frame.index[5]], limit=30, max_per_artist=1))
+    result = ask(lib, seed_tracks=[frame.index[5]], limit=30, max_per_artist=1)
     firsts = [r.track["artists"][0] for r in result.tracks]
     assert len(firsts) == len(set(firsts)) == 30
 
@@ -67,7 +72,7 @@ def test_at_most_n_songs_per_artist(styled: tuple[Library, pd.DataFrame]) -> Non
 def test_hard_filters_always_hold(styled: tuple[Library, pd.DataFrame],
                                   filters: dict[str, object]) -> None:
     lib, frame = styled
-    result = lib.recommend(RecommendRequest.parse(seed_tracks=list(frame.index[:5]), limit=20, **filters))
+    result = ask(lib, seed_tracks=list(frame.index[:5]), limit=20, **filters)
     assert result.tracks, "some songs qualify for every filter set here"
     for r in result.tracks:
         t = r.track
@@ -85,16 +90,16 @@ def test_selective_filter_returns_every_qualifying_song(
     energy = lib.numeric("energy")
     threshold = float(np.sort(energy)[-6])  # exactly 6 songs (or ties) qualify
     qualifying = int((energy >= threshold).sum())
-    result = lib.recommend(RecommendRequest.parse(seed_tracks=[frame.index[100]], limit=20, min={"energy": threshold},
-                           max_per_artist=None))
+    result = ask(lib, seed_tracks=[frame.index[100]], limit=20, min={"energy": threshold},
+                           max_per_artist=None)
     assert len(result.tracks) == qualifying - int(energy[lib.row_of(frame.index[100])] >= threshold)
 
 
 def test_targets_pull_results_towards_the_value(styled: tuple[Library, pd.DataFrame]) -> None:
     lib, frame = styled
     seed = frame.index[frame["energy"].to_numpy().argmin()]
-    plain = lib.recommend(RecommendRequest.parse(seed_tracks=[seed], limit=10))
-    pushed = lib.recommend(RecommendRequest.parse(seed_tracks=[seed], limit=10, target={"energy": 0.95}))
+    plain = ask(lib, seed_tracks=[seed], limit=10)
+    pushed = ask(lib, seed_tracks=[seed], limit=10, target={"energy": 0.95})
     mean = lambda res: np.mean([r.track["energy"] for r in res.tracks])  # noqa: E731
     assert mean(pushed) > mean(plain) + 0.1
     assert any("target" in r.explanation for r in pushed.tracks)
@@ -104,7 +109,7 @@ def test_every_seed_is_represented(styled: tuple[Library, pd.DataFrame]) -> None
     lib, frame = styled
     quiet = frame.index[frame["energy"].to_numpy().argmin()]
     loud = frame.index[frame["energy"].to_numpy().argmax()]
-    result = lib.recommend(RecommendRequest.parse(seed_tracks=[quiet, loud], limit=10))
+    result = ask(lib, seed_tracks=[quiet, loud], limit=10)
     assert {r.seed for r in result.tracks} == {quiet, loud}
     energies = sorted(r.track["energy"] for r in result.tracks)
     assert energies[0] < 0.4 < 0.6 < energies[-1], "both ends, not the average"
@@ -113,13 +118,13 @@ def test_every_seed_is_represented(styled: tuple[Library, pd.DataFrame]) -> None
 def test_artist_and_family_seeds(styled: tuple[Library, pd.DataFrame]) -> None:
     lib, _ = styled
     artist_id = lib.table.column("artist_ids")[0].as_py()[0]
-    by_artist = lib.recommend(RecommendRequest.parse(seed_artists=[artist_id], limit=5))
+    by_artist = ask(lib, seed_artists=[artist_id], limit=5)
     assert len(by_artist.tracks) == 5 and by_artist.seeds[0].type == "ARTIST"
     family = lib.families.families[0]
-    by_family = lib.recommend(RecommendRequest.parse(seed_genres=[family.name], limit=10))
+    by_family = ask(lib, seed_genres=[family.name], limit=10)
     labels = [r.track["family"] for r in by_family.tracks]
     assert labels.count(family.id) >= 5
-    within = lib.recommend(RecommendRequest.parse(seed_artists=[artist_id], limit=10, families=[family.id]))
+    within = ask(lib, seed_artists=[artist_id], limit=10, families=[family.id])
     assert all(r.track["family"] == family.id for r in within.tracks)
 
 
@@ -127,8 +132,8 @@ def test_diversity_spreads_the_list(styled: tuple[Library, pd.DataFrame]) -> Non
     lib, frame = styled
 
     def spread(diversity: float) -> float:
-        rows = [r.track["row"] for r in lib.recommend(RecommendRequest.parse(
-            seed_tracks=[frame.index[7]], limit=10, diversity=diversity)).tracks]
+        rows = [r.track["row"] for r in ask(lib,
+            seed_tracks=[frame.index[7]], limit=10, diversity=diversity).tracks]
         v = np.asarray(lib.vectors[rows])
         return float(1 - (v @ v.T)[np.triu_indices(len(rows), 1)].mean())
 
@@ -137,7 +142,7 @@ def test_diversity_spreads_the_list(styled: tuple[Library, pd.DataFrame]) -> Non
 
 def test_results_carry_scores_and_explanations(styled: tuple[Library, pd.DataFrame]) -> None:
     lib, frame = styled
-    result = lib.recommend(RecommendRequest.parse(seed_tracks=[frame.index[3]], limit=10))
+    result = ask(lib, seed_tracks=[frame.index[3]], limit=10)
     scores = [r.score for r in result.tracks]
     assert scores == sorted(scores, reverse=True)
     assert all(-1 <= r.similarity <= 1 for r in result.tracks)
@@ -160,15 +165,15 @@ def test_bad_requests_name_the_problem(styled: tuple[Library, pd.DataFrame],
                                        params: dict[str, object], message: str) -> None:
     lib, _ = styled
     with pytest.raises(InvalidQueryError, match=message):
-        lib.recommend(RecommendRequest.parse(**params))
+        ask(lib, **params)
 
 
 def test_unknown_seed_is_named(styled: tuple[Library, pd.DataFrame]) -> None:
     lib, _ = styled
     with pytest.raises(NotFoundError, match="'nope'"):
-        lib.recommend(RecommendRequest.parse(seed_tracks=["nope"]))
+        ask(lib, seed_tracks=["nope"])
     with pytest.raises(NotFoundError, match="'ghost'"):
-        lib.recommend(RecommendRequest.parse(seed_artists=["ghost"]))
+        ask(lib, seed_artists=["ghost"])
 
 
 def test_filter_on_a_column_the_catalogue_lacks(tmp_path: Path,
@@ -179,7 +184,7 @@ def test_filter_on_a_column_the_catalogue_lacks(tmp_path: Path,
     build_library(tmp_path / "s.csv", tmp_path / "lib")
     lib = Library.open(tmp_path / "lib")
     with pytest.raises(InvalidQueryError, match="no 'year' data"):
-        lib.recommend(RecommendRequest.parse(seed_tracks=[small["id"][0]], min={"year": 1990}))
+        ask(lib, seed_tracks=[small["id"][0]], min={"year": 1990})
     assert "year" in lib.info()["missing_optional"]
 
 
@@ -188,15 +193,15 @@ def test_bounds_equal_to_a_stored_value_keep_that_song(
     lib, frame = styled
     energy = float(frame["energy"].iloc[50])  # the decimal as written in the CSV
     same = set(frame.index[(frame["energy"] == energy).to_numpy()]) - {frame.index[0]}
-    result = lib.recommend(RecommendRequest.parse(seed_tracks=[frame.index[0]], limit=100, max_per_artist=None,
-                           min={"energy": energy}, max={"energy": energy}))
+    result = ask(lib, seed_tracks=[frame.index[0]], limit=100, max_per_artist=None,
+                           min={"energy": energy}, max={"energy": energy})
     assert same and {r.track["id"] for r in result.tracks} >= same - set(frame.index[:1])
 
 
 def test_artist_cap_does_not_shorten_the_list(styled: tuple[Library, pd.DataFrame]) -> None:
     lib, frame = styled
     for seed in frame.index[:40]:
-        assert len(lib.recommend(RecommendRequest.parse(seed_tracks=[seed], limit=60, max_per_artist=1)).tracks) == 60
+        assert len(ask(lib, seed_tracks=[seed], limit=60, max_per_artist=1).tracks) == 60
 
 
 def test_filter_far_from_the_seed_still_fills_the_list(
@@ -208,6 +213,6 @@ def test_filter_far_from_the_seed_still_fills_the_list(
     monkeypatch.setattr(lib.index, "exact_below", 0)
     seed = frame.index[frame["tempo"].to_numpy().argmax()]
     slow = float(np.percentile(frame["tempo"], 30))
-    result = lib.recommend(RecommendRequest.parse(seed_tracks=[seed], limit=10, max={"tempo": slow}))
+    result = ask(lib, seed_tracks=[seed], limit=10, max={"tempo": slow})
     assert len(result.tracks) == 10
     assert all(r.track["tempo"] <= slow + 1e-3 for r in result.tracks)
