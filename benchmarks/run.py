@@ -284,7 +284,7 @@ def breakdown(lib: Any, requests: list[Any]) -> dict[str, float]:
         with stage("resolve_seeds"):
             seeds = rec.resolve_seeds(req)
         with stage("queries"):
-            queries = rec.queries(seeds, req.target)
+            queries = rec.queries(seeds, req)
         with stage("filter_mask"):
             mask = rec._compute_mask(req) if req.has_filters else None
         pool = min(max(4 * -(-req.limit // len(seeds)), 40), MAX_POOL)

@@ -3,7 +3,7 @@
 It runs in stages, each a method with explicit inputs and outputs, testable on its own:
 
     resolve_seeds(request)              -> [Seed]          what each seed stands for
-    queries(seeds, target)              -> (s, d) float32  one query vector per seed
+    queries(seeds, request)             -> (s, d) float32  one query vector per seed
     filter_mask(request)                -> (n,) bool       the hard filters, or None
     candidates(queries, k, mask, seeds) -> [Pool]          each seed's nearest allowed songs
     rerank(pools, request)              -> [Pick]          targets, interleave, diversity
@@ -12,8 +12,9 @@ It runs in stages, each a method with explicit inputs and outputs, testable on i
 Each seed is searched on its own and the results are interleaved, so with a jazz ballad and a
 metal song as seeds the list holds songs like each, rather than songs like their average
 (which sound like neither). Targets move the query towards the wanted values and re-rank the
-candidates by how far they are from them. Hard filters (min/max) go into the index search as a
-mask, and the index returns as many songs as asked whenever that many pass.
+candidates by how far they are from them. Hard filters (min/max) move a seed that breaks them
+just inside them, and go into the index search as a mask; the index returns as many songs as
+asked whenever that many pass.
 
 The recommender reads the library only through `SongSource`, so it can be tested over a few
 arrays, and the library module depends on it, never the other way round.
@@ -157,7 +158,8 @@ class Recommender:
     def __init__(self, source: SongSource, index: VectorIndex | None = None):
         """Args:
             source: the songs.
-            index: search this index instead of `source.index` (exact search, as a reference).
+            index: search this index instead of `source.index` (exact search: the reference
+                the approximate recommender is measured by).
         """
         self.src = source
         self.index = source.index if index is None else index
@@ -173,7 +175,7 @@ class Recommender:
         """
         self.check_columns(req)
         seeds = self.resolve_seeds(req)
-        queries = self.queries(seeds, req.target)
+        queries = self.queries(seeds, req)
         mask = self.filter_mask(req)
         # Targets re-rank the pool, so they need a deeper one to find songs near the values.
         depth = 12 if req.target else 4
@@ -242,21 +244,44 @@ class Recommender:
 
     # --- stage 2: queries -------------------------------------------------------------------
 
-    def queries(self, seeds: list[Seed], target: dict[str, float]) -> np.ndarray:
-        """One unit query vector per seed, float32 (len(seeds), d), moved towards targets."""
+    def queries(self, seeds: list[Seed], req: RecommendRequest) -> np.ndarray:
+        """One unit query vector per seed, float32 (len(seeds), d): the seed moved to the
+        targets, and inside the min/max filters.
+
+        A seed whose own sound breaks a filter (a ballad with min_energy 0.8) is searched as
+        the same sound with that feature at the nearest allowed value (energy 0.8), as a target
+        would move it. Searching from the seed itself would rank first the songs whose
+        direction happens to lean towards the forbidden value (songs average in every feature
+        but that one), rather than songs like the seed; and a filtered graph search from a
+        point where no song is allowed wanders through most of the graph before it finds any
+        (8 to 30 ms per query over 200k songs, against 0.3 ms from inside the filters).
+        """
         out = np.empty((len(seeds), self.src.vectors.shape[1]), dtype=np.float32)
         pipeline = self.src.pipeline
-        in_vectors = {k: v for k, v in target.items() if pipeline.has(k)}
+        in_vectors = {k: v for k, v in req.target.items() if pipeline.has(k)}
+        bounded = [n for n in {*req.min, *req.max} if pipeline.has(n)]
         for i, seed in enumerate(seeds):
-            if len(seed.rows) == 1 and not in_vectors:  # the stored vector is this query
+            wanted = {**seed.profile, **in_vectors}
+            moved = dict(in_vectors)
+            for name in bounded:
+                value = wanted.get(name, float("nan"))
+                clipped = min(max(value, req.min.get(name, -np.inf)),
+                              req.max.get(name, np.inf))
+                if np.isfinite(value) and clipped != value:
+                    moved[name] = clipped
+            if len(seed.rows) == 1 and not moved:  # the stored vector is this very query
                 out[i] = self.src.vectors[seed.rows[0]]
-                continue
-            sample = _sample(seed.rows)
-            columns = {name: self.src.numeric(name)[sample] for name in pipeline.names}
-            weighted = pipeline.apply_targets(pipeline.weighted(columns).mean(axis=0),
-                                              in_vectors)
-            out[i] = normalize(weighted[None, :])[0]
+            else:
+                out[i] = self._query(seed, moved)
         return out
+
+    def _query(self, seed: Seed, replaced: dict[str, float]) -> np.ndarray:
+        """The seed's mean weighted vector with some features replaced, unit length."""
+        pipeline = self.src.pipeline
+        sample = _sample(seed.rows)
+        columns = {name: self.src.numeric(name)[sample] for name in pipeline.names}
+        weighted = pipeline.apply_targets(pipeline.weighted(columns).mean(axis=0), replaced)
+        return normalize(weighted[None, :])[0]
 
     # --- stage 3: candidates ----------------------------------------------------------------
 

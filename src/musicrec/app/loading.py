@@ -20,7 +20,7 @@ import streamlit as st
 from musicrec.app.format import UNIT_FEATURES
 from musicrec.app.state import Seed
 from musicrec.config import Settings
-from musicrec.library import Library
+from musicrec.library import Library, LiveLibrary
 
 # Features drawn on the "why this song" chart, and offered as axes of the sound map.
 CHART_FEATURES = (*UNIT_FEATURES, "tempo", "loudness")
@@ -47,21 +47,35 @@ def active_path() -> Path:
 def switch_library(path: Path) -> None:
     """Show another library from now on (every session of this process)."""
     _choice().path = path
-    _open.clear()
 
 
-@st.cache_resource(show_spinner="Opening the music library…", max_entries=2)
-def _open(path: str) -> LoadedLibrary:
-    return LoadedLibrary(Library.open(path))
+@st.cache_resource(max_entries=4)
+def _follow(path: str) -> _Followed:
+    return _Followed(LiveLibrary(path))
+
+
+class _Followed:
+    """A library folder and what the pages derived from the library now in it."""
+
+    def __init__(self, live: LiveLibrary):
+        self.live = live
+        self.loaded: LoadedLibrary | None = None
+
+    def current(self) -> LoadedLibrary:
+        lib = self.live.get()
+        if self.loaded is None or self.loaded.lib is not lib:
+            # A rebuild of the folder: start again from the new library, all of it at once.
+            self.loaded = LoadedLibrary(lib)
+        return self.loaded
 
 
 def current() -> LoadedLibrary:
-    """The opened library.
+    """The opened library; a rebuild of its folder is picked up at the next rerun.
 
     Raises:
         LibraryError: there is no library at the active path, or it cannot be read.
     """
-    return _open(str(active_path()))
+    return _follow(str(active_path())).current()
 
 
 class LoadedLibrary:
