@@ -633,7 +633,8 @@ def _parse_numeric(col: str, column: pa.ChunkedArray,
         problems.append((np.flatnonzero((values < lo) | (values > hi)),
                          f"out of range: expected {lo:g}..{hi:g}"))
         if col in INTEGER_COLUMNS:
-            problems.append((np.flatnonzero(values != np.round(values)), "not a whole number"))
+            fraction = ~np.isnan(values) & (values != np.round(values))
+            problems.append((np.flatnonzero(fraction), "not a whole number"))
     return values, problems
 
 
@@ -682,8 +683,9 @@ def _date_part(parts: pa.Array, name: str) -> np.ndarray:
     return np.nan_to_num(as_float, nan=-1).astype(np.int64)
 
 
-def split_names(column: pa.ChunkedArray | pa.Array) -> pa.ListArray:
-    """Split artists cells into lists of names; empty names are dropped.
+def split_names(column: pa.ChunkedArray | pa.Array, drop_empty: bool = True) -> pa.ListArray:
+    """Split artists cells into lists of names; empty names are dropped unless `drop_empty`
+    is False.
 
     Kaggle cells are Python list literals (`['A', "B's"]`), not always valid ones
     (`['Rock 'n', 'Roll']`); other exports hold one name, or several separated by semicolons.
@@ -717,6 +719,8 @@ def split_names(column: pa.ChunkedArray | pa.Array) -> pa.ListArray:
         as_plain = pc.split_pattern_regex(text, r"\s*;\s*")
         lists = as_plain if lists is None else pc.if_else(is_list, lists, as_plain)
     values = pc.utf8_trim_whitespace(pc.list_flatten(lists))
+    if not drop_empty:
+        return pa.ListArray.from_arrays(lists.offsets, values)
     parents = pc.list_parent_indices(lists).to_numpy()
     keep = pc.not_equal(values, "").to_numpy(zero_copy_only=False)
     counts = np.bincount(parents[keep], minlength=len(text))
@@ -823,11 +827,13 @@ def build_table(texts: dict[str, pa.ChunkedArray], values: dict[str, np.ndarray]
     if "artist_ids" not in texts:
         artist_ids = _map_values(artists, artist_keys)
     else:
-        artist_ids = split_names(texts["artist_ids"])
+        artist_ids = split_names(texts["artist_ids"], drop_empty=False)
         # Where the id list does not line up with the names (an empty cell, an empty id among
         # them), ids derived from the names are safer than merging unrelated artists under one.
         differ = pc.not_equal(pc.list_value_length(artist_ids),
                               pc.list_value_length(artists)).to_numpy(zero_copy_only=False)
+        empty_id = pc.equal(pc.list_flatten(artist_ids), "").to_numpy(zero_copy_only=False)
+        differ[pc.list_parent_indices(artist_ids).to_numpy()[empty_id]] = True
         rows = np.flatnonzero(differ)
         if len(rows):
             derived = _map_values(artists.take(pa.array(rows)), artist_keys)
