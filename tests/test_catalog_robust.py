@@ -94,7 +94,7 @@ def test_report_tells_rejected_rows_from_unknown_cells(tmp_path: Path) -> None:
                             row(id="t3", danceability="abc", year="abc")])
     cat = read_catalog(path)
     frame = cat.rejections_frame()
-    assert list(frame.columns) == ["row", "action", "column", "reason", "value"]
+    assert list(frame.columns) == ["row", "column", "reason", "value", "action"]
     assert frame.to_dict("records")[:2] == [
         {"row": 2, "action": REJECTED, "column": "danceability",
          "reason": "out of range: expected 0..1", "value": "7"},

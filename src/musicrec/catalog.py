@@ -178,8 +178,9 @@ class Catalog:
 
     def rejections_frame(self) -> pd.DataFrame:
         return pd.DataFrame(
-            [(r.row, r.action, r.column, r.reason, r.value) for r in self.rejections],
-            columns=["row", "action", "column", "reason", "value"],
+            # `action` last: readers of the older four-column report keep working.
+            [(r.row, r.column, r.reason, r.value, r.action) for r in self.rejections],
+            columns=["row", "column", "reason", "value", "action"],
         )
 
 
