@@ -247,6 +247,19 @@ def test_artists_that_are_an_empty_list_reject_the_row(tmp_path: Path) -> None:
 
 # 5. Damaged files: read them, or one line of error.
 
+@pytest.mark.parametrize("content", [b"\xef\xbb\xbf", b"\n\n", b" \r\n", b"\r"])
+def test_files_with_nothing_in_them_are_a_clear_error(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "blank.csv"
+    path.write_bytes(content)
+    with pytest.raises(CatalogError, match="is empty"):
+        read_catalog(path)
+
+
+def test_header_without_data_rows_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(CatalogError, match="no data rows"):
+        read_catalog(write(tmp_path, [HEADER, "", ""]))
+
+
 def test_old_mac_line_endings_are_read(tmp_path: Path) -> None:
     cat = read_catalog(write(tmp_path, [HEADER, row(id="t1"), row(id="t2", danceability="x")],
                              newline="\r"))

@@ -213,7 +213,7 @@ def read_catalog(path: str | Path) -> Catalog:
             raise CatalogError(f"{path.name}: a quoted value runs over a line end in a way "
                                f"that could not be located; check the file's quotes")
     raw, malformed = parsed_source
-    source.data = pa.py_buffer(b"")  # the parsed table holds copies; free the file's bytes
+    source.data = None  # the parsed table holds copies
     frame = {canon: raw.column(f"c{i}") for canon, i in columns.items()}
     for col in ("id", "artists", "artist_ids", "album_id", "genre", "subgenre", "release_date"):
         if col in frame:  # identifiers and labels: surrounding spaces are never meaningful
@@ -336,7 +336,8 @@ class _Source:
     """
 
     header: list[str]
-    data: pa.Buffer
+    data: pa.Buffer | None  # None: parse the file itself from `offset`
+    offset: int
     record_rows: np.ndarray
     line_rejections: list[Rejection]
     warnings: list[str]
@@ -354,9 +355,12 @@ def _scan(path: Path, exact: bool = False) -> _Source:
     checking quotes per line first confines the damage to the line that has it.
     """
     data = path.read_bytes()
+    original_size = len(data)
     warnings: list[str] = []
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8):]
+    if not data.strip():
+        raise CatalogError(f"{path.name} is empty")
     if b"\x00" in data[:65_536]:
         raise CatalogError(f"{path.name} is not a CSV file: it holds binary data")
     if b"\r" in data and data.count(b"\r") > data.count(b"\r\n"):
@@ -406,8 +410,11 @@ def _scan(path: Path, exact: bool = False) -> _Source:
     fed[list(excluded)] = False
     record_rows = np.flatnonzero(fed & (lengths > 0)) + 1
     body_start = int(ends[0]) + 1
-    if not excluded:
-        body = pa.py_buffer(data).slice(min(body_start, len(data)))
+    if not excluded and original_size - len(data) in (0, len(codecs.BOM_UTF8)):
+        # The file needs no changes: pyarrow reads it in blocks itself, so the 270 MB of a
+        # 1.2M-row file are not held in memory while the table is built.
+        offset = min(body_start, len(data)) + original_size - len(data)
+        return _Source(header, None, offset, record_rows, line_rejections, warnings)
     else:
         # Cut out the excluded lines: a few large slices, one copy.
         pieces, pos = [], body_start
@@ -416,7 +423,7 @@ def _scan(path: Path, exact: bool = False) -> _Source:
             pos = int(ends[i]) + 1
         pieces.append(data[pos:])
         body = pa.py_buffer(b"".join(pieces))
-    return _Source(header, body, record_rows, line_rejections, warnings)
+    return _Source(header, body, 0, record_rows, line_rejections, warnings)
 
 
 def _unplain_lines(data: bytes, starts: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -555,15 +562,19 @@ def _parse(source: _Source, path: Path) -> tuple[pa.Table, list[Rejection]] | No
     names = [f"c{i}" for i in range(expected)]
 
     def read(serial: bool) -> pa.Table:
-        return pacsv.read_csv(
-            pa.BufferReader(source.data),
-            read_options=pacsv.ReadOptions(use_threads=not serial, block_size=1 << 22,
-                                           column_names=names),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
-            convert_options=pacsv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()),
-                strings_can_be_null=False, quoted_strings_can_be_null=False),
-        )
+        stream = (pa.BufferReader(source.data) if source.data is not None
+                  else pa.OSFile(str(path)))
+        with stream:
+            stream.seek(source.offset)
+            return pacsv.read_csv(
+                stream,
+                read_options=pacsv.ReadOptions(use_threads=not serial, block_size=1 << 22,
+                                               column_names=names),
+                parse_options=pacsv.ParseOptions(invalid_row_handler=on_invalid),
+                convert_options=pacsv.ConvertOptions(
+                    column_types=dict.fromkeys(names, pa.string()),
+                    strings_can_be_null=False, quoted_strings_can_be_null=False),
+            )
 
     try:
         table = read(serial=False)
