@@ -3,6 +3,12 @@
 Every row that cannot be used is reported with its row number, the column and the reason;
 nothing is dropped or coerced silently. Rows are numbered as a spreadsheet shows them: the
 header is row 1, the first song is row 2.
+
+Nothing lost, nothing crashes: every non-blank line after the header is kept, rejected or
+merged into an earlier row with the same id. A bad value in a required column (id, name,
+artists, the audio features) rejects its row; a bad value in an optional column makes that
+cell unknown and keeps the row. Damage to the file as a whole (no header, a duplicated
+column, binary content) is one `CatalogError` line; damage confined to lines never raises.
 """
 
 from __future__ import annotations
@@ -267,23 +273,7 @@ def read_catalog(path: str | Path) -> Catalog:
                              _cell(frame["id"], i)) for i in np.flatnonzero(dup)]
     keep &= ~dup
     warnings = list(source.warnings)
-    kept_count = int(keep.sum())
-    for col in dict.fromkeys(c for _, c, _ in unknown):
-        rows = np.unique(np.concatenate([r for r, c, _ in unknown if c == col]))
-        rows = rows[keep[rows]]  # a rejected row's cells need no second report
-        if not len(rows):
-            continue
-        if len(rows) > WARN_UNREADABLE_SHARE * kept_count:
-            warnings.append(
-                f"{col}: {len(rows):,} of {kept_count:,} values unreadable "
-                f"(e.g. {_cell(frame[col], int(rows[0]))!r}); treated as unknown")
-        for r, c, reason in unknown:
-            if c == col:
-                r = r[keep[r]]
-                rejections += [Rejection(int(row_numbers[i]), col, reason,
-                                         _cell(frame[col], i), CELL_UNKNOWN) for i in r]
-        if col in values:
-            values[col][rows] = np.nan
+    rejections += _blank_unknown_cells(unknown, keep, frame, values, row_numbers, warnings)
     frame.update((col, pa.chunked_array([text])) for col, text in cleaned.items())
     if not keep.any():
         raise CatalogError(f"{path.name}: no valid rows ({len(rejections)} problems, e.g. "
@@ -297,6 +287,34 @@ def read_catalog(path: str | Path) -> Catalog:
                if c not in frame and c not in table.column_names]
     return Catalog(table, rejections, rows_read=rows_read, duplicates=int(dup.sum()),
                    missing_optional=missing, warnings=warnings)
+
+
+def _blank_unknown_cells(unknown: list[tuple[np.ndarray, str, str]], keep: np.ndarray,
+                         frame: dict[str, pa.ChunkedArray], values: dict[str, np.ndarray],
+                         row_numbers: np.ndarray, warnings: list[str]) -> list[Rejection]:
+    """Make the unreadable optional cells of kept rows NaN in `values` and report them.
+
+    A column mostly unreadable adds one line to `warnings`: it is more likely in a format this
+    reader does not know than damaged cell by cell, and the build summary should say so.
+    """
+    reports: list[Rejection] = []
+    kept_count = int(keep.sum())
+    for col in dict.fromkeys(c for _, c, _ in unknown):
+        rows = np.unique(np.concatenate([r for r, c, _ in unknown if c == col]))
+        rows = rows[keep[rows]]  # a rejected row's cells need no second report
+        if not len(rows):
+            continue
+        if len(rows) > WARN_UNREADABLE_SHARE * kept_count:
+            warnings.append(
+                f"{col}: {len(rows):,} of {kept_count:,} values unreadable "
+                f"(e.g. {_cell(frame[col], int(rows[0]))!r}); treated as unknown")
+        for found, c, reason in unknown:
+            if c == col:
+                reports += [Rejection(int(row_numbers[i]), col, reason, _cell(frame[col], i),
+                                      CELL_UNKNOWN) for i in found[keep[found]]]
+        if col in values:
+            values[col][rows] = np.nan
+    return reports
 
 
 def _duplicates(ids: pa.ChunkedArray, keep: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
