@@ -373,20 +373,21 @@ def _scan(path: Path, exact: bool = False) -> _Source:
     checking quotes per line first confines the damage to the line that has it.
     """
     data = path.read_bytes()
-    original_size = len(data)
     warnings: list[str] = []
+    skipped = 0  # bytes before `data` in the file; -1 once `data` differs from the file
     if data.startswith(codecs.BOM_UTF8):
-        data = data[len(codecs.BOM_UTF8):]
+        data, skipped = data[len(codecs.BOM_UTF8):], len(codecs.BOM_UTF8)
     if not data.strip():
         raise CatalogError(f"{path.name} is empty")
     if b"\x00" in data[:65_536]:
         raise CatalogError(f"{path.name} is not a CSV file: it holds binary data")
     if b"\r" in data and data.count(b"\r") > data.count(b"\r\n"):
         # Old Mac files end lines with CR alone; pyarrow would also split at a stray CR.
-        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        data, skipped = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n"), -1
     data, note = _to_utf8(data, path)
     if note:
         warnings.append(note)
+        skipped = -1
     arr = np.frombuffer(data, dtype=np.uint8)
     newlines = _newlines(arr)
     starts = np.concatenate([[0], newlines + 1])
@@ -428,20 +429,19 @@ def _scan(path: Path, exact: bool = False) -> _Source:
     fed[list(excluded)] = False
     record_rows = np.flatnonzero(fed & (lengths > 0)) + 1
     body_start = int(ends[0]) + 1
-    if not excluded and original_size - len(data) in (0, len(codecs.BOM_UTF8)):
+    if not excluded and skipped >= 0:
         # The file needs no changes: pyarrow reads it in blocks itself, so the 270 MB of a
         # 1.2M-row file are not held in memory while the table is built.
-        offset = min(body_start, len(data)) + original_size - len(data)
+        offset = min(body_start, len(data)) + skipped
         return _Source(header, None, offset, record_rows, line_rejections, warnings)
-    else:
-        # Cut out the excluded lines: a few large slices, one copy.
-        pieces, pos = [], body_start
-        for i in sorted(excluded):
-            pieces.append(data[pos:starts[i]])
-            pos = int(ends[i]) + 1
-        pieces.append(data[pos:])
-        body = pa.py_buffer(b"".join(pieces))
-    return _Source(header, body, 0, record_rows, line_rejections, warnings)
+    # Cut out the excluded lines: a few large slices, one copy.
+    pieces, pos = [], body_start
+    for i in sorted(excluded):
+        pieces.append(data[pos:starts[i]])
+        pos = int(ends[i]) + 1
+    pieces.append(data[pos:])
+    return _Source(header, pa.py_buffer(b"".join(pieces)), 0, record_rows, line_rejections,
+                   warnings)
 
 
 def _unplain_lines(data: bytes, starts: np.ndarray, rows: np.ndarray) -> np.ndarray:
