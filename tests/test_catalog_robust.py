@@ -162,6 +162,22 @@ def test_ids_longer_than_the_limit_are_rejected(tmp_path: Path) -> None:
     accounted(cat)
 
 
+def test_long_artist_and_album_ids_blank_the_cell(tmp_path: Path) -> None:
+    long_id = "z" * (MAX_ID_CHARS + 1)
+    many = "[" + ", ".join(f"'id{i:030d}'" for i in range(2)) + "]"  # long cell, short ids
+    path = write(tmp_path, [
+        HEADER, row(id="t1", artist_ids=f"['{long_id}']", album_id=long_id),
+        row(id="t2", artists="['A', 'B']", artist_ids=many)])
+    cat = read_catalog(path)
+    t = cat.table.to_pydict()
+    assert t["artist_ids"] == [[derived_id("artist", "Ana Bel")],
+                               [f"id{0:030d}", f"id{1:030d}"]]
+    assert t["album_id"] == [None, "alb1"]
+    assert sorted((r.row, r.column, r.action) for r in cat.rejections) == [
+        (2, "album_id", CELL_UNKNOWN), (2, "artist_ids", CELL_UNKNOWN)]
+    assert all(len(r.value) <= 200 for r in cat.rejections)
+
+
 # 3. Unterminated quotes and malformed lines.
 
 def test_unterminated_quote_costs_only_its_own_row(tmp_path: Path) -> None:

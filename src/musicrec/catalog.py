@@ -250,6 +250,18 @@ def read_catalog(path: str | Path) -> Catalog:
     if "release_date" in frame:
         cleaned["release_date"], found = _check_dates(frame["release_date"])
         unknown += [(rows, "release_date", reason) for rows, reason in found]
+    for col in ("artist_ids", "album_id"):
+        if col in frame:
+            long_rows = _long_ids(frame[col], split=col == "artist_ids")
+            unknown.append((long_rows, col, f"too long: an id of more than {MAX_ID_CHARS} "
+                                            f"characters"))
+            if len(long_rows):
+                blank = np.zeros(n, dtype=bool)
+                blank[long_rows] = True
+                # Artists get ids derived from their names, as when the cell is empty.
+                cleaned[col] = pc.if_else(pa.array(blank), pa.scalar("" if col == "artist_ids"
+                                                                     else None, pa.string()),
+                                          one_chunk(cleaned.get(col, frame[col])))
     for col in ("id", "name", "artists"):
         # R and spreadsheet exports write a missing value as NA.
         empty = pc.is_in(pc.utf8_trim_whitespace(frame[col]), pa.array(["", "NA", "N/A", "[]"]))
@@ -287,6 +299,21 @@ def read_catalog(path: str | Path) -> Catalog:
                if c not in frame and c not in table.column_names]
     return Catalog(table, rejections, rows_read=rows_read, duplicates=int(dup.sum()),
                    missing_optional=missing, warnings=warnings)
+
+
+def _long_ids(column: pa.ChunkedArray, split: bool) -> np.ndarray:
+    """Rows with an id (or, if `split`, an id in the list) longer than `MAX_ID_CHARS`.
+
+    Only cells longer than the limit can hold one, so the split runs on few rows.
+    """
+    long_cells = np.flatnonzero(
+        pc.greater(pc.utf8_length(column), MAX_ID_CHARS).to_numpy(zero_copy_only=False))
+    if not split or not len(long_cells):
+        return long_cells
+    lists = split_names(column.take(pa.array(long_cells)))
+    too_long = pc.greater(pc.utf8_length(pc.list_flatten(lists)), MAX_ID_CHARS)
+    parents = pc.list_parent_indices(lists).to_numpy()
+    return np.unique(long_cells[parents[too_long.to_numpy(zero_copy_only=False)]])
 
 
 def _blank_unknown_cells(unknown: list[tuple[np.ndarray, str, str]], keep: np.ndarray,
