@@ -775,11 +775,14 @@ def split_names(column: pa.ChunkedArray | pa.Array, drop_empty: bool = True) -> 
     if not pc.all(is_list).as_py():  # only computed when needed: it costs memory at 1.2M rows
         as_plain = pc.split_pattern_regex(text, r"\s*;\s*")
         lists = as_plain if lists is None else pc.if_else(is_list, lists, as_plain)
-    values = pc.utf8_trim_whitespace(pc.list_flatten(lists))
-    if not drop_empty:
-        return pa.ListArray.from_arrays(lists.offsets, values)
+    offsets = pc.subtract(lists.offsets, lists.offsets[0])  # as list_flatten counts them
     parents = pc.list_parent_indices(lists).to_numpy()
-    keep = pc.not_equal(values, "").to_numpy(zero_copy_only=False)
+    values = pc.utf8_trim_whitespace(pc.list_flatten(lists))
+    del lists  # 1.2M rows: each copy of the names held at once raised ingest's peak
+    empty = pc.equal(values, "")
+    if not drop_empty or not pc.any(empty).as_py():
+        return pa.ListArray.from_arrays(offsets, values)
+    keep = pc.invert(empty).to_numpy(zero_copy_only=False)
     counts = np.bincount(parents[keep], minlength=len(text))
     offsets = np.zeros(len(text) + 1, dtype=np.int32)
     np.cumsum(counts, out=offsets[1:])
