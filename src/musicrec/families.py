@@ -232,12 +232,20 @@ def build_families(vectors: np.ndarray, table: pa.Table, count: int | None = Non
         seed: seeds the clustering and the samples; equal inputs give equal families.
 
     Raises:
-        MusicrecError: fewer than 2 songs, or a count outside 2..n.
+        MusicrecError: no songs, or a count outside 2..n (one song makes one family).
     """
     x = np.ascontiguousarray(vectors, dtype=np.float32)
     n = len(x)
     if table.num_rows != n:
         raise ValueError(f"table has {table.num_rows} rows, vectors have {n}")
+    if n == 1 and count in (None, 1):
+        # One song is one family; clustering and a 2-D map need at least two songs.
+        centroids = _unit(x)
+        labels = np.zeros(1, dtype=np.int16)
+        return Families(labels=labels, centroids=centroids,
+                        families=_describe(x, table, labels, centroids, [np.arange(1)]),
+                        map_xy=np.zeros((1, 2), dtype=np.float32),
+                        sample_rows=np.arange(1, dtype=np.int64), method=METHOD)
     if n < 2:
         raise MusicrecError(f"need at least 2 songs to find sound families, got {n}")
     k = default_family_count(n) if count is None else count
