@@ -369,7 +369,8 @@ def test_kaggle_unknown_date_is_null_without_a_report(tmp_path: Path) -> None:
 # 7. A one-song catalogue builds.
 
 def test_one_song_catalogue_builds_a_library(tmp_path: Path) -> None:
-    from musicrec.library import Library, build_library
+    from musicrec.build import build_library
+    from musicrec.library import Library
 
     report = build_library(write(tmp_path, [HEADER, row()]), tmp_path / "lib")
     assert report.rows_kept == 1

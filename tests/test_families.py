@@ -207,4 +207,6 @@ def test_bad_counts_are_user_errors(songs: Songs) -> None:
     with pytest.raises(MusicrecError, match="between 2 and"):
         build_families(songs.vectors, songs.table, count=1)
     with pytest.raises(MusicrecError, match="at least 2 songs"):
-        build_families(songs.vectors[:1], songs.table.slice(0, 1))
+        build_families(songs.vectors[:0], songs.table.slice(0, 0))
+    one = build_families(songs.vectors[:1], songs.table.slice(0, 1))
+    assert len(one.families) == 1 and one.labels.tolist() == [0]

@@ -105,9 +105,14 @@ def test_refuses_to_replace_a_folder_that_is_not_a_library(small_csv: Path,
     assert (dest / "holiday.jpg").exists()
 
 
-def test_committed_version_1_library_still_opens() -> None:
-    lib = Library.open(Path(__file__).parent / "data" / "library_v1")
-    assert lib.manifest.format_version == 1 and len(lib) == 300
+def test_committed_version_1_library_asks_for_a_rebuild() -> None:
+    with pytest.raises(LibraryError, match=r"format version 1 .*rebuild it"):
+        Library.open(Path(__file__).parent / "data" / "library_v1")
+
+
+def test_committed_version_2_library_still_opens() -> None:
+    lib = Library.open(Path(__file__).parent / "data" / "library_v2")
+    assert lib.manifest.format_version == 2 and len(lib) == 300
     seed = lib.table.column("id")[0].as_py()
     result = lib.recommend(RecommendRequest.parse(seed_tracks=[seed], limit=5))
     assert len(result.tracks) == 5 and seed not in [r.track["id"] for r in result.tracks]

@@ -17,7 +17,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from musicrec.errors import LibraryError
 
-FORMAT_VERSION = 1
+# 2: track and artist id lookups are sorted 64-bit hashes; version keys see through version
+#    suffixes; the manifest counts unknown cells and carries the build's warnings.
+FORMAT_VERSION = 2
 
 # Every file of a library, by role. Arrays are memory-mapped; the text indexes and the
 # families keep their own file lists (musicrec.search, musicrec.families).
@@ -61,6 +63,7 @@ class Counts(_Model):
     rejected: int
     duplicates: int
     rejected_by_reason: dict[str, int]
+    unknown_cells_by_reason: dict[str, int]
 
 
 class FeatureInfo(_Model):
@@ -83,6 +86,7 @@ class Manifest(_Model):
     counts: Counts
     columns: list[str]
     missing_optional: list[str]
+    warnings: list[str]
     features: FeatureInfo
     index: dict[str, Any]  # the index backend's own parameters, `kind` first
     families: FamilyInfo

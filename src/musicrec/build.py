@@ -15,7 +15,8 @@ The files are listed in `musicrec.artefacts.FILES`:
     version_key.npy    int64 (n,): (core title, first artist), to spot other versions
     text/, artist_text/  word indexes for search
     families/          sound families and the 2-D map
-    rejected.csv       every source row not kept, with row number, column and reason
+    rejected.csv       every source row not kept and every cell made unknown: row number,
+                       column, reason, value and action (rejected / cell_unknown)
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from musicrec.errors import LibraryError
 from musicrec.families import Families, build_families
 from musicrec.features import FeatureConfig, FeaturePipeline
 from musicrec.index import HNSWIndex
-from musicrec.library import Library
+from musicrec.library import Library, key_hashes
 from musicrec.search import TextIndex
 from musicrec.versions import version_keys
 
@@ -79,6 +80,8 @@ class BuildReport:
     rejected: dict[str, int]
     duplicates: int
     missing_optional: list[str]
+    unknown_cells: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -117,7 +120,8 @@ def build_library(source: str | Path, dest: str | Path, config: BuildConfig | No
         raise
     return BuildReport(dest, catalog.rows_read, catalog.rows_kept,
                        dict(catalog.rejected_by_reason()), catalog.duplicates,
-                       catalog.missing_optional, times)
+                       catalog.missing_optional, dict(catalog.unknown_cells_by_reason()),
+                       catalog.warnings, times)
 
 
 def _return_freed_memory() -> None:
@@ -175,7 +179,9 @@ def _write_artefacts(catalog: Catalog, source: Path, folder: Path, config: Build
         "counts": {"rows_read": catalog.rows_read, "rows_kept": n,
                    "rejected": sum(catalog.rejected_by_reason().values()),
                    "duplicates": catalog.duplicates,
-                   "rejected_by_reason": dict(catalog.rejected_by_reason())},
+                   "rejected_by_reason": dict(catalog.rejected_by_reason()),
+                   "unknown_cells_by_reason": dict(catalog.unknown_cells_by_reason())},
+        "warnings": catalog.warnings,
         "columns": table.column_names,
         "missing_optional": catalog.missing_optional,
         "features": {"dims": pipeline.dims, "weights": {f.name: f.weight
@@ -189,7 +195,7 @@ def _write_artefacts(catalog: Catalog, source: Path, folder: Path, config: Build
 
 def _write_lookups(table: pa.Table, folder: Path) -> None:
     """Track id and artist lookups, and the keys used for diversity."""
-    _save_sorted_keys(folder, "track", table.column("id").to_numpy(zero_copy_only=False))
+    _save_sorted_keys(folder, "track", table.column("id").combine_chunks())
 
     artist_ids = table.column("artist_ids").combine_chunks()
     artist_names = table.column("artists").combine_chunks()
@@ -207,8 +213,8 @@ def _write_lookups(table: pa.Table, folder: Path) -> None:
     np.cumsum(counts, out=offsets[1:])
     np.save(folder / FILES["artist_rows"], parents[by_artist].astype(np.int32))
     np.save(folder / FILES["artist_offsets"], offsets)
-    artists = pa.table({"id": pa.array(uniques.astype(str)),
-                        "name": pa.array(flat_names[first_pos].astype(str)),
+    artists = pa.table({"id": pa.array(uniques, pa.string()),
+                        "name": pa.array(flat_names[first_pos], pa.string()),
                         "tracks": pa.array(counts.astype(np.int32))})
     with pa.OSFile(str(folder / FILES["artists"]), "wb") as sink, \
             pa.ipc.new_file(sink, artists.schema) as writer:
@@ -228,11 +234,15 @@ def _write_lookups(table: pa.Table, folder: Path) -> None:
         TextIndex.build(one_chunk(index_docs)).save(folder / FILES[role])
 
 
-def _save_sorted_keys(folder: Path, name: str, keys: np.ndarray) -> None:
-    """Sorted UTF-8 keys and their rows, for id -> row lookups by binary search."""
-    encoded = np.char.encode(keys.astype(str), "utf-8")
-    order = np.argsort(encoded, kind="stable")
-    np.save(folder / FILES[f"{name}_keys"], encoded[order])
+def _save_sorted_keys(folder: Path, name: str, keys: pa.Array | np.ndarray) -> None:
+    """Sorted 64-bit hashes of the keys and their rows, for id -> row lookups by binary search.
+
+    Hashes keep 16 bytes a song whatever the ids look like: fixed-width strings cost every row
+    the longest id's width (one 100 kB id in 6,000 rows exhausted memory).
+    """
+    hashes = key_hashes(keys)
+    order = np.argsort(hashes, kind="stable")
+    np.save(folder / FILES[f"{name}_keys"], hashes[order])
     np.save(folder / FILES[f"{name}_order"], order.astype(np.int64))
 
 

@@ -102,25 +102,43 @@ def print_build_report(report: BuildReport) -> None:
     table.add_row("rows rejected", f"{rejected:,}" + (" (see rejected.csv)" if rejected else ""))
     for reason, count in sorted(report.rejected.items(), key=lambda kv: -kv[1]):
         table.add_row(f"  {reason}", f"{count:,}")
+    unknown = sum(report.unknown_cells.values())
+    if unknown:
+        table.add_row("cells made unknown", f"{unknown:,} (optional values that could not be "
+                      "read; see rejected.csv)")
+        for reason, count in sorted(report.unknown_cells.items(), key=lambda kv: -kv[1]):
+            table.add_row(f"  {reason}", f"{count:,}")
     if report.missing_optional:
         table.add_row("optional columns absent", ", ".join(report.missing_optional))
     for stage, seconds in report.stage_seconds.items():
         table.add_row(f"time: {stage}", f"{seconds:.1f} s")
     console.print(table)
+    for warning in report.warnings:
+        err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
 
 
 @app.command()
-def info(library: LibraryOption = None) -> None:
+def info(
+    library: LibraryOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")] = False,
+) -> None:
     """Show what is in a library."""
     with user_errors():
         lib = Library.open(library_path(library))
         data = lib.info()
+    if as_json:
+        print(json.dumps(data, indent=2))
+        return
     counts = data["counts"]
     table = Table(title=f"musicrec library at {data['path']}", show_header=False)
     table.add_row("source", f"{data['source']['name']} (sha256 {data['source']['sha256'][:12]}…)")
     table.add_row("built", f"{data['created']} by musicrec {data['musicrec_version']}")
     table.add_row("songs", f"{counts['rows_kept']:,} of {counts['rows_read']:,} rows read")
     table.add_row("rejected / duplicates", f"{counts['rejected']:,} / {counts['duplicates']:,}")
+    unknown = sum(counts["unknown_cells_by_reason"].values())
+    table.add_row("cells made unknown", f"{unknown:,}")
+    for warning in data["warnings"]:
+        table.add_row("warning", warning)
     weights = data["features"]["weights"]
     table.add_row("features (weight)", ", ".join(f"{k} {v:g}" for k, v in weights.items()))
     table.add_row("vector dimensions", str(len(data["features"]["dims"])))

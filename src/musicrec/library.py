@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -142,10 +143,16 @@ class Library:
 
     def row_of(self, track_id: str) -> int | None:
         """Row of a track id, or None."""
-        return _lookup(self._arrays["track_keys"], self._arrays["track_order"], track_id)
+        return self.rows_of([track_id])[0]
+
+    def rows_of(self, track_ids: list[str]) -> list[int | None]:
+        """Rows of several track ids at once (None for an unknown id), in order."""
+        return _lookup(self._arrays["track_keys"], self._arrays["track_order"],
+                       self.table.column("id"), track_ids)
 
     def artist_row_of(self, artist_id: str) -> int | None:
-        return _lookup(self._arrays["artist_keys"], self._arrays["artist_order"], artist_id)
+        return _lookup(self._arrays["artist_keys"], self._arrays["artist_order"],
+                       self.artists.column("id"), [artist_id])[0]
 
     def rows_of_artist(self, artist_row: int) -> np.ndarray:
         """Rows of every song the artist appears on."""
@@ -356,11 +363,26 @@ class _ColumnDocs:
         return len(self.column)
 
 
-def _lookup(keys: np.ndarray, order: np.ndarray, key: str) -> int | None:
-    k = key.encode()
-    if len(k) > keys.dtype.itemsize:
-        return None
-    i = int(np.searchsorted(keys, k))
-    if i < len(keys) and keys[i] == k:
-        return int(order[i])
-    return None
+def key_hashes(keys: pa.Array | np.ndarray | list[str]) -> np.ndarray:
+    """uint64 hash of each id (pandas' SipHash of the UTF-8 text), for the id lookups."""
+    values = keys.to_numpy(zero_copy_only=False) if isinstance(keys, pa.Array) else \
+        np.asarray(keys, dtype=object)
+    return pd.util.hash_array(values.astype(object), categorize=False)
+
+
+def _lookup(hashes: np.ndarray, order: np.ndarray, ids: pa.ChunkedArray,
+            keys: list[str]) -> list[int | None]:
+    """The rows whose ids are `keys` (None where absent): binary search on the hashes, then
+    each id itself compared, so two ids with one hash are told apart, however unlikely."""
+    wanted = key_hashes(keys)
+    starts = np.searchsorted(hashes, wanted)
+    out: list[int | None] = []
+    for key, h, i in zip(keys, wanted.tolist(), starts.tolist(), strict=True):
+        row = None
+        while i < len(hashes) and int(hashes[i]) == h:
+            if ids[int(order[i])].as_py() == key:
+                row = int(order[i])
+                break
+            i += 1
+        out.append(row)
+    return out

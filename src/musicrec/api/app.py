@@ -100,7 +100,7 @@ def _base(request: Request) -> str:
 
 def _records(lib: Library, ids: list[str]) -> list[dict[str, Any] | None]:
     """Catalogue records for ids, in order; None for an id not in the catalogue."""
-    rows = [lib.row_of(i) for i in ids]
+    rows = lib.rows_of(ids)
     known = iter(lib.tracks([r for r in rows if r is not None]))
     return [next(known) if r is not None else None for r in rows]
 

@@ -130,13 +130,21 @@ def show_report(report: BuildReport) -> None:
     cols[1].metric("Songs kept", fmt.count(report.rows_kept))
     cols[2].metric("Rejected", fmt.count(rejected))
     cols[3].metric("Duplicates merged", fmt.count(report.duplicates))
+    for warning in report.warnings:
+        st.warning(warning, icon=":material/warning:")
+    unknown = sum(report.unknown_cells.values())
+    if unknown:
+        st.caption(f"{fmt.count(unknown)} optional values could not be read and were left "
+                   "unknown (the songs were kept); rejected.csv lists each one.")
     if rejected:
         st.markdown("**Why rows were rejected**")
         reasons = pd.DataFrame(sorted(report.rejected.items(), key=lambda kv: -kv[1]),
                                columns=["column: reason", "rows"])
         st.dataframe(reasons, hide_index=True, width="stretch")
+    if rejected or unknown:
         rejected_csv = report.path / "rejected.csv"
-        st.download_button("Download every rejected row (CSV)", rejected_csv.read_bytes,
+        st.download_button("Download every rejected row and unknown cell (CSV)",
+                           rejected_csv.read_bytes,
                            file_name="rejected.csv", mime="text/csv", on_click="ignore")
     if report.missing_optional:
         st.caption("Optional columns this file lacks: " + ", ".join(report.missing_optional))
