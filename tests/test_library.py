@@ -78,7 +78,8 @@ def test_interrupted_build_leaves_previous_library_intact(
         build_library(small_csv, dest)
     assert (dest / "manifest.json").read_text() == before
     assert len(Library.open(dest)) > 0
-    assert [p.name for p in tmp_path.iterdir()] == ["lib"], "no temporary folder left behind"
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == [".lib.lock", "lib"], "no temporary folder left behind"
 
 
 def test_rebuild_replaces_library_and_writes_rejections(small_csv: Path, tmp_path: Path) -> None:

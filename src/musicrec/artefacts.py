@@ -16,6 +16,7 @@ import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from musicrec.errors import LibraryError
+from musicrec.folders import recover
 
 # 2: track and artist id lookups are sorted 64-bit hashes; version keys see through version
 #    suffixes; the manifest counts unknown cells and carries the build's warnings.
@@ -113,6 +114,7 @@ class Artefacts:
         Raises:
             LibraryError: no library here, an unreadable manifest, or another format version.
         """
+        recover(self.folder)
         path = self.path("manifest")
         if not path.is_file():
             raise LibraryError(f"no library at {self.folder} (no {FILES['manifest']}): build "

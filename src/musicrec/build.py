@@ -43,6 +43,7 @@ from musicrec.catalog import Catalog, one_chunk, read_catalog
 from musicrec.errors import LibraryError
 from musicrec.families import Families, build_families
 from musicrec.features import FeatureConfig, FeaturePipeline
+from musicrec.folders import build_lock, new_build_folder, publish, recover
 from musicrec.index import HNSWIndex
 from musicrec.library import Library, key_hashes
 from musicrec.search import TextIndex
@@ -96,32 +97,56 @@ def _stage(times: dict[str, float], progress: BuildProgress, name: str,
 
 def build_library(source: str | Path, dest: str | Path, config: BuildConfig | None = None,
                   progress: BuildProgress | None = None) -> BuildReport:
-    """Read a CSV and write a complete library at `dest`, replacing any library there."""
+    """Read a CSV and write a complete library at `dest`, replacing any library there.
+
+    The new library replaces the old one atomically (`musicrec.folders`); a build that fails
+    or is killed leaves the old one in place.
+
+    Raises:
+        CatalogError: the source cannot be read as a catalogue.
+        LibraryError: `dest` is something else than a library, cannot be written, or is
+            being built by another process.
+    """
     config = config or BuildConfig()
     progress = progress or BuildProgress()
     _return_freed_memory()
-    source, dest = Path(source), Path(dest)
-    if dest.exists() and not (dest / FILES["manifest"]).exists() and any(dest.iterdir()):
-        raise LibraryError(f"{dest} exists and is not a musicrec library; not replacing it")
+    source, dest = Path(source), Path(dest).expanduser()
+    _check_destination(dest)
     times: dict[str, float] = {}
     with _stage(times, progress, "read"):
         catalog = read_catalog(source)
         progress.advance("read", 1)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.parent / f".{dest.name}.building-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
     try:
-        manifest = _write_artefacts(catalog, source, tmp, config, progress, times)
-        (tmp / FILES["manifest"]).write_text(manifest.model_dump_json(indent=2))
-        _swap_into_place(tmp, dest)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise LibraryError(f"cannot create the folder for {dest}: "
+                           f"{exc.strerror or exc}") from exc
+    with build_lock(dest):
+        recover(dest)
+        tmp = new_build_folder(dest)
+        try:
+            manifest = _write_artefacts(catalog, source, tmp, config, progress, times)
+            (tmp / FILES["manifest"]).write_text(manifest.model_dump_json(indent=2))
+            publish(tmp, dest)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
     return BuildReport(dest, catalog.rows_read, catalog.rows_kept,
                        dict(catalog.rejected_by_reason()), catalog.duplicates,
                        catalog.missing_optional, dict(catalog.unknown_cells_by_reason()),
                        catalog.warnings, times)
+
+
+def _check_destination(dest: Path) -> None:
+    """Refuse a destination that holds something else than a library, before any work."""
+    if dest.is_symlink() or not dest.exists():
+        return
+    if not dest.is_dir():
+        raise LibraryError(f"{dest} is a file, not a library folder; choose another --library")
+    if not (dest / FILES["manifest"]).exists() and any(dest.iterdir()):
+        raise LibraryError(f"{dest} exists and is not a musicrec library; not replacing it")
+    if not os.access(dest.parent, os.W_OK):
+        raise LibraryError(f"cannot write beside {dest}: permission denied")
 
 
 def _return_freed_memory() -> None:
@@ -254,15 +279,6 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _swap_into_place(tmp: Path, dest: Path) -> None:
-    """Replace dest by tmp with two renames; the old library is removed only afterwards."""
-    old = dest.parent / f".{dest.name}.old-{os.getpid()}"
-    if dest.exists():
-        dest.rename(old)
-    tmp.rename(dest)
-    shutil.rmtree(old, ignore_errors=True)
-
-
 def rebuild_families(path: str | Path, count: int | None = None) -> Families:
     """Re-cluster an existing library's songs into `count` families, in place.
 
@@ -276,7 +292,10 @@ def rebuild_families(path: str | Path, count: int | None = None) -> Families:
     tmp.mkdir()
     try:
         families.save(tmp)
-        _swap_into_place(tmp, lib.path / FILES["families"])
+        old = lib.path / f".families.old-{os.getpid()}"
+        (lib.path / FILES["families"]).rename(old)
+        tmp.rename(lib.path / FILES["families"])
+        shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
