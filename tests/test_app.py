@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
 import musicrec.app
+from musicrec.cli import app as musicrec_cli
 from musicrec.app import building
 from musicrec.app import format as fmt
 from musicrec.app.sound_map import seed_from_selection
@@ -395,7 +396,9 @@ def test_upload_that_is_not_a_catalogue_shows_the_core_error(empty_at: AppTest) 
     upload(empty_at, "notes.csv", b"when,what\nmonday,shopping\n")
     assert "notes.csv** is not a usable catalogue" in empty_at.error[0].value
     assert "missing required column(s) id, name, artists" in empty_at.error[0].value
-    assert not (building.uploads_folder() / "notes.csv").exists()  # not kept after failing
+    uploads = Path(empty_at.session_state["library_path"]).parent if "library_path" in \
+        empty_at.session_state else None
+    assert uploads is None or not (uploads / "notes.csv").exists()  # not kept after failing
 
 
 def test_upload_with_no_valid_row_shows_the_rejection_count(empty_at: AppTest,
@@ -432,7 +435,50 @@ def test_upload_builds_reports_rejections_and_switches(empty_at: AppTest, small_
     assert metrics["Songs"] == metrics["Songs kept"] != fmt.count(len(small_library))
     run(empty_at.switch_page(DISCOVER))
     assert empty_at.title[0].value == "Discover" and keys(empty_at, "suggest_")
-    assert (building.uploads_folder() / "my-songs" / "manifest.json").is_file()
+    assert (Path(empty_at.session_state["library_path"]) / "manifest.json").is_file()
+
+
+def test_an_upload_is_only_for_the_visitor_who_made_it(at: AppTest, small_csv: Path,
+                                                        small_library: Library) -> None:
+    lines = small_csv.read_text().splitlines()[:301]
+    run(at)
+    upload(at, "mine.csv", ("\n".join(lines) + "\n").encode())
+    assert "the app now shows it" in at.success[0].value
+    assert {m.label: m.value for m in at.metric}["Songs"] != fmt.count(len(small_library))
+    other = AppTest.from_file(MAIN, default_timeout=60)  # another visitor, same process
+    run(other)
+    run(other.switch_page(LIBRARY))
+    assert {m.label: m.value for m in other.metric}["Songs"] == fmt.count(len(small_library))
+
+
+def test_with_the_admin_token_an_upload_is_for_everyone(
+        at: AppTest, small_csv: Path, small_library: Library, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    token = tmp_path / "admin-token"
+    token.write_text("open-sesame\n")
+    monkeypatch.setenv("MUSICREC_ADMIN_TOKEN_FILE", str(token))
+    lines = small_csv.read_text().splitlines()[:301]
+    run(at)
+    run(at.switch_page(LIBRARY))
+    at.get("file_uploader")[0].set_value(("ours.csv", ("\n".join(lines) + "\n").encode(),
+                                          "text/csv"))
+    run(at)
+    at.text_input(key="admin_token").set_value("wrong")
+    run(at)
+    assert "not the admin token" in at.error[0].value
+    at.text_input(key="admin_token").set_value("open-sesame")
+    run(at)
+    next(b for b in at.button if b.label.startswith("Build a library from")).click()
+    run(at)
+    other = AppTest.from_file(MAIN, default_timeout=60)
+    run(other)
+    run(other.switch_page(LIBRARY))
+    assert {m.label: m.value for m in other.metric}["Songs"] != fmt.count(len(small_library))
+
+
+def test_the_app_refuses_a_public_address_without_permission() -> None:
+    result = CliRunner().invoke(musicrec_cli, ["app", "--address", "0.0.0.0"])
+    assert result.exit_code == 1 and "--allow-remote" in result.output
 
 
 # --- state, formatting and the command ------------------------------------------------------

@@ -342,13 +342,29 @@ def run_app(
     address: Annotated[str, typer.Option(
         "--address", help="Address to listen on; 0.0.0.0 serves the whole network.")]
     = "localhost",
+    allow_remote: Annotated[bool, typer.Option(
+        "--allow-remote", help="Serve a non-loopback address (anyone who reaches it can use "
+        "the app and build libraries of their own).")] = False,
+    admin_token_file: Annotated[Path | None, typer.Option(
+        "--admin-token-file", help="File holding a token that lets a visitor build the "
+        "library every visitor sees (without it, uploads are per visitor).")] = None,
 ) -> None:
     """Start the web app (Streamlit) at http://ADDRESS:PORT; Ctrl+C stops it."""
     import os
     import sys
 
+    from musicrec.api.server import is_loopback, read_token
+
+    with user_errors():
+        if not is_loopback(address) and not allow_remote:
+            raise MusicrecError(f"--address {address} would open the app to other machines: "
+                                "add --allow-remote if that is what you want")
+        if admin_token_file is not None:
+            read_token(admin_token_file)  # a missing or empty file is an error now, not later
     main = Path(__file__).parent / "app" / "main.py"
     env = {**os.environ, "MUSICREC_LIBRARY": str(library_path(library))}
+    if admin_token_file is not None:
+        env["MUSICREC_ADMIN_TOKEN_FILE"] = str(admin_token_file.resolve())
     command = [sys.executable, "-m", "streamlit", "run", str(main),
                "--server.port", str(port), "--server.address", address,
                "--server.headless", "true", "--server.fileWatcherType", "none",

@@ -33,6 +33,18 @@ class Settings(BaseSettings):
     token_file: Path | None = None
     allow_remote_without_token: bool = False
     workers: int = Field(1, ge=1)
+    # The web app: a visitor who gives this token builds the library every visitor sees.
+    admin_token_file: Path | None = None
 
     def library_path(self) -> Path:
         return self.library if self.library is not None else default_library_path()
+
+    def admin_token(self) -> str | None:
+        """The app's admin token, or None when there is none (or its file is unreadable)."""
+        if self.admin_token_file is None:
+            return None
+        try:
+            token = self.admin_token_file.read_text().strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+        return token or None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,6 +31,7 @@ STAGE_TEXT: dict[str, str] = {
 }
 BUILD_STAGES = ("read", "features", "index", "lookups", "families", "write")
 _REPORT = "build_report"
+_SESSION_FOLDER = "upload_folder"
 
 
 class StreamlitProgress(BuildProgress):
@@ -65,9 +67,9 @@ class StreamlitProgress(BuildProgress):
 
 
 def build_demo() -> None:
-    """Synthesise the demo catalogue and build it at the active library path, then show it."""
+    """Synthesise the demo catalogue, build it as the shared library and show it."""
     rows = DEMO_ROWS
-    dest = loading.active_path()
+    dest = loading.shared_path()
     source = dest.parent / "demo_catalogue.csv"
     source.parent.mkdir(parents=True, exist_ok=True)
     progress = StreamlitProgress(("synth", *BUILD_STAGES))
@@ -75,16 +77,19 @@ def build_demo() -> None:
     write_catalogue(source, rows, seed=0, progress=lambda n: progress.advance_to("synth", n))
     report = build_library(source, dest, progress=progress)
     progress.finish()
-    _switch_to(report)
+    _switch_to(report, everyone=True)  # the app had no library: this is everyone's first
 
 
 def uploads_folder() -> Path:
-    """Where uploaded CSVs and the libraries built from them are kept."""
-    return Settings().library_path().parent / "uploaded"
+    """Where this visitor's uploaded CSVs and the libraries built from them are kept."""
+    if _SESSION_FOLDER not in st.session_state:
+        st.session_state[_SESSION_FOLDER] = secrets.token_hex(8)
+    return Settings().library_path().parent / "uploaded" / st.session_state[_SESSION_FOLDER]
 
 
-def build_upload(name: str, data: BinaryIO) -> None:
-    """Save an uploaded CSV, build a library from it and show it.
+def build_upload(name: str, data: BinaryIO, everyone: bool = False) -> None:
+    """Save an uploaded CSV, build a library from it and show it to this visitor (or, for an
+    admin, to every visitor).
 
     Raises:
         MusicrecError: the file is not a usable catalogue (the core's message says why).
@@ -102,12 +107,12 @@ def build_upload(name: str, data: BinaryIO) -> None:
         source.unlink(missing_ok=True)
         raise
     progress.finish()
-    _switch_to(report)
+    _switch_to(report, everyone)
 
 
-def _switch_to(report: BuildReport) -> None:
+def _switch_to(report: BuildReport, everyone: bool) -> None:
     """Make a freshly built library the one shown; its report waits for the next run."""
-    loading.switch_library(report.path)
+    loading.switch_library(report.path, everyone)
     # Seeds name songs of the previous library; the playlist keeps its own copies of songs.
     state.reset_discover(keep_seeds=False)
     st.session_state[_REPORT] = report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from pathlib import Path
 
 import pandas as pd
@@ -59,8 +60,8 @@ def _describe(loaded: LoadedLibrary) -> None:
 
 
 def _libraries() -> list[Path]:
-    """The default library and every library built from an upload, where they exist."""
-    found = [Settings().library_path()]
+    """The shared library and every library this visitor built from an upload."""
+    found = [loading.shared_path()]
     uploads = building.uploads_folder()
     if uploads.is_dir():
         found += sorted(p for p in uploads.iterdir() if (p / "manifest.json").is_file())
@@ -73,10 +74,10 @@ def _switcher() -> None:
     if len(choices) < 2:
         return
     active = loading.active_path()
-    default = Settings().library_path()
+    shared = loading.shared_path()
     choice = st.selectbox("Library in use", choices, index=choices.index(active),
-                          format_func=lambda p: f"{p.name} (default)" if p == default
-                          else p.name)
+                          format_func=lambda p: f"{p.name} (everyone's)" if p == shared
+                          else f"{p.name} (yours)")
     if choice != active:
         loading.switch_library(choice)
         state.reset_discover(keep_seeds=False)
@@ -93,12 +94,27 @@ def _upload() -> None:
     uploaded = st.file_uploader("Spotify-features CSV", type=["csv"], key="upload")
     if uploaded is None:
         return
+    everyone = _admin()
+    st.caption("The library will be shown to every visitor." if everyone else
+               "The library will be yours: other visitors keep theirs.")
     if st.button(f"Build a library from {uploaded.name}", type="primary",
                  icon=":material/build:"):
         try:
-            building.build_upload(uploaded.name, uploaded)
+            building.build_upload(uploaded.name, uploaded, everyone)
         except MusicrecError as exc:
             st.error(f"**{uploaded.name}** is not a usable catalogue: {exc}",
                      icon=":material/error:")
             return
         st.rerun()
+
+
+def _admin() -> bool:
+    """Whether this visitor proved to be the admin (only when the app has an admin token)."""
+    expected = Settings().admin_token()
+    if expected is None:
+        return False
+    given = st.text_input("Admin token (to build the library every visitor sees)",
+                          type="password", key="admin_token")
+    if given and not hmac.compare_digest(given.encode(), expected.encode()):
+        st.error("That is not the admin token.", icon=":material/lock:")
+    return bool(given) and hmac.compare_digest(given.encode(), expected.encode())

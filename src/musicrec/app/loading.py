@@ -28,6 +28,9 @@ MAP_AXES = (*CHART_FEATURES, "duration_ms", "popularity", "year")
 SUGGESTIONS = 6
 
 
+_SESSION_LIBRARY = "library_path"
+
+
 @dataclass
 class _Choice:
     path: Path
@@ -35,18 +38,28 @@ class _Choice:
 
 @st.cache_resource
 def _choice() -> _Choice:
-    # One per process: a library built in the app becomes every session's library.
+    # One per process: the library every visitor sees unless they chose another.
     return _Choice(Settings().library_path())
 
 
-def active_path() -> Path:
-    """The folder of the library the app shows."""
+def shared_path() -> Path:
+    """The folder of the library every visitor sees unless they chose another."""
     return _choice().path
 
 
-def switch_library(path: Path) -> None:
-    """Show another library from now on (every session of this process)."""
-    _choice().path = path
+def active_path() -> Path:
+    """The folder of the library this visitor sees."""
+    return st.session_state.get(_SESSION_LIBRARY) or _choice().path
+
+
+def switch_library(path: Path, everyone: bool = False) -> None:
+    """Show another library from now on: to this visitor, or (an admin's choice, or the first
+    library of an app that had none) to every visitor of this process."""
+    if everyone:
+        _choice().path = path
+        st.session_state.pop(_SESSION_LIBRARY, None)
+    else:
+        st.session_state[_SESSION_LIBRARY] = path
 
 
 @st.cache_resource(max_entries=4)
