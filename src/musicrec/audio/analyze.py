@@ -68,6 +68,8 @@ __all__ = [
     "analyze_paths",
     "analyze_signal",
     "collect_audio_files",
+    "content_id",
+    "write_catalogue_csv",
 ]
 
 SR = 22050  # analysis rate: halves the STFT cost of 44.1 kHz and keeps everything up to 11 kHz
@@ -109,6 +111,7 @@ class AnalysisResult:
     artists: str
     album: str
     features: dict[str, float | int | None]
+    release_date: str = ""
     unknown: dict[str, str] = field(default_factory=dict)
     descriptors: dict[str, float] = field(default_factory=dict)
     analysed_seconds: float = 0.0
@@ -118,29 +121,37 @@ class AnalysisResult:
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready: the catalogue row fields plus ``unknown``, ``descriptors`` and timing."""
         return {"id": self.id, "name": self.name, "artists": self.artists, "album": self.album,
-                **self.features, "unknown": self.unknown, "descriptors": self.descriptors,
+                "release_date": self.release_date, **self.features, "unknown": self.unknown,
+                "descriptors": self.descriptors,
                 "path": self.path, "analysed_seconds": self.analysed_seconds,
                 "decoder": self.decoder, "elapsed_s": self.elapsed_s}
 
-    def to_row(self, unknown: str = "median") -> dict[str, Any]:
+    def to_row(self, unknown: str = "fill") -> dict[str, Any]:
         """The file as one row of the Kaggle ``tracks_features.csv`` schema.
 
-        ``unknown="median"`` fills unknown audio features with the catalogue median (the
-        catalogue rejects empty audio cells today); ``unknown="empty"`` leaves them empty.
+        ``unknown="fill"`` writes what the catalogue accepts today, which rejects empty audio
+        cells and empty whole-number cells: unknown audio features get the catalogue median,
+        unknown year, track/disc number and time signature get 0 (the catalogue's "unknown").
+        ``unknown="empty"`` leaves every unknown cell empty.
         """
         from musicrec.synth import KAGGLE_COLUMNS
 
+        fill = unknown == "fill"
         row: dict[str, Any] = {c: "" for c in KAGGLE_COLUMNS}
         row.update(id=self.id, name=self.name, album=self.album, album_id="",
-                   artists=repr([self.artists]), artist_ids="[]", explicit="False")
+                   artists=repr([self.artists]), artist_ids="[]", explicit="False",
+                   track_number=0 if fill else "", disc_number=0 if fill else "",
+                   year=self.year or (0 if fill else ""), release_date=self.release_date)
         for key, value in self.features.items():
             if value is None:
-                if key in calibration.CATALOGUE_MEDIANS and unknown == "median":
-                    value = calibration.CATALOGUE_MEDIANS[key]
-                else:
-                    value = ""
+                value = calibration.CATALOGUE_MEDIANS.get(key, 0) if fill else ""
             row[key] = value
         return row
+
+    @property
+    def year(self) -> int | None:
+        head = self.release_date[:4]
+        return int(head) if head.isdigit() and int(head) > 0 else None
 
 
 @dataclass
@@ -189,7 +200,9 @@ def _decode_ffmpeg(path: Path, max_seconds: float, soundfile_error: str) -> _Dec
     info = json.loads(probe.stdout or "{}")
     streams = info.get("streams") or []
     if probe.returncode != 0 or not streams:
-        raise AudioError(f"{path.name}: not an audio file (soundfile: {soundfile_error}; "
+        what = "not an audio file" if "not recognised" in soundfile_error.lower() else \
+            "damaged or truncated audio file"
+        raise AudioError(f"{path.name}: {what} (soundfile: {soundfile_error}; "
                          f"ffmpeg finds no audio stream)")
     stream = streams[0]
     codec = stream.get("codec_name", "unknown")
@@ -258,7 +271,8 @@ def analyze_file(path: str | Path, max_seconds: float = MAX_SECONDS) -> Analysis
     return AnalysisResult(
         path=str(path), id=content_id(path), name=tags.get("title") or path.stem,
         artists=tags.get("artist") or "unknown artist", album=tags.get("album") or "",
-        features=features, unknown=unknown, descriptors=descriptors,
+        release_date=str(tags.get("date") or ""), features=features, unknown=unknown,
+        descriptors=descriptors,
         analysed_seconds=round(decoded.channels.shape[1] / decoded.native_sr, 3),
         decoder=decoded.decoder, elapsed_s=round(time.perf_counter() - started, 3))
 
@@ -530,3 +544,23 @@ def analyze_paths(paths: Iterable[str | Path], workers: int | None = None,
         futures = [pool.submit(_analyze_one, str(p), max_seconds) for p in files]
         for future in as_completed(futures):
             yield future.result()
+
+
+def write_catalogue_csv(results: Iterable[AnalysisResult], path: str | Path,
+                        unknown: str = "fill") -> Path:
+    """Write analysed files as a CSV with the exact Kaggle ``tracks_features.csv`` header.
+
+    ``unknown`` is passed to `AnalysisResult.to_row` ("fill" is what the catalogue accepts
+    today; "empty" once it keeps rows with empty cells).
+    """
+    import csv
+
+    from musicrec.synth import KAGGLE_COLUMNS
+
+    path = Path(path)
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(KAGGLE_COLUMNS))
+        writer.writeheader()
+        for result in results:
+            writer.writerow(result.to_row(unknown))
+    return path
