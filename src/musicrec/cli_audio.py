@@ -62,7 +62,7 @@ def analyze_command(
 
         if unknown not in ("fill", "empty"):
             raise AudioError(f"--unknown must be 'fill' or 'empty', got {unknown!r}")
-        for module in ("librosa", "soundfile", "pyloudnorm"):
+        for module in ("librosa", "soundfile"):
             require(module)
         from musicrec.audio.analyze import (
             AnalysisFailure,

@@ -11,7 +11,7 @@ INSTALL_HINT = "audio analysis needs the optional extra: pip install 'musicrec[a
 
 
 def require(name: str) -> ModuleType:
-    """Import ``name`` (librosa, soundfile, pyloudnorm) or raise a one-line `AudioError`."""
+    """Import ``name`` (librosa, soundfile) or raise a one-line `AudioError`."""
     try:
         return importlib.import_module(name)
     except ImportError as exc:

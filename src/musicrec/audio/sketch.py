@@ -29,6 +29,7 @@ import numpy as np
 
 from musicrec.audio._deps import require
 from musicrec.audio.errors import AudioError
+from musicrec.audio.loudness import integrated_loudness
 from musicrec.audio.synthetic import MAJOR_PROGRESSION, MINOR_PROGRESSION, midi_hz
 
 __all__ = ["DEFAULTS", "RANGES", "sketch", "sketch_for_features", "sketch_for_track",
@@ -87,7 +88,6 @@ def sketch(features: Mapping[str, Any], seconds: float = 20.0, sr: int = 22050,
     """
     if not 1.0 <= seconds <= _MAX_SECONDS:
         raise AudioError(f"sketch: seconds must be in 1..{_MAX_SECONDS:g}, got {seconds:g}")
-    pyloudnorm = require("pyloudnorm")
     v = _settings(features)
     rng = np.random.default_rng(seed)
     n = int(round(seconds * sr))
@@ -134,15 +134,14 @@ def sketch(features: Mapping[str, Any], seconds: float = 20.0, sr: int = 22050,
     # Acoustic sketches are driven less: distortion is what the acousticness estimate hears.
     drive = 1.0 + 3.0 * energy * (1.0 - 0.7 * acoustic)
     out = np.tanh(out * drive) / np.tanh(drive)
-    return _normalise(out, sr, v["loudness"], pyloudnorm).astype(np.float32)
+    return _normalise(out, sr, v["loudness"]).astype(np.float32)
 
 
-def _normalise(y: np.ndarray, sr: int, target: float, pyloudnorm: Any) -> np.ndarray:
+def _normalise(y: np.ndarray, sr: int, target: float) -> np.ndarray:
     """Scale to ``target`` LUFS, soft-limiting peaks, until within 0.05 LU (at most 12 rounds:
     a quiet, peaky mix pushed to -4 LUFS needed 9)."""
-    meter = pyloudnorm.Meter(sr)
     for _ in range(12):
-        current = meter.integrated_loudness(y)
+        current = integrated_loudness(y, sr)
         if not np.isfinite(current):
             return y
         if abs(current - target) < 0.05:
