@@ -5,8 +5,8 @@ Plain Typer command functions, registered by ``cli.py``::
     app.command("analyze")(analyze_command)
     app.command("sketch")(sketch_command)
 
-Importing this module does not import librosa; without the ``audio`` extra each command prints
-one line saying how to install it and exits 1.
+Importing this module does not import soundfile or soxr; without the ``audio`` extra each
+command prints one line saying how to install it and exits 1.
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def analyze_command(
 
         if unknown not in ("fill", "empty"):
             raise AudioError(f"--unknown must be 'fill' or 'empty', got {unknown!r}")
-        for module in ("librosa", "soundfile"):
+        for module in ("soundfile", "soxr"):
             require(module)
         from musicrec.audio.analyze import (
             AnalysisFailure,

@@ -1,6 +1,6 @@
 """Audio files in (analysis into Spotify-style features) and feature vectors out (sketches).
 
-Optional: needs ``pip install 'musicrec[audio]'`` (librosa, soundfile). Importing
+Optional: needs ``pip install 'musicrec[audio]'`` (soundfile, soxr). Importing
 this package never imports them; the functions do, and raise `AudioError` with the install
 hint when they are missing.
 """

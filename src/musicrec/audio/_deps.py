@@ -1,4 +1,4 @@
-"""Lazy imports of the optional ``audio`` extra, so ``import musicrec`` never needs librosa."""
+"""Lazy imports of the optional ``audio`` extra, so ``import musicrec`` never needs them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ INSTALL_HINT = "audio analysis needs the optional extra: pip install 'musicrec[a
 
 
 def require(name: str) -> ModuleType:
-    """Import ``name`` (librosa, soundfile) or raise a one-line `AudioError`."""
+    """Import ``name`` (soundfile, soxr) or raise a one-line `AudioError`."""
     try:
         return importlib.import_module(name)
     except ImportError as exc:

@@ -1,12 +1,15 @@
 """Audio files in, a catalogue row out: Spotify-style audio features measured from the signal.
 
-**Library choice.** librosa (ISC) for the spectrogram, onsets, beats and chroma, soundfile (BSD,
-bundling libsndfile 1.2) for decoding, and ITU-R BS.1770 loudness in `musicrec.audio.loudness`
-(vectorised; pyloudnorm, MIT, is the reference it is tested against). Essentia has
-better-trained extractors (and a danceability descriptor), but it is AGPL-3.0, which would force
-the licence of every musicrec server that uses it, and its pip wheels are Linux/macOS x86 only;
-its useful models also need weights downloaded at runtime, which this package never does. Tag
-reading uses soundfile's metadata (or ffprobe), not mutagen, which is GPL.
+**Library choice.** soundfile (BSD, bundling libsndfile 1.2) decodes, soxr (LGPL-2.1, used
+as a library) resamples, and the analysis itself is NumPy/SciPy in `musicrec.audio.dsp` and
+`musicrec.audio.loudness`. Essentia has better-trained extractors (and a danceability
+descriptor), but it is AGPL-3.0, which would bind every musicrec server that uses it, and its
+useful models need weights downloaded at runtime, which this package never does. librosa (ISC)
+was the first choice and its results matched the ones here, but a fresh process spent 8-13 s in
+numba compilation and cache loading before its first beat (see `dsp`), which every worker of a
+folder analysis and every CLI call paid. Loudness is BS.1770 (pyloudnorm, MIT, is the reference
+the tests check it against). Tags come from soundfile's metadata (or ffprobe), not mutagen,
+which is GPL.
 
 **Decoders.** WAV, FLAC, OGG/Vorbis, Opus and MP3 are decoded by soundfile (libsndfile >= 1.1
 reads MP3; the wheels bundle 1.2). Anything soundfile refuses (AAC/M4A, WMA, odd WAV codecs)
@@ -16,9 +19,10 @@ costs what a long song costs.
 
 **What is measured, and how honestly.**
 
-- ``tempo``: librosa's beat tracker gives a first tempo; it is refined from the peaks of the
-  onset envelope's autocorrelation at 1..8 beat periods, because the tracker's own estimate is
-  quantised to whole frames (23 ms at hop 512: 4.6 % at 120 BPM, against a 2 % goal).
+- ``tempo``: the autocorrelation peak of the onset envelope under a prior around 120 BPM,
+  refined from the peaks at 1..8 beat periods, because one peak is quantised to whole frames
+  (23 ms at hop 512: 4.6 % at 120 BPM, against a 2 % goal). Beats (for the time signature and
+  danceability) come from a dynamic-programming tracker at that period.
 - ``key`` / ``mode``: the mean chroma correlated with the 24 rotations of the Krumhansl-Kessler
   key profiles; ``key`` is -1 (Spotify's "no key detected") when the best correlation is weak.
 - ``loudness``: BS.1770 integrated loudness (LUFS) of the decoded channels (up to 2) at their
@@ -57,7 +61,7 @@ from typing import Any
 
 import numpy as np
 
-from musicrec.audio import calibration
+from musicrec.audio import calibration, dsp
 from musicrec.audio._deps import require
 from musicrec.audio.errors import AudioError
 from musicrec.audio.loudness import integrated_loudness
@@ -259,6 +263,8 @@ def analyze_file(path: str | Path, max_seconds: float = MAX_SECONDS) -> Analysis
             shorter than 2 s or silent; or the ``audio`` extra is not installed.
     """
     started = time.perf_counter()
+    require("soundfile")
+    require("soxr")
     path = Path(path)
     if not path.is_file():
         raise AudioError(f"{path}: no such file")
@@ -294,7 +300,7 @@ def analyze_signal(signal: np.ndarray, sr: int, name: str = "signal"
         (features, descriptors, unknown): features in the Kaggle schema (``duration_ms`` of the
         signal itself; ``None`` where unknown), the raw descriptors, and reasons for unknowns.
     """
-    librosa = require("librosa")
+    soxr = require("soxr")
     channels = np.atleast_2d(np.asarray(signal, dtype=np.float32))[:2]
     if not np.all(np.isfinite(channels)):
         raise AudioError(f"{name}: the decoded samples contain NaN or infinity (damaged file)")
@@ -308,16 +314,15 @@ def analyze_signal(signal: np.ndarray, sr: int, name: str = "signal"
 
     mono = channels.mean(axis=0)
     if sr != SR:
-        mono = librosa.resample(mono, orig_sr=sr, target_sr=SR, res_type="soxr_hq")
+        mono = soxr.resample(mono, sr, SR, quality="HQ")
     # One STFT, reused by onsets, chroma and the spectral descriptors.
-    power = np.abs(librosa.stft(mono, n_fft=N_FFT, hop_length=HOP)) ** 2  # (1025, T) float32
-    mel = librosa.feature.melspectrogram(S=power, sr=SR, n_mels=64)
-    onset_env = librosa.onset.onset_strength(S=librosa.power_to_db(mel), sr=SR, hop_length=HOP)
+    power = dsp.power_spectrogram(mono, N_FFT, HOP)  # (1025, T) float32
+    onset_env = dsp.onset_strength(_filters("mel") @ power)
 
-    tempo, beats, pulse = _tempo(librosa, onset_env)
-    # tuning=0: estimating the tuning took 0.27 s of the 2 s budget on a 3-minute song, and the
-    # catalogue's keys are whole semitones anyway.
-    chroma = librosa.feature.chroma_stft(S=power, sr=SR, tuning=0.0)  # (12, T)
+    tempo, beats, pulse = _tempo(onset_env)
+    # No tuning estimate: it took 0.27 s of the 2 s budget on a 3-minute song (librosa's), and
+    # the catalogue's keys are whole semitones anyway.
+    chroma = _filters("chroma") @ power  # (12, T)
     key, mode, key_r = _key(chroma, power)
     meter, meter_contrast = _meter(onset_env, beats)
     regularity = _regularity(beats)
@@ -361,24 +366,32 @@ def analyze_signal(signal: np.ndarray, sr: int, name: str = "signal"
     return features, descriptors, unknown
 
 
-def _tempo(librosa: Any, onset_env: np.ndarray) -> tuple[float, np.ndarray, float]:
+_FILTERS: dict[str, np.ndarray] = {}
+
+
+def _filters(kind: str) -> np.ndarray:
+    if kind not in _FILTERS:
+        _FILTERS["mel"] = dsp.mel_filters(SR, N_FFT, n_mels=64)
+        _FILTERS["chroma"] = dsp.chroma_filters(SR, N_FFT)
+    return _FILTERS[kind]
+
+
+def _tempo(onset_env: np.ndarray) -> tuple[float, np.ndarray, float]:
     """Tempo in BPM refined to sub-frame precision, beat frames, and pulse clarity (0..1).
 
     The coarse tempo is the autocorrelation peak of the whole onset envelope weighted by a
-    log-normal prior around 120 BPM (one octave wide, as librosa's default); letting
-    ``beat_track`` estimate it through its tempogram cost 0.38 s of CPU on a 3-minute song.
+    log-normal prior around 120 BPM, one octave wide (librosa's default). librosa's tempogram
+    gave the same coarse tempo and cost 0.38 s of CPU on a 3-minute song.
     """
     env = (onset_env - onset_env.mean()).astype(np.float64)
     ac = _autocorr(env)
     if ac[0] <= 0:
-        return 0.0, np.zeros(0, dtype=int), 0.0
+        return 0.0, np.zeros(0, dtype=np.int64), 0.0
     ac = ac / ac[0]
     lags = np.arange(1, len(ac))
     bpm = 60.0 * SR / (HOP * lags)
     score = ac[1:] * np.exp(-0.5 * np.log2(bpm / 120.0) ** 2) * ((bpm >= 30) & (bpm <= 300))
     coarse = float(bpm[int(np.argmax(score))])
-    _, beats = librosa.beat.beat_track(onset_envelope=onset_env, sr=SR, hop_length=HOP,
-                                       bpm=coarse)
     lag = 60.0 * SR / (HOP * coarse)
     refined, weights = [], []
     for m in range(1, 9):
@@ -398,7 +411,7 @@ def _tempo(librosa: Any, onset_env: np.ndarray) -> tuple[float, np.ndarray, floa
     if abs(period - lag) / lag > 0.06:  # the refinement landed on another peak: keep the coarse
         period = lag
     pulse = float(np.max(ac[max(int(period) - 1, 1): int(period) + 3]))
-    return 60.0 * SR / (HOP * period), beats, pulse
+    return 60.0 * SR / (HOP * period), dsp.beat_track(onset_env, period), pulse
 
 
 def _autocorr(x: np.ndarray) -> np.ndarray:

@@ -168,8 +168,11 @@ def _kick(sr: int) -> np.ndarray:
 def _hat(sr: int, rng: np.random.Generator, bright: float) -> np.ndarray:
     t = np.arange(int(0.05 * sr)) / sr
     noise = rng.standard_normal(len(t))
-    noise = np.diff(noise, prepend=0.0) if bright > 0.5 else noise  # high-passed when bright
-    return noise * np.exp(-t / (0.01 + 0.02 * bright)) * 0.5
+    if bright > 0.5:  # a bright electronic hat: differenced (high-passed) noise
+        noise = np.diff(noise, prepend=0.0)
+    else:  # a soft shaker: noise smoothed over 8 samples (low-passed below about 2.7 kHz)
+        noise = np.convolve(noise, np.ones(8) / 8 * 2.5, mode="same")
+    return noise * np.exp(-t / (0.01 + 0.02 * bright)) * (0.2 + 0.3 * bright)
 
 
 def _note(freq: float, seconds: float, sr: int, acoustic: float) -> np.ndarray:

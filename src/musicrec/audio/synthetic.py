@@ -51,7 +51,7 @@ def click_track(bpm: float, seconds: float, sr: int = 22050, accent_every: int =
 
 
 def chord_progression(key: int, mode: int, seconds: float, bpm: float = 120.0,
-                      sr: int = 22050, octave: int = 4) -> np.ndarray:
+                      sr: int = 22050, octave: int = 4, beats_per_bar: int = 4) -> np.ndarray:
     """Triads of I-IV-V-I (mode 1) or i-iv-V-i (mode 0) in ``key`` (0 = C), one chord a bar.
 
     Each note has 4 harmonics, so the spectrum looks like an instrument rather than pure
@@ -59,7 +59,7 @@ def chord_progression(key: int, mode: int, seconds: float, bpm: float = 120.0,
     """
     n = int(seconds * sr)
     out = np.zeros(n, dtype=np.float64)
-    bar = int(4 * 60.0 / bpm * sr)
+    bar = int(beats_per_bar * 60.0 / bpm * sr)
     chords = MAJOR_PROGRESSION if mode == 1 else MINOR_PROGRESSION
     tonic = 12 * (octave + 1) + key
     t = np.arange(bar) / sr
