@@ -103,16 +103,20 @@ def analyze_command(
 
 
 def _table(results: list) -> Table:
-    table = Table("file", "tempo", "key", "mode", "loudness", "energy", "dance", "acoustic",
-                  "speech", "time sig", "duration", "unknown")
+    table = Table("file", "tempo", "key", "loudness", "energy", "dance", "acoustic", "speech",
+                  "length")
+    table.columns[0].no_wrap = True
+    unknown: set[str] = set()
     for r in results:
         f = r.features
+        key = _key_name(f["key"]) + (" major" if f["mode"] == 1 else " minor")
         table.add_row(
-            Path(r.path).name, f"{f['tempo']:.1f}", _key_name(f["key"]),
-            "major" if f["mode"] == 1 else "minor", f"{f['loudness']:.1f} dB",
+            Path(r.path).name, f"{f['tempo']:.1f}", key, f"{f['loudness']:.1f}",
             *(f"{f[k]:.2f}" for k in ("energy", "danceability", "acousticness", "speechiness")),
-            str(f["time_signature"] or "?"), f"{f['duration_ms'] / 1000:.0f} s",
-            ", ".join(sorted(r.unknown)))
+            f"{f['duration_ms'] / 1000:.0f} s")
+        unknown.update(r.unknown)
+    if unknown:
+        table.caption = f"unknown: {', '.join(sorted(unknown))} (reasons in --json)"
     return table
 
 
