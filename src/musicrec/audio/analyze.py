@@ -557,6 +557,15 @@ def _analyze_one(path: str, max_seconds: float) -> AnalysisResult | AnalysisFail
         return AnalysisFailure(path, f"{Path(path).name}: {type(exc).__name__}: {exc}")
 
 
+def _one_thread_each() -> None:
+    """Keep each worker's BLAS to one thread: the workers already fill the cores."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # scikit-learn brings it; without it the pool still works
+        return
+    threadpool_limits(1)
+
+
 def analyze_paths(paths: Iterable[str | Path], workers: int | None = None,
                   max_seconds: float = MAX_SECONDS
                   ) -> Iterator[AnalysisResult | AnalysisFailure]:
@@ -577,7 +586,8 @@ def analyze_paths(paths: Iterable[str | Path], workers: int | None = None,
         return
     # Processes, not threads: the loudness gate and parts of beat tracking are Python loops
     # that hold the GIL.
-    with ProcessPoolExecutor(max_workers=min(workers, len(files))) as pool:
+    with ProcessPoolExecutor(max_workers=min(workers, len(files)),
+                             initializer=_one_thread_each) as pool:
         futures = [pool.submit(_analyze_one, str(p), max_seconds) for p in files]
         for future in as_completed(futures):
             yield future.result()
