@@ -36,6 +36,7 @@ import soundfile as sf  # noqa: E402
 from musicrec.audio.analyze import (  # noqa: E402
     AnalysisFailure,
     AnalysisResult,
+    analyze_bytes,
     analyze_file,
     analyze_paths,
     analyze_signal,
@@ -277,3 +278,18 @@ except AudioError as exc:
                               sys.path)})
     assert done.returncode == 0, done.stderr
     assert "pip install 'musicrec[audio]'" in done.stdout
+
+
+def test_an_upload_seeds_the_feature_pipeline(audio_dir: Path, small_library) -> None:
+    data = (audio_dir / "song.ogg").read_bytes()
+    result = analyze_bytes(data, "upload from a phone.ogg")
+    assert result.path == "upload from a phone.ogg" and result.name == "upload from a phone"
+    assert result.id == analyze_file(audio_dir / "song.ogg").id
+    spotify = result.spotify_audio_features()
+    assert spotify["type"] == "audio_features" and spotify["valence"] is None
+    assert "valence" in spotify["musicrec"]["unknown"]
+    columns = result.feature_columns([f.name for f in small_library.pipeline.features])
+    assert columns["tempo"].shape == (1,) and np.isnan(columns["valence"][0])
+    assert np.isnan(columns["year"][0])
+    vector = small_library.pipeline.transform(columns)
+    assert vector.shape == (1, small_library.vectors.shape[1]) and np.isfinite(vector).all()

@@ -71,6 +71,7 @@ __all__ = [
     "AnalysisFailure",
     "AnalysisResult",
     "UNKNOWN_REASONS",
+    "analyze_bytes",
     "analyze_file",
     "analyze_paths",
     "analyze_signal",
@@ -154,6 +155,32 @@ class AnalysisResult:
                 value = calibration.CATALOGUE_MEDIANS.get(key, 0) if fill else ""
             row[key] = value
         return row
+
+    def feature_columns(self, names: Iterable[str] = ()) -> dict[str, np.ndarray]:
+        """The audio features and year as one-row columns for ``FeaturePipeline.transform``.
+
+        Each value has shape (1,), float64. Unknown features, and any of ``names`` the file
+        cannot tell (e.g. ``popularity``), are NaN, which the pipeline replaces with the
+        catalogue mean, so an audio file can seed a recommendation.
+        """
+        values: dict[str, float | int | None] = {**self.features, "year": self.year}
+        for name in names:
+            values.setdefault(name, None)
+        return {k: np.array([np.nan if v is None else v], dtype=np.float64)
+                for k, v in values.items()}
+
+    def spotify_audio_features(self) -> dict[str, Any]:
+        """Spotify's ``audio_features`` object (as ``GET /v1/audio-features`` returns it).
+
+        Unknown features are ``null`` (Spotify never sends null there; clients that need a
+        number should read ``musicrec.unknown``), plus a ``musicrec`` object with the reasons
+        and the raw descriptors.
+        """
+        return {**self.features, "id": self.id, "uri": f"musicrec:audio:{self.id}",
+                "type": "audio_features", "track_href": None, "analysis_url": None,
+                "musicrec": {"name": self.name, "artists": self.artists,
+                             "unknown": self.unknown, "descriptors": self.descriptors,
+                             "analysed_seconds": self.analysed_seconds}}
 
     @property
     def year(self) -> int | None:
@@ -294,6 +321,28 @@ def analyze_file(path: str | Path, max_seconds: float = MAX_SECONDS) -> Analysis
         descriptors=descriptors,
         analysed_seconds=round(decoded.channels.shape[1] / decoded.native_sr, 3),
         decoder=decoded.decoder, elapsed_s=round(time.perf_counter() - started, 3))
+
+
+def analyze_bytes(data: bytes, filename: str, max_seconds: float = MAX_SECONDS) -> \
+        AnalysisResult:
+    """`analyze_file` for an upload (API body, Streamlit ``UploadedFile.getvalue()``).
+
+    ``filename`` gives the suffix decoders may need and the default name; the temporary copy
+    is deleted afterwards, and ``path`` in the result is the given file name.
+
+    Raises:
+        AudioError: as `analyze_file`.
+    """
+    import tempfile
+
+    suffix = Path(filename).suffix.lower()[:10]
+    with tempfile.TemporaryDirectory(prefix="musicrec-audio-") as tmp:
+        path = Path(tmp) / (Path(filename).stem[:100] or "upload")
+        path = path.with_suffix(suffix) if suffix else path
+        path.write_bytes(data)
+        result = analyze_file(path, max_seconds)
+    result.path = filename
+    return result
 
 
 def analyze_signal(signal: np.ndarray, sr: int, name: str = "signal"
