@@ -171,6 +171,21 @@ def test_every_container_decodes_to_the_same_answer(audio_dir: Path, ext: str) -
     assert len(result.id) == 22
 
 
+def test_codecs_soundfile_lacks_go_through_ffmpeg(audio_dir: Path, tmp_path: Path) -> None:
+    if shutil.which("ffmpeg") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but ffmpeg is missing (.ci/run installs it)")
+        pytest.skip("ffmpeg not installed (apt-get install ffmpeg)")
+    m4a = tmp_path / "song.m4a"
+    subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", str(audio_dir / "song.wav"),
+                    "-c:a", "aac", "-metadata", "title=From AAC", str(m4a)],
+                   check=True, timeout=60)
+    result = analyze_file(m4a)
+    assert result.decoder == "ffmpeg (aac)" and result.name == "From AAC"
+    assert abs(result.features["tempo"] - 120) < 2.4
+    assert (result.features["key"], result.features["mode"]) == (2, 1)
+
+
 def test_tags_and_content_id(tmp_path: Path) -> None:
     path = tmp_path / "tagged.flac"
     with sf.SoundFile(path, "w", SR, 1) as f:

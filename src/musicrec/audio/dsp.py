@@ -3,9 +3,11 @@
 These replace librosa: on this machine a fresh process spent 4.6-6.7 s in librosa's first
 ``stft`` and 3.2-6.8 s in its first ``beat_track`` (numba compiling or loading its cache),
 every time, before any real work; a folder analysed on two cores paid it in every worker and
-the CLI paid it for a single file. The versions here cost nothing to start and 0.1-0.3 s of
-CPU on a 3-minute song. They follow the usual definitions (Hann STFT, triangular mel bands,
-log-mel spectral flux, Ellis's 2007 dynamic-programming beat tracker).
+the CLI paid it for a single file. The versions here cost nothing to start; on a 3-minute
+song the STFT takes 0.16 s of CPU, mel bands and onsets 0.03 s, tempo and beats 0.05 s, and the
+whole `analyze_signal` 0.67 s (best of 5, loudness at 44.1 kHz stereo included). They follow
+the usual definitions (Hann STFT, triangular mel bands, log-mel spectral flux, Ellis's 2007
+dynamic-programming beat tracker).
 """
 
 from __future__ import annotations
