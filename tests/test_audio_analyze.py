@@ -286,13 +286,23 @@ try:
     analyze_file(sys.argv[1])
 except AudioError as exc:
     print(exc)
+import typer
+from typer.testing import CliRunner
+app = typer.Typer()
+app.command("analyze")(musicrec.cli_audio.analyze_command)
+app.command("sketch")(musicrec.cli_audio.sketch_command)
+for args in (["analyze", sys.argv[1]], ["sketch", "--out", "x.wav"]):
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 1 and len(done.output.strip().splitlines()) == 1, done.output
+    print(done.output.strip())
 """
     wav = Path(__file__).parent / "data"  # any existing path: the extra is checked first
     done = subprocess.run([sys.executable, "-c", code, str(wav)], capture_output=True,
                           text=True, timeout=60, env={**os.environ, "PYTHONPATH": os.pathsep.join(
                               sys.path)})
     assert done.returncode == 0, done.stderr
-    assert "pip install 'musicrec[audio]'" in done.stdout
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 3 and all("pip install 'musicrec[audio]'" in line for line in lines)
 
 
 def test_an_upload_seeds_the_feature_pipeline(audio_dir: Path, small_library) -> None:

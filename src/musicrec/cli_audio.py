@@ -19,6 +19,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -35,7 +36,9 @@ def _user_errors() -> Iterator[None]:
     try:
         yield
     except MusicrecError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        # escape: "[audio]" in the install hint would otherwise be read as Rich markup.
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False,
+                          soft_wrap=True)
         raise typer.Exit(1) from None
 
 
@@ -83,8 +86,8 @@ def analyze_command(
             for item in analyze_paths(files, workers=workers, max_seconds=max_seconds):
                 if isinstance(item, AnalysisFailure):
                     failures.append(item)
-                    err_console.print(f"[bold red]error:[/] {item.message}", highlight=False,
-                                      soft_wrap=True)
+                    err_console.print(f"[bold red]error:[/] {escape(item.message)}",
+                                      highlight=False, soft_wrap=True)
                 else:
                     results.append(item)
                 progress.advance(task)
@@ -92,7 +95,7 @@ def analyze_command(
         results.sort(key=lambda r: order.get(r.path, 0))
         if out is not None:
             write_catalogue_csv(results, out, unknown=unknown)
-            err_console.print(f"wrote {len(results)} row(s) to {out}")
+            err_console.print(f"wrote {len(results)} row(s) to {escape(str(out))}")
         if as_json:
             typer.echo(json.dumps([r.as_dict() for r in results], indent=2))
         elif results:
@@ -111,7 +114,7 @@ def _table(results: list) -> Table:
         f = r.features
         key = _key_name(f["key"]) + (" major" if f["mode"] == 1 else " minor")
         table.add_row(
-            Path(r.path).name, f"{f['tempo']:.1f}", key, f"{f['loudness']:.1f}",
+            escape(Path(r.path).name), f"{f['tempo']:.1f}", key, f"{f['loudness']:.1f}",
             *(f"{f[k]:.2f}" for k in ("energy", "danceability", "acousticness", "speechiness")),
             f"{f['duration_ms'] / 1000:.0f} s")
         unknown.update(r.unknown)
@@ -154,4 +157,4 @@ def sketch_command(
         }
         samples = sketch_for_features(features, seconds=seconds, seed=seed)
         write_wav(out, samples)
-        err_console.print(f"wrote {seconds:g} s sketch to {out}")
+        err_console.print(f"wrote {seconds:g} s sketch to {escape(str(out))}")
