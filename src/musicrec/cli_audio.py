@@ -1,0 +1,160 @@
+"""``musicrec analyze`` and ``musicrec sketch``: thin commands over `musicrec.audio`.
+
+Plain Typer command functions, registered by ``cli.py``::
+
+    app.command("analyze")(analyze_command)
+    app.command("sketch")(sketch_command)
+
+Importing this module does not import soundfile or soxr; without the ``audio`` extra each
+command prints one line saying how to install it and exits 1.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from musicrec.errors import MusicrecError
+
+__all__ = ["analyze_command", "sketch_command"]
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    try:
+        yield
+    except MusicrecError as exc:
+        # escape: "[audio]" in the install hint would otherwise be read as Rich markup.
+        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False,
+                          soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def analyze_command(
+    paths: Annotated[list[Path], typer.Argument(help="Audio files and/or folders (WAV, FLAC, "
+                                                "OGG, MP3; others with ffmpeg).")],
+    out: Annotated[Path | None, typer.Option(
+        "--out", help="Write a CSV in the Kaggle schema that `musicrec build` reads.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", min=1, help="Processes; default every core.")] = None,
+    max_seconds: Annotated[float, typer.Option(
+        "--max-seconds", min=5.0, help="Analyse at most this much from the start of a file.")
+    ] = 360.0,
+    unknown: Annotated[str, typer.Option(
+        "--unknown", help="In --out, 'fill' unknown cells with what the catalogue accepts "
+        "today (audio features: catalogue median; year, numbers: 0) or leave them 'empty'.")
+    ] = "fill",
+) -> None:
+    """Measure Spotify-style audio features of audio files."""
+    with _user_errors():
+        from musicrec.audio._deps import require
+        from musicrec.audio.errors import AudioError
+
+        if unknown not in ("fill", "empty"):
+            raise AudioError(f"--unknown must be 'fill' or 'empty', got {unknown!r}")
+        for module in ("soundfile", "soxr"):
+            require(module)
+        from musicrec.audio.analyze import (
+            AnalysisFailure,
+            AnalysisResult,
+            analyze_paths,
+            collect_audio_files,
+            write_catalogue_csv,
+        )
+
+        files = collect_audio_files(paths)
+        if not files:
+            raise AudioError("no audio files found in " + ", ".join(map(str, paths)))
+        results: list[AnalysisResult] = []
+        failures: list[AnalysisFailure] = []
+        with Progress(TextColumn("analyse"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), console=err_console, transient=True) as progress:
+            task = progress.add_task("analyse", total=len(files))
+            for item in analyze_paths(files, workers=workers, max_seconds=max_seconds):
+                if isinstance(item, AnalysisFailure):
+                    failures.append(item)
+                    err_console.print(f"[bold red]error:[/] {escape(item.message)}",
+                                      highlight=False, soft_wrap=True)
+                else:
+                    results.append(item)
+                progress.advance(task)
+        order = {str(p): i for i, p in enumerate(files)}
+        results.sort(key=lambda r: order.get(r.path, 0))
+        if out is not None:
+            write_catalogue_csv(results, out, unknown=unknown)
+            err_console.print(f"wrote {len(results)} row(s) to {escape(str(out))}")
+        if as_json:
+            typer.echo(json.dumps([r.as_dict() for r in results], indent=2))
+        elif results:
+            console.print(_table(results))
+        if failures:
+            err_console.print(f"{len(failures)} of {len(files)} file(s) could not be analysed")
+            raise typer.Exit(1)
+
+
+def _table(results: list) -> Table:
+    table = Table("file", "tempo", "key", "loudness", "energy", "dance", "acoustic", "speech",
+                  "length")
+    table.columns[0].no_wrap = True
+    unknown: set[str] = set()
+    for r in results:
+        f = r.features
+        key = _key_name(f["key"]) + (" major" if f["mode"] == 1 else " minor")
+        table.add_row(
+            escape(Path(r.path).name), f"{f['tempo']:.1f}", key, f"{f['loudness']:.1f}",
+            *(f"{f[k]:.2f}" for k in ("energy", "danceability", "acousticness", "speechiness")),
+            f"{f['duration_ms'] / 1000:.0f} s")
+        unknown.update(r.unknown)
+    if unknown:
+        table.caption = f"unknown: {', '.join(sorted(unknown))} (reasons in --json)"
+    return table
+
+
+def _key_name(key: int) -> str:
+    names = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+    return names[key] if 0 <= key < 12 else "?"
+
+
+def sketch_command(
+    out: Annotated[Path, typer.Option("--out", help="WAV file to write.")],
+    seconds: Annotated[float, typer.Option("--seconds", min=1.0, max=600.0)] = 20.0,
+    target_tempo: Annotated[float | None, typer.Option("--target-tempo", help="BPM.")] = None,
+    target_key: Annotated[int | None, typer.Option("--target-key", help="0 = C .. 11 = B.")
+                          ] = None,
+    target_mode: Annotated[int | None, typer.Option("--target-mode", help="1 major, 0 minor.")
+                           ] = None,
+    target_energy: Annotated[float | None, typer.Option("--target-energy")] = None,
+    target_loudness: Annotated[float | None, typer.Option("--target-loudness",
+                                                          help="LUFS, -40..-1.")] = None,
+    target_danceability: Annotated[float | None, typer.Option("--target-danceability")] = None,
+    target_acousticness: Annotated[float | None, typer.Option("--target-acousticness")] = None,
+    target_time_signature: Annotated[int | None, typer.Option("--target-time-signature")
+                                     ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed for jitter and noise.")] = 0,
+) -> None:
+    """Render audio features as a short sound sketch (beat, harmony, dynamics, timbre)."""
+    with _user_errors():
+        from musicrec.audio.sketch import sketch_for_features, write_wav
+
+        features = {
+            "tempo": target_tempo, "key": target_key, "mode": target_mode,
+            "energy": target_energy, "loudness": target_loudness,
+            "danceability": target_danceability, "acousticness": target_acousticness,
+            "time_signature": target_time_signature,
+        }
+        samples = sketch_for_features(features, seconds=seconds, seed=seed)
+        write_wav(out, samples)
+        err_console.print(f"wrote {seconds:g} s sketch to {escape(str(out))}")
