@@ -16,11 +16,11 @@ from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
 import musicrec.app
-from musicrec.cli import app as musicrec_cli
 from musicrec.app import building
 from musicrec.app import format as fmt
 from musicrec.app.sound_map import seed_from_selection
 from musicrec.app.state import KNOBS, DiscoverState, Seed
+from musicrec.cli import app as musicrec_cli
 from musicrec.library import Library
 
 MAIN = Path(musicrec.app.__file__).parent / "main.py"

@@ -8,10 +8,9 @@ import os
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from musicrec.cli_audio import analyze_command, sketch_command
+from musicrec.cli import app as musicrec_cli
 
 
 def _need(module: str) -> None:
@@ -27,9 +26,7 @@ def _need(module: str) -> None:
 _need("soundfile")
 _need("soxr")
 
-app = typer.Typer()
-app.command("analyze")(analyze_command)
-app.command("sketch")(sketch_command)
+app = musicrec_cli
 
 
 @pytest.fixture
@@ -87,3 +84,30 @@ def test_user_mistakes_are_one_line(runner: CliRunner, tmp_path: Path) -> None:
                                str(tmp_path / "x.wav")])
     assert done.exit_code == 1 and "tempo must be in 40..250" in done.output
     assert "Traceback" not in done.output
+
+
+def test_recommend_from_an_audio_file(runner: CliRunner, tmp_path: Path,
+                                      small_library_path: Path) -> None:
+    wav = tmp_path / "mine.wav"
+    made = runner.invoke(app, ["sketch", "--out", str(wav), "--seconds", "12",
+                               "--target-tempo", "128", "--target-energy", "0.9"])
+    assert made.exit_code == 0, made.output
+    result = runner.invoke(app, ["recommend", "--seed-audio", str(wav), "--json", "--limit", "5",
+                                 "--library", str(small_library_path)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert len(data["tracks"]) == 5 and data["seeds"][0]["type"] == "FEATURES"
+    tempos = [t["tempo"] for t in data["tracks"]]
+    assert sum(abs(t - 128) < 20 for t in tempos) >= 3, tempos
+
+
+def test_sketch_a_library_song_and_a_family(runner: CliRunner, tmp_path: Path,
+                                            small_library: object,
+                                            small_library_path: Path) -> None:
+    song_id = small_library.tracks([0])[0]["id"]
+    for option, value in (("--song", song_id), ("--family", "0")):
+        out = tmp_path / f"{option[2:]}.wav"
+        result = runner.invoke(app, ["sketch", option, value, "--out", str(out), "--seconds",
+                                     "3", "--library", str(small_library_path)])
+        assert result.exit_code == 0, result.output
+        assert out.stat().st_size > 3 * 22050

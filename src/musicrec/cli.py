@@ -3,27 +3,24 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from musicrec.build import BuildConfig, BuildProgress, BuildReport, build_library
+from musicrec.cli_audio import analyze_command, sketch_command
 from musicrec.config import DEMO_ROWS, Settings
 from musicrec.errors import InvalidQueryError, MusicrecError
 from musicrec.library import Library
 from musicrec.recommend import Recommendations
-from musicrec.request import RecommendRequest, read_knobs
+from musicrec.request import TUNABLE, RecommendRequest, read_knobs
+from musicrec.terminal import console, err_console, user_errors
 
 app = typer.Typer(help="Music recommendations over Spotify audio features.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
-console = Console()
-err_console = Console(stderr=True)
 
 LibraryOption = Annotated[Path | None, typer.Option(
     "--library", envvar="MUSICREC_LIBRARY", help="Library folder (default: per-user data dir).",
@@ -31,16 +28,6 @@ LibraryOption = Annotated[Path | None, typer.Option(
 
 def library_path(library: Path | None) -> Path:
     return library if library is not None else Settings().library_path()
-
-
-@contextmanager
-def user_errors() -> Iterator[None]:
-    """Show a user's mistake as one line and exit 1, never as a traceback."""
-    try:
-        yield
-    except MusicrecError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
 
 
 class RichBuildProgress(BuildProgress):
@@ -196,8 +183,12 @@ def knob_pairs(args: list[str]) -> list[tuple[str, str]]:
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def recommend(
     ctx: typer.Context,
-    seed: Annotated[list[str], typer.Option(
-        "--seed", help="Track id, artist id, 'artist:NAME' or a search query; 1 to 5.")],
+    seed: Annotated[list[str] | None, typer.Option(
+        "--seed", help="Track id, artist id, 'artist:NAME' or a search query; 1 to 5.")]
+    = None,
+    seed_audio: Annotated[list[Path] | None, typer.Option(
+        "--seed-audio", help="An audio file, analysed into audio features (needs the "
+        "audio extra).")] = None,
     library: LibraryOption = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=100)] = 10,
     no_explicit: Annotated[bool, typer.Option("--no-explicit", help="Leave out explicit songs.")]
@@ -213,13 +204,15 @@ def recommend(
     with user_errors():
         knobs = read_knobs(knob_pairs(ctx.args))
         lib = Library.open(library_path(library))
-        seeds = [lib.resolve_seed(s) for s in seed]
+        seeds = [lib.resolve_seed(s) for s in seed or []]
         for resolved in seeds:
             if resolved.guessed:
                 err_console.print(f"seed → {resolved.label}", highlight=False)
+        sounds = [audio_seed(path) for path in seed_audio or []]
         result = lib.recommend(RecommendRequest.parse(
             seed_tracks=[s.id for s in seeds if s.kind == "track"],
             seed_artists=[s.id for s in seeds if s.kind == "artist"],
+            seed_features=sounds,
             limit=limit, target=knobs.target, min=knobs.min, max=knobs.max,
             explicit=False if no_explicit else None, max_per_artist=max_per_artist,
             diversity=diversity))
@@ -227,6 +220,22 @@ def recommend(
         print(json.dumps(recommendations_json(result), default=str, indent=2))
     else:
         print_recommendations(result)
+
+
+def audio_seed(path: Path) -> dict[str, float]:
+    """The known audio features of a file, as a seed.
+
+    Raises:
+        MusicrecError: the audio extra is missing or the file cannot be analysed.
+    """
+    from musicrec.audio import analyze_file
+
+    result = analyze_file(path)
+    known = {k: float(v) for k, v in result.features.items()
+             if v is not None and k in TUNABLE and k != "year"}
+    err_console.print(f"seed → {path.name}: " + ", ".join(
+        f"{k} {v:g}" for k, v in known.items()), highlight=False)
+    return known
 
 
 def recommendations_json(result: Recommendations) -> dict[str, Any]:
@@ -420,6 +429,9 @@ def evaluate(
                                 else f"{m[metric]:.3f}" for m in result.metrics.values()))
     console.print(table)
 
+
+app.command("analyze")(analyze_command)
+app.command("sketch")(sketch_command)
 
 if __name__ == "__main__":
     app()

@@ -12,35 +12,18 @@ command prints one line saying how to install it and exits 1.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from musicrec.errors import MusicrecError
+from musicrec.terminal import console, err_console, user_errors
 
 __all__ = ["analyze_command", "sketch_command"]
-
-console = Console()
-err_console = Console(stderr=True)
-
-
-@contextmanager
-def _user_errors() -> Iterator[None]:
-    try:
-        yield
-    except MusicrecError as exc:
-        # escape: "[audio]" in the install hint would otherwise be read as Rich markup.
-        err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False,
-                          soft_wrap=True)
-        raise typer.Exit(1) from None
-
 
 def analyze_command(
     paths: Annotated[list[Path], typer.Argument(help="Audio files and/or folders (WAV, FLAC, "
@@ -59,7 +42,7 @@ def analyze_command(
     ] = "fill",
 ) -> None:
     """Measure Spotify-style audio features of audio files."""
-    with _user_errors():
+    with user_errors():
         from musicrec.audio._deps import require
         from musicrec.audio.errors import AudioError
 
@@ -130,6 +113,13 @@ def _key_name(key: int) -> str:
 
 def sketch_command(
     out: Annotated[Path, typer.Option("--out", help="WAV file to write.")],
+    song: Annotated[str | None, typer.Option(
+        "--song", help="A song of the library (id or search text) to sketch.")] = None,
+    family: Annotated[str | None, typer.Option(
+        "--family", help="A sound family (id or name) to sketch: its mean sound.")] = None,
+    library: Annotated[Path | None, typer.Option(
+        "--library", envvar="MUSICREC_LIBRARY", help="Library folder, for --song and --family.",
+        show_default=False)] = None,
     seconds: Annotated[float, typer.Option("--seconds", min=1.0, max=600.0)] = 20.0,
     target_tempo: Annotated[float | None, typer.Option("--target-tempo", help="BPM.")] = None,
     target_key: Annotated[int | None, typer.Option("--target-key", help="0 = C .. 11 = B.")
@@ -145,16 +135,40 @@ def sketch_command(
                                      ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed for jitter and noise.")] = 0,
 ) -> None:
-    """Render audio features as a short sound sketch (beat, harmony, dynamics, timbre)."""
-    with _user_errors():
+    """Render a song, a sound family or audio features (--target-X) as a short sound sketch:
+    tempo as the beat, key and mode as the harmony, energy and loudness as dynamics,
+    danceability as beat regularity, acousticness as timbre. --target-X values override."""
+    with user_errors():
         from musicrec.audio.sketch import sketch_for_features, write_wav
 
-        features = {
+        base = _library_sound(song, family, library) if song or family else {}
+        given = {
             "tempo": target_tempo, "key": target_key, "mode": target_mode,
             "energy": target_energy, "loudness": target_loudness,
             "danceability": target_danceability, "acousticness": target_acousticness,
             "time_signature": target_time_signature,
         }
+        features = {**base, **{k: v for k, v in given.items() if v is not None}}
         samples = sketch_for_features(features, seconds=seconds, seed=seed)
         write_wav(out, samples)
         err_console.print(f"wrote {seconds:g} s sketch to {escape(str(out))}")
+
+
+def _library_sound(song: str | None, family: str | None,
+                   library: Path | None) -> dict[str, float]:
+    """The raw audio features of a library song, or a family's mean ones."""
+    from musicrec.config import Settings
+    from musicrec.library import Library
+
+    if song and family:
+        raise MusicrecError("give --song or --family, not both")
+    lib = Library.open(library if library is not None else Settings().library_path())
+    if family:
+        return dict(lib.families.by_name_or_id(family).feature_means)
+    resolved = lib.resolve_seed(song or "")
+    if resolved.kind != "track":
+        raise MusicrecError(f"--song {song!r} names an artist; give a song")
+    track = lib.tracks([lib.row_of(resolved.id)])[0]
+    err_console.print(f"sketching {escape(resolved.label)}", highlight=False)
+    return {k: float(v) for k, v in track.items()
+            if isinstance(v, int | float) and not isinstance(v, bool)}

@@ -104,7 +104,7 @@ class SeedInfo:
     """One seed as Spotify reports it, plus what it resolved to."""
 
     id: str
-    type: Literal["TRACK", "ARTIST", "GENRE"]
+    type: Literal["TRACK", "ARTIST", "GENRE", "FEATURES"]
     label: str
     initial_pool_size: int = 0
     after_filtering_size: int = 0
@@ -229,6 +229,11 @@ class Recommender:
         for genre in req.seed_genres:
             rows, label = self.src.genre_seed(genre)
             seeds.append(Seed(SeedInfo(genre, "GENRE", label), rows, self.profile(rows)))
+        for i, features in enumerate(req.seed_features):
+            profile = {name: float(features.get(name, np.nan)) for name in self.src.pipeline.names}
+            known = ", ".join(f"{k} {v:g}" for k, v in list(features.items())[:4])
+            seeds.append(Seed(SeedInfo(f"features:{i}", "FEATURES", f"a sound with {known}"),
+                              np.empty(0, dtype=np.int64), profile))
         return seeds
 
     def profile(self, rows: np.ndarray) -> dict[str, float]:
@@ -278,8 +283,11 @@ class Recommender:
     def _query(self, seed: Seed, replaced: dict[str, float]) -> np.ndarray:
         """The seed's mean weighted vector with some features replaced, unit length."""
         pipeline = self.src.pipeline
-        sample = _sample(seed.rows)
-        columns = {name: self.src.numeric(name)[sample] for name in pipeline.names}
+        if seed.info.type == "FEATURES":  # no songs: its own values (NaN: unknown)
+            columns = {name: np.array([seed.profile[name]]) for name in pipeline.names}
+        else:
+            sample = _sample(seed.rows)
+            columns = {name: self.src.numeric(name)[sample] for name in pipeline.names}
         weighted = pipeline.apply_targets(pipeline.weighted(columns).mean(axis=0), replaced)
         return normalize(weighted[None, :])[0]
 

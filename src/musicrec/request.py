@@ -38,6 +38,9 @@ class RecommendRequest(BaseModel):
     seed_tracks: list[str] = Field(default_factory=list)
     seed_artists: list[str] = Field(default_factory=list)
     seed_genres: list[str] = Field(default_factory=list)
+    # A song known only by its audio features (e.g. analysed from a file): feature -> value;
+    # a feature left out is unknown and does not pull the query either way.
+    seed_features: list[dict[str, float]] = Field(default_factory=list)
     limit: int = Field(10, ge=1, le=100)
     target: dict[str, float] = Field(default_factory=dict)
     min: dict[str, float] = Field(default_factory=dict)
@@ -61,7 +64,8 @@ class RecommendRequest(BaseModel):
 
     @model_validator(mode="after")
     def _check(self) -> RecommendRequest:
-        n_seeds = len(self.seed_tracks) + len(self.seed_artists) + len(self.seed_genres)
+        n_seeds = (len(self.seed_tracks) + len(self.seed_artists) + len(self.seed_genres)
+                   + len(self.seed_features))
         if not 1 <= n_seeds <= MAX_SEEDS:
             raise ValueError(f"give 1 to {MAX_SEEDS} seeds in total, got {n_seeds}")
         for kind, values in (("target", self.target), ("min", self.min), ("max", self.max)):
@@ -72,6 +76,14 @@ class RecommendRequest(BaseModel):
                 lo, hi = RANGES[name]
                 if not lo <= value <= hi:
                     raise ValueError(f"{kind}_{name}={value:g} is outside {lo:g}..{hi:g}")
+        for features in self.seed_features:
+            for name, value in features.items():
+                if name not in TUNABLE:
+                    raise ValueError(f"unknown feature {name} in seed_features; known: "
+                                     f"{', '.join(TUNABLE)}")
+                lo, hi = RANGES[name]
+                if not lo <= value <= hi:
+                    raise ValueError(f"seed feature {name}={value:g} is outside {lo:g}..{hi:g}")
         for name in set(self.min) & set(self.max):
             if self.min[name] > self.max[name]:
                 raise ValueError(f"min_{name}={self.min[name]:g} is above "
