@@ -111,3 +111,24 @@ def test_sketch_a_library_song_and_a_family(runner: CliRunner, tmp_path: Path,
                                      "3", "--library", str(small_library_path)])
         assert result.exit_code == 0, result.output
         assert out.stat().st_size > 3 * 22050
+
+
+def test_api_analyses_an_uploaded_file(tmp_path: Path, small_library: object) -> None:
+    from fastapi.testclient import TestClient
+
+    from musicrec.api import create_app
+    from musicrec.library import LiveLibrary
+
+    wav = tmp_path / "up.wav"
+    assert CliRunner().invoke(app, ["sketch", "--out", str(wav), "--seconds", "10",
+                                    "--target-tempo", "100", "--target-key", "7"]).exit_code == 0
+    client = TestClient(create_app(LiveLibrary(small_library.path)))
+    answer = client.post("/v1/musicrec/audio-features",
+                         files={"file": ("up.wav", wav.read_bytes(), "audio/wav")})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["type"] == "audio_features" and body["key"] == 7
+    assert abs(body["tempo"] - 100) < 3
+    bad = client.post("/v1/musicrec/audio-features",
+                      files={"file": ("notes.wav", b"not audio at all", "audio/wav")})
+    assert bad.status_code == 400 and set(bad.json()) == {"error"}

@@ -23,7 +23,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException
 
 from musicrec import __version__
-from musicrec.api import models
+from musicrec.api import audio, models
 from musicrec.api.params import KNOB_PARAMETERS, IdsQuery, id_list, split_ids, tuning
 from musicrec.api.spotify import (
     artist_object,
@@ -366,10 +366,12 @@ def create_app(live: LiveLibrary, token: str | None = None) -> FastAPI:
         log.error("%s", exc)
     app.state.live = live
     app.state.token = token
-    if token is None:
-        app.include_router(router)
-    else:
-        app.include_router(router, dependencies=[Depends(_authorize)], responses=_UNAUTHORIZED)
+    for routes in (router, audio.router):
+        if token is None:
+            app.include_router(routes)
+        else:
+            app.include_router(routes, dependencies=[Depends(_authorize)],
+                               responses=_UNAUTHORIZED)
 
     @app.get("/health", response_model=models.Health, summary="Liveness and library size",
              responses={503: {"model": models.Error, "description": "No usable library."}})
