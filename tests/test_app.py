@@ -555,3 +555,34 @@ def test_cli_app_runs_streamlit_on_main(monkeypatch: pytest.MonkeyPatch,
     assert flags["--server.port"] == "8600" and flags["--server.headless"] == "true"
     assert flags["--browser.gatherUsageStats"] == "false"
     assert env["MUSICREC_LIBRARY"] == str(tmp_path)
+
+
+# --- sound ----------------------------------------------------------------------------------
+
+def test_an_audio_file_becomes_a_seed(at: AppTest, tmp_path: Path) -> None:
+    pytest.importorskip("soundfile")
+    from musicrec.audio import sketch_for_features, write_wav
+
+    wav = tmp_path / "mine.wav"
+    write_wav(wav, sketch_for_features({"tempo": 126, "energy": 0.9}, seconds=10))
+    run(at)
+    uploader = next(u for u in at.get("file_uploader") if u.proto.id.endswith("audio_seed")
+                    or "audio" in str(u.proto.label).lower())
+    uploader.set_value(("mine.wav", wav.read_bytes(), "audio/wav"))
+    run(at)
+    estimates = at.dataframe[0].value
+    assert "Tempo" in estimates["feature"].tolist()
+    next(b for b in at.button if b.key == "use_sound").click()
+    run(at)
+    assert any(b.key and b.key.startswith("chip_sound_") for b in at.button)
+    assert len(result_ids(at)) > 0
+    assert "tempo=" in str(at.query_params["sound"])
+
+
+def test_a_family_can_be_heard(at: AppTest) -> None:
+    pytest.importorskip("soundfile")
+    run(at)
+    run(at.switch_page(SOUND_MAP))
+    next(b for b in at.button if b.key == "play_family").click()
+    run(at)
+    assert at.get("audio")

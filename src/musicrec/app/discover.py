@@ -7,7 +7,7 @@ from typing import Any
 import streamlit as st
 
 from musicrec.app import format as fmt
-from musicrec.app import state, why
+from musicrec.app import sounds, state, why
 from musicrec.app.building import require_library
 from musicrec.app.loading import LoadedLibrary
 from musicrec.app.state import KNOBS, LIMIT_CHOICES, PER_ARTIST_CHOICES, DiscoverState, Knob, Seed
@@ -36,6 +36,7 @@ def render() -> None:
     labels = _checked_seeds(loaded, s)
     _check_filters(loaded, s)
     _search(loaded)
+    sounds.upload_seed()
     _seed_chips(s, labels)
     with st.sidebar:
         _knobs(loaded, s)
@@ -66,9 +67,10 @@ def _checked_seeds(loaded: LoadedLibrary, s: DiscoverState) -> dict[str, str]:
         label = loaded.seed_label(seed)
         if label is None:
             s.remove_seed(seed)
-            kind = "song" if seed.kind == "track" else "artist"
-            st.warning(f"The link asks for a {kind} with id `{seed.id}`, which is not in this "
-                       "library, so it was left out.", icon=":material/link_off:")
+            kind = {"track": "song", "artist": "artist", "sound": "sound"}[seed.kind]
+            st.warning(f"The link asks for a {kind} `{seed.id}`, which is not in this "
+                       "library or cannot be read, so it was left out.",
+                       icon=":material/link_off:")
         else:
             labels[seed.id] = label
     return labels
@@ -142,7 +144,8 @@ def _seed_chips(s: DiscoverState, labels: dict[str, str]) -> None:
     st.caption(f"Your seeds ({len(s.seeds)} of {MAX_SEEDS}); click one to remove it")
     with st.container(horizontal=True, key="seed_chips"):
         for seed in s.seeds:
-            icon = ":material/music_note:" if seed.kind == "track" else ":material/person:"
+            icon = {"track": ":material/music_note:", "artist": ":material/person:",
+                    "sound": ":material/graphic_eq:"}[seed.kind]
             st.button(labels[seed.id], key=f"chip_{seed.kind}_{seed.id}", icon=icon,
                       on_click=state.remove_seed, args=(seed,), help="Remove this seed",
                       type="primary")
@@ -201,6 +204,8 @@ def _knobs(loaded: LoadedLibrary, s: DiscoverState) -> None:
         for knob in KNOBS:
             if knob.more and lib.has_column(knob.feature):
                 _knob(knob, s)
+    if s.targets:
+        sounds.play(s.targets, key="play_knobs", label="Hear these knobs")
     st.header("Filters")
     span = loaded.year_range
     if span and span[0] < span[1]:

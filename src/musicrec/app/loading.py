@@ -18,8 +18,9 @@ import pandas as pd
 import streamlit as st
 
 from musicrec.app.format import UNIT_FEATURES
-from musicrec.app.state import Seed
+from musicrec.app.state import Seed, decode_sound
 from musicrec.config import Settings
+from musicrec.errors import MusicrecError
 from musicrec.library import Library, LiveLibrary
 
 # Features drawn on the "why this song" chart, and offered as axes of the sound map.
@@ -146,7 +147,15 @@ class LoadedLibrary:
         return self.lib.tracks([f.central_rows[0] for f in families if f.central_rows])
 
     def seed_label(self, seed: Seed) -> str | None:
-        """"Title — Artist" for a song, the name for an artist; None when not in the library."""
+        """"Title — Artist" for a song, the name for an artist, the features of a sound; None
+        when the library has no such song or artist (or the sound cannot be read)."""
+        if seed.kind == "sound":
+            try:
+                features = decode_sound(seed.id)
+            except MusicrecError:
+                return None
+            return "Your sound: " + ", ".join(
+                f"{name} {value:g}" for name, value in list(features.items())[:3])
         if seed.kind == "track":
             row = self.lib.row_of(seed.id)
             return None if row is None else self.lib.label(row)
@@ -154,13 +163,24 @@ class LoadedLibrary:
         return None if artist_row is None else self.lib.artist_name(artist_row)
 
     def seed_rows(self, seed: Seed) -> np.ndarray:
-        """The rows a seed stands for: one song, or every song of an artist."""
+        """The rows a seed stands for: one song, every song of an artist, none for a sound."""
+        if seed.kind == "sound":
+            return np.array([], dtype=np.int64)
         if seed.kind == "track":
             row = self.lib.row_of(seed.id)
             return np.array([] if row is None else [row], dtype=np.int64)
         artist_row = self.lib.artist_row_of(seed.id)
         return (np.array([], dtype=np.int64) if artist_row is None
                 else self.lib.rows_of_artist(artist_row))
+
+    def seed_profile(self, seed: Seed) -> dict[str, float]:
+        """Mean raw value of each chart feature for a seed (a sound: its own values)."""
+        if seed.kind == "sound":
+            try:
+                return decode_sound(seed.id)
+            except MusicrecError:
+                return {}
+        return self.profile(self.seed_rows(seed))
 
     def profile(self, rows: np.ndarray) -> dict[str, float]:
         """Mean raw value of each chart feature over some rows."""

@@ -12,7 +12,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from musicrec.app import format as fmt
-from musicrec.app import state
+from musicrec.app import sounds, state
 from musicrec.app.building import require_library
 from musicrec.app.loading import LoadedLibrary
 from musicrec.app.state import Seed
@@ -148,3 +148,8 @@ def _family_table(loaded: LoadedLibrary) -> None:
             for f in families]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
                  column_config={"songs": st.column_config.NumberColumn(format="localized")})
+    pick, listen = st.columns([3, 1], vertical_alignment="bottom")
+    chosen = pick.selectbox("Hear what a family sounds like", range(len(families)),
+                            format_func=lambda i: families[i].name, key="hear_family")
+    with listen:
+        sounds.play(families[chosen].feature_means, key="play_family", label="Play a sketch")

@@ -23,7 +23,7 @@ from musicrec.catalog import RANGES
 from musicrec.errors import InvalidQueryError
 from musicrec.request import MAX_SEEDS, RecommendRequest, read_knobs
 
-SeedKind = Literal["track", "artist"]
+SeedKind = Literal["track", "artist", "sound"]
 PER_ARTIST_CHOICES: tuple[int | None, ...] = (1, 2, 3, 4, 5, None)  # None: no limit
 LIMIT_CHOICES = (10, 20, 30, 50)
 DEFAULT_LIMIT = 20
@@ -69,8 +69,27 @@ KNOB_BY_FEATURE = {k.feature: k for k in KNOBS}
 
 @dataclass(frozen=True)
 class Seed:
+    """A seed: a song or an artist by id, or a sound by its features ("tempo=120,energy=0.8",
+    from a visitor's own audio file)."""
+
     kind: SeedKind
     id: str
+
+
+def encode_sound(features: Mapping[str, float]) -> str:
+    """Audio features as a sound seed's id, short enough for a URL."""
+    return ",".join(f"{name}={value:.4g}" for name, value in sorted(features.items()))
+
+
+def decode_sound(text: str) -> dict[str, float]:
+    """The features of a sound seed's id; read as every interface reads knobs.
+
+    Raises:
+        InvalidQueryError: a part that is not NAME=NUMBER for a tunable feature.
+    """
+    pairs = [part.partition("=")[::2] for part in text.split(",") if part.strip()]
+    knobs = read_knobs((f"target_{name.strip()}", value) for name, value in pairs)
+    return knobs.target
 
 
 @dataclass
@@ -108,6 +127,7 @@ class DiscoverState:
         return RecommendRequest.parse(**{
             "seed_tracks": [s.id for s in self.seeds if s.kind == "track"],
             "seed_artists": [s.id for s in self.seeds if s.kind == "artist"],
+            "seed_features": [decode_sound(s.id) for s in self.seeds if s.kind == "sound"],
             "limit": self.limit,
             "target": dict(self.targets),
             "min": {"year": self.years[0]} if self.years else {},
@@ -121,7 +141,7 @@ class DiscoverState:
     def to_params(self) -> dict[str, list[str]]:
         """The state as URL query parameters; defaults are left out to keep links short."""
         params: dict[str, list[str]] = {}
-        for kind, key in (("track", "seed"), ("artist", "artist")):
+        for kind, key in (("track", "seed"), ("artist", "artist"), ("sound", "sound")):
             ids = [s.id for s in self.seeds if s.kind == kind]
             if ids:
                 params[key] = ids
@@ -149,7 +169,7 @@ class DiscoverState:
             The state, and one note per value that was dropped because it cannot be used.
         """
         state, notes = cls(), []
-        for key, kind in (("seed", "track"), ("artist", "artist")):
+        for key, kind in (("seed", "track"), ("artist", "artist"), ("sound", "sound")):
             for value in (v.strip() for v in params.get(key, ())):
                 if value and Seed(kind, value) not in state.seeds \
                         and state.add_seed(Seed(kind, value)) is not None:

@@ -57,7 +57,9 @@ def figure(loaded: LoadedLibrary, state: DiscoverState, rec: Recommendation,
     fig.add_trace(_trace("This song", song, fill="toself", mode="lines+markers",
                          line={"width": 3}))
     for seed, colour in zip(state.seeds, _SEED_COLOURS, strict=False):
-        profile = loaded.profile(loaded.seed_rows(seed))
+        profile = loaded.seed_profile(seed)
+        if not any(np.isfinite(profile.get(n, np.nan)) for n in CHART_FEATURES):
+            continue  # nothing known to draw (a sound of which only the tempo is known)
         label = seed_labels.get(seed.id, seed.id)
         fig.add_trace(_trace(label if len(label) <= _SHORT else label[:_SHORT - 1] + "…",
                              profile, mode="lines",
