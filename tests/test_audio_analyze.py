@@ -264,11 +264,29 @@ def test_csv_is_accepted_by_the_catalogue(audio_dir: Path, tmp_path: Path) -> No
     assert header == ",".join(KAGGLE_COLUMNS)
     assert header.startswith("id,name,album,album_id,artists,artist_ids,track_number")
     catalog = read_catalog(out)
-    assert catalog.rows_kept == 2 and not catalog.rejections
+    assert catalog.rows_kept == 2 and catalog.rows_rejected == 0
     row = catalog.table.to_pylist()[0]
     assert row["tempo"] == pytest.approx(results[0].features["tempo"], abs=0.01)
-    empty = write_catalogue_csv(results, tmp_path / "empty.csv", unknown="empty")
-    assert ",,," in empty.read_text().splitlines()[1]
+    unknown = [k for k, v in results[0].features.items() if v is None]
+    assert unknown and all(row[k] is None for k in unknown), "unknown, never invented"
+
+
+def test_analysed_songs_join_a_catalogue_and_are_recommended(
+        audio_dir: Path, tmp_path: Path, small_csv: Path) -> None:
+    import pandas as pd
+
+    from musicrec.build import build_library
+    from musicrec.library import Library
+    from musicrec.request import RecommendRequest
+
+    mine = write_catalogue_csv([analyze_file(audio_dir / "song.wav")], tmp_path / "mine.csv")
+    both = tmp_path / "both.csv"
+    pd.concat([pd.read_csv(small_csv, dtype=str), pd.read_csv(mine, dtype=str)]).to_csv(
+        both, index=False)
+    lib = Library.open(build_library(both, tmp_path / "lib").path)
+    song = pd.read_csv(mine, dtype=str)["id"][0]
+    result = lib.recommend(RecommendRequest(seed_tracks=[song], limit=5, min={"tempo": 60}))
+    assert len(result.tracks) == 5
 
 
 def test_musicrec_imports_without_the_audio_extra() -> None:

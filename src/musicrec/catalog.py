@@ -73,6 +73,11 @@ UNIT_FEATURES = (
 )
 AUDIO_FEATURES = (*UNIT_FEATURES, "key", "loudness", "mode", "tempo", "duration_ms")
 REQUIRED = ("id", "name", "artists", *AUDIO_FEATURES)
+# Required columns whose cells may be left empty: estimates that an analysis of one's own audio
+# file cannot always make (valence, liveness, ...). An empty cell there is an unknown value,
+# reported and counted, and the song is kept; it then weighs nothing in its vector (the
+# catalogue mean) and fails every min/max filter on that feature.
+MAY_BE_UNKNOWN = UNIT_FEATURES
 OPTIONAL_NUMERIC = ("time_signature", "year", "popularity", "track_number", "disc_number")
 OPTIONAL_TEXT = ("album", "album_id", "artist_ids", "release_date", "genre", "subgenre")
 
@@ -242,7 +247,9 @@ def read_catalog(path: str | Path) -> Catalog:
         if col in frame:
             required = col in REQUIRED
             values[col], found = _parse_numeric(col, frame[col], required=required)
-            (problems if required else unknown).extend((r, col, why) for r, why in found)
+            for rows, why in found:
+                blank = not required or (col in MAY_BE_UNKNOWN and why == EMPTY_REQUIRED)
+                (unknown if blank else problems).append((rows, col, why))
     if "explicit" in frame:
         values["explicit"], found = _parse_bool(frame["explicit"])
         unknown += [(rows, "explicit", reason) for rows, reason in found]
@@ -665,6 +672,9 @@ def _cell(column: pa.ChunkedArray, i: int) -> str:
     return "" if value is None else str(value)[:200]
 
 
+EMPTY_REQUIRED = "empty: required"
+
+
 def _parse_numeric(col: str, column: pa.ChunkedArray,
                    required: bool) -> tuple[np.ndarray, list[tuple[np.ndarray, str]]]:
     """Parse a text column to float64: values (NaN where empty) and problem rows."""
@@ -684,7 +694,7 @@ def _parse_numeric(col: str, column: pa.ChunkedArray,
     values[~np.isfinite(values)] = np.nan  # "inf" and "nan" parse as floats but are no values
     problems = [(np.flatnonzero(np.isnan(values) & ~empty), "not a number")]
     if required:
-        problems.append((np.flatnonzero(empty), "empty: required"))
+        problems.append((np.flatnonzero(empty), EMPTY_REQUIRED))
     lo, hi = RANGES[col]
     with np.errstate(invalid="ignore"):
         problems.append((np.flatnonzero((values < lo) | (values > hi)),
@@ -906,7 +916,8 @@ def build_table(texts: dict[str, pa.ChunkedArray], values: dict[str, np.ndarray]
             cols[col] = texts[col]
     for col in AUDIO_FEATURES:
         kind = pa.int8() if col in ("key", "mode") else pa.float32()
-        cols[col] = pa.array(values[col].astype(kind.to_pandas_dtype()), kind)
+        unknown = np.isnan(values[col]) if col in MAY_BE_UNKNOWN else None
+        cols[col] = pa.array(values[col].astype(kind.to_pandas_dtype()), kind, mask=unknown)
     year = _year(values.get("year"), texts.get("release_date"))
     if year is not None:
         cols["year"] = pa.array(year.astype(np.int16), pa.int16(), mask=year <= 0)

@@ -36,18 +36,12 @@ def analyze_command(
     max_seconds: Annotated[float, typer.Option(
         "--max-seconds", min=5.0, help="Analyse at most this much from the start of a file.")
     ] = 360.0,
-    unknown: Annotated[str, typer.Option(
-        "--unknown", help="In --out, 'fill' unknown cells with what the catalogue accepts "
-        "today (audio features: catalogue median; year, numbers: 0) or leave them 'empty'.")
-    ] = "fill",
 ) -> None:
     """Measure Spotify-style audio features of audio files."""
     with user_errors():
         from musicrec.audio._deps import require
         from musicrec.audio.errors import AudioError
 
-        if unknown not in ("fill", "empty"):
-            raise AudioError(f"--unknown must be 'fill' or 'empty', got {unknown!r}")
         for module in ("soundfile", "soxr"):
             require(module)
         from musicrec.audio.analyze import (
@@ -77,7 +71,7 @@ def analyze_command(
         order = {str(p): i for i, p in enumerate(files)}
         results.sort(key=lambda r: order.get(r.path, 0))
         if out is not None:
-            write_catalogue_csv(results, out, unknown=unknown)
+            write_catalogue_csv(results, out)
             err_console.print(f"wrote {len(results)} row(s) to {escape(str(out))}")
         if as_json:
             typer.echo(json.dumps([r.as_dict() for r in results], indent=2))

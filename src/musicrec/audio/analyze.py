@@ -134,26 +134,20 @@ class AnalysisResult:
                 "path": self.path, "analysed_seconds": self.analysed_seconds,
                 "decoder": self.decoder, "elapsed_s": self.elapsed_s}
 
-    def to_row(self, unknown: str = "fill") -> dict[str, Any]:
+    def to_row(self) -> dict[str, Any]:
         """The file as one row of the Kaggle ``tracks_features.csv`` schema.
 
-        ``unknown="fill"`` writes what the catalogue accepts today, which rejects empty audio
-        cells and empty whole-number cells: unknown audio features get the catalogue median,
-        unknown year, track/disc number and time signature get 0 (the catalogue's "unknown").
-        ``unknown="empty"`` leaves every unknown cell empty.
+        Every unknown value is an empty cell, never a guess: `musicrec build` keeps the song
+        and treats the feature as unknown (`musicrec.catalog.MAY_BE_UNKNOWN`).
         """
         from musicrec.synth import KAGGLE_COLUMNS
 
-        fill = unknown == "fill"
         row: dict[str, Any] = {c: "" for c in KAGGLE_COLUMNS}
         row.update(id=self.id, name=self.name, album=self.album, album_id="",
                    artists=repr([self.artists]), artist_ids="[]", explicit="False",
-                   track_number=0 if fill else "", disc_number=0 if fill else "",
-                   year=self.year or (0 if fill else ""), release_date=self.release_date)
+                   year=self.year or "", release_date=self.release_date)
         for key, value in self.features.items():
-            if value is None:
-                value = calibration.CATALOGUE_MEDIANS.get(key, 0) if fill else ""
-            row[key] = value
+            row[key] = "" if value is None else value
         return row
 
     def feature_columns(self, names: Iterable[str] = ()) -> dict[str, np.ndarray]:
@@ -642,13 +636,8 @@ def analyze_paths(paths: Iterable[str | Path], workers: int | None = None,
             yield future.result()
 
 
-def write_catalogue_csv(results: Iterable[AnalysisResult], path: str | Path,
-                        unknown: str = "fill") -> Path:
-    """Write analysed files as a CSV with the exact Kaggle ``tracks_features.csv`` header.
-
-    ``unknown`` is passed to `AnalysisResult.to_row` ("fill" is what the catalogue accepts
-    today; "empty" once it keeps rows with empty cells).
-    """
+def write_catalogue_csv(results: Iterable[AnalysisResult], path: str | Path) -> Path:
+    """Write analysed files as a CSV with the exact Kaggle ``tracks_features.csv`` header."""
     import csv
 
     from musicrec.synth import KAGGLE_COLUMNS
@@ -658,5 +647,5 @@ def write_catalogue_csv(results: Iterable[AnalysisResult], path: str | Path,
         writer = csv.DictWriter(f, fieldnames=list(KAGGLE_COLUMNS))
         writer.writeheader()
         for result in results:
-            writer.writerow(result.to_row(unknown))
+            writer.writerow(result.to_row())
     return path

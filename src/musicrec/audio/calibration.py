@@ -31,15 +31,6 @@ ENERGY_AT_LOUDNESS = np.array([
     0.165, 0.266, 0.425, 0.534, 0.587, 0.637, 0.663, 0.708, 0.732, 0.759, 0.792, 0.823, 0.859,
     0.900, 0.938])
 
-# Catalogue medians (the same 28,356 songs), written into a CSV cell only when a feature is
-# unknown and the catalogue (which today rejects empty audio cells) must get a number; the
-# analysis result keeps None.
-CATALOGUE_MEDIANS = {
-    "danceability": 0.67, "energy": 0.722, "speechiness": 0.0626, "acousticness": 0.0797,
-    "instrumentalness": 0.0, "liveness": 0.127, "valence": 0.512,
-}
-
-
 def from_percentile(p: float, quantiles: np.ndarray) -> float:
     """Map a percentile ``p`` in 0..1 onto a feature through its quantile table (monotone)."""
     return float(np.interp(np.clip(p, 0.0, 1.0), PERCENTILES, quantiles))
