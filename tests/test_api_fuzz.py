@@ -42,7 +42,10 @@ def api_schema(small_library: Library) -> schemathesis.BaseSchema:
 
 
 def test_every_operation_is_fuzzed(api_schema: schemathesis.BaseSchema) -> None:
-    assert sorted(api_schema) == sorted(PATHS)
+    """Every GET is fuzzed here; the one upload (POST /v1/musicrec/audio-features) is tested
+    with real and broken audio files in tests/test_audio_cli.py."""
+    gets = [path for path in api_schema if "GET" in api_schema[path]]
+    assert sorted(gets) == sorted(PATHS)
 
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
