@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -55,3 +56,16 @@ def real_30k() -> Path:
             pytest.fail(f"CI=true but the real data is missing at {REAL_30K}")
         pytest.skip(f"real data not found at {REAL_30K} (needs ../shared beside the project)")
     return REAL_30K
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Tests marked `audio` need the audio extra: skipped without it, a failure in CI."""
+    if item.get_closest_marker("audio") is None:
+        return
+    for module in ("soundfile", "soxr"):
+        try:
+            importlib.import_module(module)
+        except ImportError:
+            if os.environ.get("CI") == "true":
+                raise
+            pytest.skip(f"{module} not installed (pip install 'musicrec[audio]')")

@@ -3,7 +3,6 @@ every kind of bad input."""
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 import struct
@@ -14,26 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musicrec.audio.errors import AudioError
-from musicrec.audio.synthetic import chord_progression, click_track, sine
-
-
-def _need(module: str) -> None:
-    try:
-        importlib.import_module(module)
-    except ImportError:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip(f"{module} not installed (pip install 'musicrec[audio]')",
-                    allow_module_level=True)
-
-
-_need("soundfile")
-_need("soxr")
-
-import soundfile as sf  # noqa: E402
-
-from musicrec.audio.analyze import (  # noqa: E402
+from musicrec.audio.analyze import (
     AnalysisFailure,
     AnalysisResult,
     analyze_bytes,
@@ -42,7 +22,11 @@ from musicrec.audio.analyze import (  # noqa: E402
     analyze_signal,
     write_catalogue_csv,
 )
-from musicrec.audio.loudness import integrated_loudness, k_weighting_sos  # noqa: E402
+from musicrec.audio.errors import AudioError
+from musicrec.audio.loudness import integrated_loudness, k_weighting_sos
+from musicrec.audio.synthetic import chord_progression, click_track, sine
+
+pytestmark = pytest.mark.audio
 
 SR = 22050
 
@@ -153,6 +137,8 @@ def test_acoustic_timbre_scores_higher_than_saw_and_noise(rng: np.random.Generat
 
 @pytest.fixture(scope="module")
 def audio_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import soundfile as sf
+
     folder = tmp_path_factory.mktemp("audio")
     y = song(120, 2, 1, 12)
     for ext in ("wav", "flac", "ogg", "mp3"):
@@ -187,6 +173,8 @@ def test_codecs_soundfile_lacks_go_through_ffmpeg(audio_dir: Path, tmp_path: Pat
 
 
 def test_tags_and_content_id(tmp_path: Path) -> None:
+    import soundfile as sf
+
     path = tmp_path / "tagged.flac"
     with sf.SoundFile(path, "w", SR, 1) as f:
         f.title, f.artist, f.album, f.date = "My Song", "The Testers", "Tests", "2024-05-01"
@@ -201,6 +189,8 @@ def test_tags_and_content_id(tmp_path: Path) -> None:
 
 def _write_bad_files(folder: Path) -> dict[str, str]:
     """Bad files and the words their one-line errors must contain."""
+    import soundfile as sf
+
     good = song(120, 2, 1, 6)
     sf.write(folder / "good.wav", good, SR)
     (folder / "text.wav").write_text("hello, this is not audio\n" * 50)
@@ -229,6 +219,8 @@ def test_bad_files_give_one_clear_line_each(tmp_path: Path) -> None:
 
 
 def test_a_folder_goes_on_past_bad_files_on_every_core(tmp_path: Path) -> None:
+    import soundfile as sf
+
     expected = _write_bad_files(tmp_path)
     sf.write(tmp_path / "sub_second.flac", song(100, 9, 0, 6), SR)  # any order, any depth
     (tmp_path / "notes.txt").write_text("not an audio extension: skipped")
@@ -240,6 +232,8 @@ def test_a_folder_goes_on_past_bad_files_on_every_core(tmp_path: Path) -> None:
 
 
 def test_a_three_hour_file_is_analysed_from_its_start(tmp_path: Path) -> None:
+    import soundfile as sf
+
     path = tmp_path / "three_hours.flac"
     sr = 8000
     with sf.SoundFile(path, "w", sr, 1, subtype="PCM_16") as f:

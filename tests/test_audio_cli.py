@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
 import json
-import os
 from pathlib import Path
 
 import pytest
@@ -12,19 +10,7 @@ from typer.testing import CliRunner
 
 from musicrec.cli import app as musicrec_cli
 
-
-def _need(module: str) -> None:
-    try:
-        importlib.import_module(module)
-    except ImportError:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip(f"{module} not installed (pip install 'musicrec[audio]')",
-                    allow_module_level=True)
-
-
-_need("soundfile")
-_need("soxr")
+pytestmark = pytest.mark.audio
 
 app = musicrec_cli
 

@@ -2,39 +2,22 @@
 
 from __future__ import annotations
 
-import importlib
-import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from musicrec.audio.analyze import analyze_file, analyze_signal
 from musicrec.audio.errors import AudioError
-
-
-def _need(module: str) -> None:
-    try:
-        importlib.import_module(module)
-    except ImportError:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip(f"{module} not installed (pip install 'musicrec[audio]')",
-                    allow_module_level=True)
-
-
-_need("soundfile")
-_need("soxr")
-
-import soundfile as sf  # noqa: E402
-
-from musicrec.audio.analyze import analyze_file, analyze_signal  # noqa: E402
-from musicrec.audio.loudness import integrated_loudness  # noqa: E402
-from musicrec.audio.sketch import (  # noqa: E402
+from musicrec.audio.loudness import integrated_loudness
+from musicrec.audio.sketch import (
     sketch,
     sketch_for_features,
     sketch_for_track,
     write_wav,
 )
+
+pytestmark = pytest.mark.audio
 
 SR = 22050
 
@@ -94,6 +77,8 @@ def test_bad_vectors_are_refused_in_one_line() -> None:
 
 
 def test_targets_and_track_records(tmp_path: Path) -> None:
+    import soundfile as sf
+
     by_target = sketch_for_features({"target_tempo": 90, "target_key": 7}, seconds=3)
     assert np.array_equal(by_target, sketch({"tempo": 90, "key": 7}, seconds=3))
     track = {"id": "4u7EnebtmKWzUH433cf5Qv", "name": "x", "tempo": 144.0, "key": 10, "mode": 0,

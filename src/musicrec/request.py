@@ -68,22 +68,17 @@ class RecommendRequest(BaseModel):
                    + len(self.seed_features))
         if not 1 <= n_seeds <= MAX_SEEDS:
             raise ValueError(f"give 1 to {MAX_SEEDS} seeds in total, got {n_seeds}")
-        for kind, values in (("target", self.target), ("min", self.min), ("max", self.max)):
+        named = [(f"{kind}_", values) for kind, values in
+                 (("target", self.target), ("min", self.min), ("max", self.max))]
+        named += [("seed feature ", features) for features in self.seed_features]
+        for prefix, values in named:
             for name, value in values.items():
                 if name not in TUNABLE:
-                    raise ValueError(f"unknown attribute {kind}_{name}; tunable: "
+                    raise ValueError(f"unknown attribute {prefix}{name}; tunable: "
                                      f"{', '.join(TUNABLE)}")
                 lo, hi = RANGES[name]
                 if not lo <= value <= hi:
-                    raise ValueError(f"{kind}_{name}={value:g} is outside {lo:g}..{hi:g}")
-        for features in self.seed_features:
-            for name, value in features.items():
-                if name not in TUNABLE:
-                    raise ValueError(f"unknown feature {name} in seed_features; known: "
-                                     f"{', '.join(TUNABLE)}")
-                lo, hi = RANGES[name]
-                if not lo <= value <= hi:
-                    raise ValueError(f"seed feature {name}={value:g} is outside {lo:g}..{hi:g}")
+                    raise ValueError(f"{prefix}{name}={value:g} is outside {lo:g}..{hi:g}")
         for name in set(self.min) & set(self.max):
             if self.min[name] > self.max[name]:
                 raise ValueError(f"min_{name}={self.min[name]:g} is above "
