@@ -281,15 +281,31 @@ class Recommender:
         return out
 
     def _query(self, seed: Seed, replaced: dict[str, float]) -> np.ndarray:
-        """The seed's mean weighted vector with some features replaced, unit length."""
+        """The seed's vector with some features replaced, unit length.
+
+        The audio-feature part is rebuilt from the seed's raw features with the replacements;
+        any further part of the library's vectors (learned context, see `musicrec.learn`) is
+        the seed songs' own, and the audio part keeps the share of the length it has in them.
+        """
         pipeline = self.src.pipeline
+        d = len(pipeline.dims)
         if seed.info.type == "FEATURES":  # no songs: its own values (NaN: unknown)
             columns = {name: np.array([seed.profile[name]]) for name in pipeline.names}
+            sample = None
         else:
             sample = _sample(seed.rows)
             columns = {name: self.src.numeric(name)[sample] for name in pipeline.names}
         weighted = pipeline.apply_targets(pipeline.weighted(columns).mean(axis=0), replaced)
-        return normalize(weighted[None, :])[0]
+        audio = normalize(weighted[None, :])[0]
+        width = self.src.vectors.shape[1]
+        if width == d:
+            return audio
+        if sample is None:  # nothing is known of a sound's context: its audio part alone
+            return np.concatenate([audio, np.zeros(width - d, dtype=np.float32)])
+        stored = np.asarray(self.src.vectors[sample], dtype=np.float32)
+        share = float(np.linalg.norm(stored[:, :d], axis=1).mean())
+        query = np.concatenate([audio * share, stored[:, d:].mean(axis=0)])
+        return normalize(query[None, :])[0]
 
     # --- stage 3: candidates ----------------------------------------------------------------
 
