@@ -109,8 +109,11 @@ def serve(settings: Settings) -> None:
                f"http://{shown_host}:{port}/v1/ (docs at /docs) with {workers} "
                f"worker{'s' if workers > 1 else ''}")
     del lib  # each worker opens its own
+    # A worker answers the parent's health pings from a thread, which waits for the GIL while
+    # the worker opens the library and loads its word indexes (pure Python); on a busy 2-core
+    # machine that took longer than uvicorn's 5 s, and the parent killed every worker in turn.
     config = uvicorn.Config(partial(app_from_settings, settings), factory=True, host=host,
-                            port=port, workers=workers)
+                            port=port, workers=workers, timeout_worker_healthcheck=120)
     logging.getLogger("uvicorn.error").info(message)
     if workers == 1:
         uvicorn.Server(config).run(sockets=[sock])
