@@ -566,6 +566,8 @@ def test_an_audio_file_becomes_a_seed(at: AppTest, tmp_path: Path) -> None:
     wav = tmp_path / "mine.wav"
     write_wav(wav, sketch_for_features({"tempo": 126, "energy": 0.9}, seconds=10))
     run(at)
+    at.toggle(key="audio_seed_on").set_value(True)
+    run(at)
     uploader = next(u for u in at.get("file_uploader") if u.proto.id.endswith("audio_seed")
                     or "audio" in str(u.proto.label).lower())
     uploader.set_value(("mine.wav", wav.read_bytes(), "audio/wav"))

@@ -22,7 +22,11 @@ _INSTALL = "Sound needs the audio extra: `pip install 'musicrec[audio]'`."
 
 def upload_seed() -> None:
     """Analyse an uploaded song into audio features, show them, and offer it as a seed."""
-    with st.expander("Start from a song file of your own", icon=":material/upload_file:"):
+    # A toggle, not an expander: a file uploader inside a closed expander left a loading
+    # placeholder on the page, which the browser test waits on to see the page settle.
+    if not st.toggle("Start from a song file of your own", key="audio_seed_on"):
+        return
+    with st.container(border=True):
         uploaded = st.file_uploader("An audio file", type=FILE_TYPES, key="audio_seed")
         if uploaded is None:
             return
