@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import faiss
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 import scipy.sparse as sp
 from scipy.stats import skew
@@ -121,10 +122,25 @@ def resolve_column(columns: Sequence[str], wanted: str) -> str:
 
 def read_truth(lib: Library, path: str | Path, label_columns: Sequence[str] = ("genre",),
                playlist_column: str | None = None) -> list[Truth]:
+    """`read_truth_for_ids` for a library's songs (see there); the library only gives its ids."""
+    ids = lib.table.column("id").to_numpy(zero_copy_only=False)
+    try:
+        return read_truth_for_ids(ids, path, label_columns, playlist_column)
+    except _NoMatch as exc:
+        raise CatalogError(f"no track id in {path} is in the library at {lib.path}") from exc
+
+
+class _NoMatch(CatalogError):
+    pass
+
+
+def read_truth_for_ids(ids: np.ndarray, path: str | Path,
+                       label_columns: Sequence[str] = ("genre",),
+                       playlist_column: str | None = None) -> list[Truth]:
     """Read label sets for the library's songs from a CSV of (track id, label...) rows.
 
     Args:
-        lib: the library whose rows the labels are aligned with.
+        ids: (n,) track ids of the rows the labels are aligned with.
         path: CSV with a track id column (`id`, `track_id`, ...) and the label columns; a track
             may appear on several rows, each adding its labels.
         label_columns: columns to use as labels, by name or catalogue alias ("genre" finds
@@ -148,16 +164,15 @@ def read_truth(lib: Library, path: str | Path, label_columns: Sequence[str] = ("
         wanted["playlist"] = PLAYLIST_COLUMN
     frame = pd.read_csv(path, usecols=[id_col, *wanted.values()], dtype=str,
                         keep_default_na=False)
-    ids = lib.table.column("id").to_numpy(zero_copy_only=False)
     rows = pd.Index(ids).get_indexer(frame[id_col])
     if (rows < 0).all():
-        raise CatalogError(f"no track id in {path} is in the library at {lib.path}")
+        raise _NoMatch(f"no track id in {path} is among the {len(ids):,} given")
     truths = []
     for name, column in wanted.items():
         keep = (rows >= 0) & (frame[column].str.strip() != "").to_numpy()
         codes, labels = pd.factorize(frame[column][keep])
         matrix = sp.csr_matrix((np.ones(len(codes), dtype=bool), (rows[keep], codes)),
-                               shape=(len(lib), len(labels)), dtype=bool)
+                               shape=(len(ids), len(labels)), dtype=bool)
         truths.append(Truth(name, matrix, [str(v) for v in labels]))
     return truths
 
@@ -173,6 +188,32 @@ def exclusions(lib: Library, seeds: np.ndarray) -> list[np.ndarray]:
             artist_row = lib.artist_row_of(artist_id)
             if artist_row is not None:
                 parts.append(lib.rows_of_artist(artist_row).astype(np.int64))
+        out.append(np.unique(np.concatenate(parts)))
+    return out
+
+
+def table_exclusions(table: pa.Table, seeds: np.ndarray) -> list[np.ndarray]:
+    """`exclusions` computed from a catalogue table, without a built library.
+
+    Same rule: the seed, every song of any of its artists, every song of its album.
+    """
+    from musicrec.learn import Groups
+
+    groups = Groups.from_table(table)
+    by_artist = sp.csr_matrix((np.ones(len(groups.song_of_pair), bool),
+                               (groups.artist_of_pair, groups.song_of_pair)),
+                              shape=(groups.n_artists, groups.n_songs))
+    song_artists = by_artist.T.tocsr()
+    album = groups.album
+    album_order = np.argsort(album, kind="stable")
+    sorted_album = album[album_order]
+    out = []
+    for seed in np.asarray(seeds, dtype=np.int64):
+        artists = song_artists.indices[song_artists.indptr[seed]:song_artists.indptr[seed + 1]]
+        parts = [np.array([seed], np.int64), by_artist[artists].indices.astype(np.int64)]
+        if album[seed] >= 0:
+            lo, hi = np.searchsorted(sorted_album, [album[seed], album[seed] + 1])
+            parts.append(album_order[lo:hi].astype(np.int64))
         out.append(np.unique(np.concatenate(parts)))
     return out
 
