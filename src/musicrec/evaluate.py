@@ -512,3 +512,107 @@ def metric_descriptions(k: int, metrics: dict[str, dict[str, float]]) -> dict[st
         else:
             out[name] = fixed[name]
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# Playlist continuation: learn on some playlists, score on held-out ones
+# --------------------------------------------------------------------------------------------
+
+
+def split_playlists(matrix: sp.csr_matrix, test_share: float, rng_seed: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Playlist rows split at random (seeded) into (train, test); never split inside one."""
+    if not 0 < test_share < 1:
+        raise MusicrecError(f"test_share must be between 0 and 1, got {test_share}")
+    order = np.random.default_rng(rng_seed).permutation(matrix.shape[0])
+    n_test = int(round(test_share * len(order)))
+    return np.sort(order[n_test:]), np.sort(order[:n_test])
+
+
+@dataclass(frozen=True)
+class PlaylistSeeds:
+    """Seed songs drawn from held-out playlists.
+
+    Attributes:
+        seeds: (s,) seed rows.
+        playlist: (s,) row of the held-out playlist each seed was drawn from.
+        excluded: per seed, rows no method may recommend.
+        cold: (s,) bool, the seed is in no training playlist.
+    """
+
+    seeds: np.ndarray
+    playlist: np.ndarray
+    excluded: list[np.ndarray]
+    cold: np.ndarray
+
+
+def playlist_seeds(test: sp.csr_matrix, train_counts: np.ndarray,
+                   exclude: Callable[[np.ndarray], list[np.ndarray]], per_playlist: int = 3,
+                   rng_seed: int = 0) -> PlaylistSeeds:
+    """Up to `per_playlist` seeds from each held-out playlist, drawn with a seeded rng.
+
+    A song is a seed only if at least one other song of its playlist may be recommended for
+    it (not excluded by `exclude`, e.g. not by the seed's artist): otherwise no method could
+    score a hit and the seed measures nothing.
+    """
+    rng = np.random.default_rng(rng_seed)
+    test = test.tocsr()
+    seeds, playlists = [], []
+    for p in range(test.shape[0]):
+        songs = test.indices[test.indptr[p]:test.indptr[p + 1]]
+        if len(songs) >= 2:
+            for s in rng.permutation(songs)[:per_playlist]:
+                seeds.append(int(s))
+                playlists.append(p)
+    seeds_arr, pl_arr = np.array(seeds, np.int64), np.array(playlists, np.int64)
+    excluded = exclude(seeds_arr)
+    keep = np.array([
+        np.setdiff1d(test.indices[test.indptr[p]:test.indptr[p + 1]], ex).size > 0
+        for p, ex in zip(pl_arr, excluded, strict=True)], dtype=bool)
+    return PlaylistSeeds(seeds_arr[keep], pl_arr[keep],
+                         [ex for ex, k in zip(excluded, keep, strict=True) if k],
+                         np.asarray(train_counts)[seeds_arr[keep]] == 0)
+
+
+def score_playlist_lists(ps: PlaylistSeeds, test: sp.csr_matrix, recs: np.ndarray
+                         ) -> dict[str, float]:
+    """hit@k, P@k, recall@k and coverage of lists against the held-out playlists.
+
+    For a seed drawn from held-out playlist P, a recommended song is a hit when it is another
+    song of P; hit@k is the share of seeds with at least one hit in their top k, P@k the share
+    of the k slots that are hits, recall@k the share of P's other songs found. Computed over all
+    seeds and over the cold-start seeds (in no training playlist) alone.
+    """
+    k = recs.shape[1]
+    test = test.tocsr()
+    valid = recs >= 0
+    members = np.asarray(test[ps.playlist[:, None].repeat(k, 1).ravel(),
+                              np.where(valid, recs, 0).ravel()]).reshape(recs.shape) > 0
+    hits = members & valid
+    sizes = np.diff(test.indptr)[ps.playlist] - 1
+    out: dict[str, float] = {}
+    for name, mask in (("all", np.ones(len(ps.seeds), bool)), ("cold", ps.cold)):
+        if not mask.any():
+            continue
+        out[f"{name} seeds"] = float(mask.sum())
+        out[f"{name} hit@{k}"] = float(hits[mask].any(axis=1).mean())
+        out[f"{name} P@{k}"] = float(hits[mask].mean())
+        out[f"{name} recall@{k}"] = float((hits[mask].sum(axis=1) / np.maximum(
+            sizes[mask], 1)).mean())
+    n = test.shape[1]
+    out["coverage"] = float((np.bincount(recs[valid], minlength=n) > 0).mean())
+    return out
+
+
+def evaluate_playlists(methods: dict[str, np.ndarray], ps: PlaylistSeeds, test: sp.csr_matrix,
+                       k: int = 10) -> dict[str, dict[str, float]]:
+    """Exact cosine search over each method's vectors, scored by `score_playlist_lists`.
+
+    Args:
+        methods: name -> (n, d) unit song vectors (zero rows are never a good match).
+        ps: seeds from `playlist_seeds`.
+        test: (p, n) the held-out playlists.
+    """
+    return {name: score_playlist_lists(
+        ps, test, exact_top_k_excluding(vectors, ps.seeds, ps.excluded, k))
+        for name, vectors in methods.items()}
