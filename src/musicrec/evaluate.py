@@ -616,3 +616,29 @@ def evaluate_playlists(methods: dict[str, np.ndarray], ps: PlaylistSeeds, test: 
     return {name: score_playlist_lists(
         ps, test, exact_top_k_excluding(vectors, ps.seeds, ps.excluded, k))
         for name, vectors in methods.items()}
+
+
+def hold_out_songs(train: sp.csr_matrix, songs_in_playlists: np.ndarray, share: float,
+                   rng_seed: int) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Remove a random share of the playlist songs from every training playlist.
+
+    Those songs are then "cold" (in no training playlist) wherever they occur, so cold-start
+    seeds are many and drawn at random, not only the songs that happen to occur in held-out
+    playlists alone.
+
+    Args:
+        train: (p, n) training playlists.
+        songs_in_playlists: rows of the songs that occur in any playlist (train or test).
+        share: the share of those songs to hold out.
+
+    Returns:
+        (the training matrix without them, their rows).
+    """
+    rng = np.random.default_rng(rng_seed)
+    cold = np.sort(rng.choice(songs_in_playlists, size=int(round(share * len(
+        songs_in_playlists))), replace=False))
+    keep = np.ones(train.shape[1], dtype=np.float32)
+    keep[cold] = 0
+    out = (train @ sp.diags(keep)).tocsr()
+    out.eliminate_zeros()
+    return out, cold
