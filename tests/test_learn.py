@@ -291,3 +291,29 @@ def test_reads_the_mpd_sample_both_ways(mpd: Path, real_30k: Path) -> None:
     # The README: 4,980 of the 30k songs appear, in 66,366 playlist rows.
     assert from_csv.summary()["songs_in_playlists"] == 4980
     assert from_csv.entries - from_csv.unknown == 66366
+
+
+def test_learned_artefacts_round_trip_and_damage(tmp_path: Path, rng: np.random.Generator
+                                                 ) -> None:
+    table, x, _ = clustered(rng, 4, 3, d=4)
+    cfg = learn.ContextConfig(artist_scale={})
+    ctx = learn.build_context(table, x, cfg)
+    mapping = learn.ColdStartMap(np.eye(8, 3, dtype=np.float32), np.zeros(3, np.float32))
+    entry = learn.save_learned(tmp_path, ctx, cfg, 8, {"playlists": 2}, mapping,
+                               learn.PlaylistConfig())
+    got, artists, got_map = learn.load_learned(tmp_path)
+    assert got == json.loads(json.dumps(entry)) and artists.shape == (4, 4)
+    assert got_map is not None and got_map.coef.shape == (8, 3)
+    (tmp_path / learn.LEARN_MANIFEST).write_text('{"format": 99}')
+    with pytest.raises(LibraryError, match="format 99"):
+        learn.load_learned(tmp_path)
+    (tmp_path / learn.LEARN_MANIFEST).write_text(json.dumps(entry))
+    (tmp_path / learn.ARTIST_VECTORS).write_bytes(b"not numpy")
+    with pytest.raises(LibraryError, match="damaged"):
+        learn.load_learned(tmp_path)
+
+
+def test_similarity_parts_sum_to_the_cosine(rng: np.random.Generator) -> None:
+    v = normalize(rng.normal(size=(2, 6)).astype(np.float32))
+    content, playlist = learn.similarity_parts(v[0], v[1], 4)
+    assert content + playlist == pytest.approx(float(v[0] @ v[1]), abs=1e-6)

@@ -641,3 +641,79 @@ def learned_vectors(content: np.ndarray, playlists: Playlists,
     mapping = fit_cold_start(content, space, config.ridge_alpha)
     part = playlist_part(content, space, mapping, config.mapped_prior)
     return blend(content, part, config.weight), space, mapping
+
+
+# --------------------------------------------------------------------------------------------
+# Saving what was learned, and explaining it
+# --------------------------------------------------------------------------------------------
+
+LEARN_FORMAT = 1
+LEARN_MANIFEST = "learn.json"
+ARTIST_VECTORS = "artist_vectors.npy"
+COLD_START_MAP = "playlist_map.npz"
+
+
+def save_learned(folder: str | Path, context: Context, context_config: ContextConfig,
+                 n_content: int, playlists: dict[str, object] | None = None,
+                 mapping: ColdStartMap | None = None,
+                 playlist_config: PlaylistConfig | None = None) -> dict[str, object]:
+    """Write the learned artefacts into a library folder; returns the manifest entry.
+
+    Files: `artist_vectors.npy` (m, d) float32 (rows as artists.arrow), `playlist_map.npz`
+    (the cold-start map, when playlists were given) and `learn.json` (the same entry).
+
+    Args:
+        n_content: number of leading vector dimensions that are the content part (the rest,
+            if any, is the playlist part).
+        playlists: `Playlists.summary()` of the playlists learned from.
+    """
+    folder = Path(folder)
+    np.save(folder / ARTIST_VECTORS, np.ascontiguousarray(context.artist_vectors, np.float32))
+    entry: dict[str, object] = {
+        "format": LEARN_FORMAT, "context": context_config.model_dump(),
+        "content_dims": n_content, "artist_vectors": ARTIST_VECTORS,
+        "artists": int(len(context.artist_vectors)), "playlists": None}
+    if mapping is not None and playlist_config is not None:
+        np.savez(folder / COLD_START_MAP, coef=mapping.coef, intercept=mapping.intercept)
+        entry["playlists"] = {"config": playlist_config.model_dump(), "read": playlists,
+                              "map": COLD_START_MAP}
+    (folder / LEARN_MANIFEST).write_text(json.dumps(entry, indent=2))
+    return entry
+
+
+def load_learned(folder: str | Path) -> tuple[dict[str, object], np.ndarray,
+                                               ColdStartMap | None]:
+    """(manifest entry, artist vectors memory-mapped, cold-start map or None) of a library.
+
+    Raises:
+        LibraryError: missing, damaged or from another format version.
+    """
+    folder = Path(folder)
+    try:
+        entry = json.loads((folder / LEARN_MANIFEST).read_text())
+        if entry.get("format") != LEARN_FORMAT:
+            raise LibraryError(f"{folder / LEARN_MANIFEST} has format {entry.get('format')}, "
+                               f"this version reads {LEARN_FORMAT}: rebuild the library")
+        artists = np.load(folder / ARTIST_VECTORS, mmap_mode="r")
+        mapping = None
+        if entry.get("playlists"):
+            with np.load(folder / COLD_START_MAP) as data:
+                mapping = ColdStartMap(data["coef"], data["intercept"])
+    except (OSError, ValueError, KeyError, AttributeError) as exc:
+        raise LibraryError(f"learned artefacts in {folder} are missing or damaged ({exc}); "
+                           "rebuild the library") from exc
+    if artists.ndim != 2 or artists.dtype != np.float32:
+        raise LibraryError(f"{folder / ARTIST_VECTORS}: expected a 2-D float32 matrix, got "
+                           f"{artists.dtype} {artists.shape}")
+    return entry, artists, mapping
+
+
+def similarity_parts(a: np.ndarray, b: np.ndarray, n_content: int) -> tuple[float, float]:
+    """How much of the cosine between two final song vectors comes from each part.
+
+    Returns (content part, playlist part); they sum to the cosine. The explanation says
+    "people put these together" when the playlist part carries most of it and both songs were
+    in training playlists, "similar sound" otherwise.
+    """
+    a, b = np.asarray(a, np.float32), np.asarray(b, np.float32)
+    return float(a[:n_content] @ b[:n_content]), float(a[n_content:] @ b[n_content:])
