@@ -16,6 +16,12 @@ and every list is scored by the same code:
   every method (the standardised audio features), so no method is judged by its own metric.
 - artist diversity: distinct (first) artists per list, over the list's length.
 
+Playlist continuation (`split_playlists`, `hold_out_songs`, `playlist_seeds`,
+`evaluate_playlists`): playlists are split by playlist id, vectors are learned from the
+training part, and every seed drawn from a held-out playlist is scored by hit@k (at least one
+other song of that playlist in its top k), P@k and recall@k, over all seeds and over cold-start
+seeds (songs in no training playlist). It needs only vectors and a catalogue table, no library.
+
 Baselines run through the same code in the same run: random songs; cosine on the raw, unscaled
 audio features; StandardScaler then cosine; our vectors with exact search; and our recommender
 (`Library.recommend`: approximate index plus its diversity rules).
