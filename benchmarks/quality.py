@@ -388,7 +388,9 @@ def playlist_report(table: pa.Table, ids: np.ndarray, content: np.ndarray,
                     "seed counts only when another song of its playlist may be recommended. "
                     "hit@10: share of seeds with at least one other song of the same held-out "
                     "playlist in the top 10; P@10: share of the 10 slots that are; cold: seeds "
-                    "in no training playlist."}
+                    "in no training playlist. Continuation (supplement): 5 seeds from a held-out "
+                    "playlist, query = normalised mean of their vectors, hit when one of the "
+                    "top 10 is another song of that playlist."}
     sources = {"mpd_sample": MPD_SAMPLE, "30k playlist_id column": REAL_30K}
     config = learn.PlaylistConfig()
     rules = {"strict (seed's artists and album excluded)": lambda s: ev.table_exclusions(table, s),
@@ -417,7 +419,9 @@ def playlist_report(table: pa.Table, ids: np.ndarray, content: np.ndarray,
         for rule, exclude in rules.items():
             seeds = ev.playlist_seeds(test.matrix, counts, exclude, 3, args.rng_seed)
             per_rule[rule] = {"seeds": len(seeds.seeds), "cold seeds": int(seeds.cold.sum()),
-                              "methods": ev.evaluate_playlists(methods, seeds, test.matrix)}
+                              "methods": ev.evaluate_playlists(methods, seeds, test.matrix),
+                              "continuation, 5 seeds (mean query)": ev.evaluate_continuation(
+                                  methods, test.matrix, 5, exclude, 10, args.rng_seed)}
             grid = Table("method", "hit@10", "P@10", "recall@10", "cold hit@10", "coverage",
                          title=f"{source}, {rule}: {len(seeds.seeds)} seeds "
                                f"({int(seeds.cold.sum())} cold)")
@@ -425,6 +429,9 @@ def playlist_report(table: pa.Table, ids: np.ndarray, content: np.ndarray,
                 grid.add_row(name, *(f"{m.get(key, float('nan')):.3f}" for key in (
                     "all hit@10", "all P@10", "all recall@10", "cold hit@10", "coverage")))
             console.print(grid)
+            cont = per_rule[rule]["continuation, 5 seeds (mean query)"]
+            console.print("  continuation from 5 seeds, hit@10: " + ", ".join(
+                f"{name} {m['hit@10']:.3f}" for name, m in cont.items()))
         out[source] = {"read": playlists.summary(), "train_playlists": len(train),
                        "test_playlists": len(test), "songs_held_out": len(held_songs),
                        "fit_seconds": fit_seconds,

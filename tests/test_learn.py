@@ -298,7 +298,8 @@ def test_learned_artefacts_round_trip_and_damage(tmp_path: Path, rng: np.random.
     table, x, _ = clustered(rng, 4, 3, d=4)
     cfg = learn.ContextConfig(artist_scale={})
     ctx = learn.build_context(table, x, cfg)
-    mapping = learn.ColdStartMap(np.eye(8, 3, dtype=np.float32), np.zeros(3, np.float32))
+    mapping = learn.ColdStartMap(np.eye(8, 3, dtype=np.float32), np.zeros(3, np.float32),
+                                 np.zeros(3, np.float32), np.ones(3, np.float32))
     entry = learn.save_learned(tmp_path, ctx, cfg, 8, {"playlists": 2}, mapping,
                                learn.PlaylistConfig())
     got, artists, got_map = learn.load_learned(tmp_path)

@@ -648,3 +648,45 @@ def hold_out_songs(train: sp.csr_matrix, songs_in_playlists: np.ndarray, share: 
     out = (train @ sp.diags(keep)).tocsr()
     out.eliminate_zeros()
     return out, cold
+
+
+def evaluate_continuation(methods: dict[str, np.ndarray], test: sp.csr_matrix, n_seeds: int,
+                          exclude: Callable[[np.ndarray], list[np.ndarray]], k: int = 10,
+                          rng_seed: int = 0) -> dict[str, dict[str, float]]:
+    """Playlist continuation from several songs: a supplement to the one-seed figures.
+
+    For each held-out playlist with more than `n_seeds` catalogue songs, `n_seeds` of them
+    (seeded draw) are the seeds; the query is the normalised mean of their vectors; the seeds
+    and everything `exclude` returns for any of them are never recommended; a hit is one of the
+    playlist's other songs. Returns hit@k, P@k and coverage per method.
+    """
+    rng = np.random.default_rng(rng_seed)
+    test = test.tocsr()
+    seed_sets, targets = [], []
+    for p in range(test.shape[0]):
+        songs = test.indices[test.indptr[p]:test.indptr[p + 1]]
+        if len(songs) > n_seeds:
+            chosen = rng.permutation(songs)[:n_seeds]
+            seed_sets.append(chosen)
+            targets.append(np.setdiff1d(songs, chosen))
+    excluded = [np.unique(np.concatenate(exclude(s))) for s in seed_sets]
+    usable = [i for i, (t, ex) in enumerate(zip(targets, excluded, strict=True))
+              if np.setdiff1d(t, ex).size > 0]
+    out: dict[str, dict[str, float]] = {}
+    for name, vectors in methods.items():
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        queries = normalize(np.stack([vectors[seed_sets[i]].mean(axis=0) for i in usable]))
+        wanted = min(len(vectors), k + max(len(excluded[i]) for i in usable))
+        _, found = faiss.knn(queries, vectors, wanted, metric=faiss.METRIC_INNER_PRODUCT)
+        hits = np.zeros((len(usable), k), dtype=bool)
+        recs = np.full((len(usable), k), -1, dtype=np.int64)
+        for j, i in enumerate(usable):
+            kept = found[j][(found[j] >= 0) & ~np.isin(found[j], excluded[i])][:k]
+            recs[j, :len(kept)] = kept
+            hits[j, :len(kept)] = np.isin(kept, targets[i])
+        valid = recs >= 0
+        out[name] = {"playlists": float(len(usable)), f"hit@{k}": float(hits.any(axis=1).mean()),
+                     f"P@{k}": float(hits.mean()),
+                     "coverage": float((np.bincount(recs[valid], minlength=len(vectors)) > 0)
+                                       .mean())}
+    return out

@@ -581,30 +581,53 @@ def _als(x: sp.csr_matrix, config: PlaylistConfig) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ColdStartMap:
-    """Ridge regression from content vectors to playlist-space vectors.
+    """Ridge regression from content vectors to playlist-space vectors, spread like the space.
+
+    Ridge predictions crowd around the mean direction (on the MPD sample: mean cosine 0.62
+    between mapped songs against 0.12 between learned ones), so songs in no playlist all look
+    alike and a query near the centre, such as the mean of several seeds, finds them first.
+    Predictions are therefore centred and rescaled per dimension to the learned vectors'
+    spread: validation hit@10 with one seed 0.388 -> 0.406, with five seeds 0.344 -> 0.629
+    (learned part alone: 0.406 / 0.672).
 
     Attributes:
         coef: (d_content, d_playlist) float32.
-        intercept: (d_playlist,) float32.
+        intercept, shift, scale: (d_playlist,) float32; vector = ((c coef + intercept) - shift)
+            x scale, then normalised.
     """
 
     coef: np.ndarray
     intercept: np.ndarray
+    shift: np.ndarray
+    scale: np.ndarray
 
     def predict(self, content: np.ndarray) -> np.ndarray:
         """(n, d_playlist) float32 unit rows for (n, d_content) content vectors."""
-        return normalize(np.asarray(content, np.float32) @ self.coef + self.intercept)
+        raw = np.asarray(content, np.float32) @ self.coef + self.intercept
+        return normalize((raw - self.shift) * self.scale)
 
 
 def fit_cold_start(content: np.ndarray, space: PlaylistSpace, alpha: float = 1.0
                    ) -> ColdStartMap:
-    """Learn the content -> playlist-space mapping on the songs that have both."""
+    """Learn the content -> playlist-space mapping on the songs that have both.
+
+    Args:
+        content: (n, d) content vectors of every catalogue song (the spread of the predictions
+            is measured over all of them).
+        space: from `fit_playlists` on the same catalogue.
+        alpha: ridge penalty.
+    """
     from sklearn.linear_model import Ridge
 
     seen = space.seen
     model = Ridge(alpha=alpha).fit(np.asarray(content[seen], np.float64),
                                    np.asarray(space.vectors[seen], np.float64))
-    return ColdStartMap(model.coef_.T.astype(np.float32), model.intercept_.astype(np.float32))
+    coef, intercept = model.coef_.T.astype(np.float32), model.intercept_.astype(np.float32)
+    raw = np.asarray(content, np.float32) @ coef + intercept
+    spread = raw.std(axis=0)
+    scale = space.vectors[seen].std(axis=0) / np.where(spread > 0, spread, 1.0)
+    return ColdStartMap(coef, intercept, raw.mean(axis=0).astype(np.float32),
+                        scale.astype(np.float32))
 
 
 def playlist_part(content: np.ndarray, space: PlaylistSpace, mapping: ColdStartMap,
@@ -674,7 +697,8 @@ def save_learned(folder: str | Path, context: Context, context_config: ContextCo
         "content_dims": n_content, "artist_vectors": ARTIST_VECTORS,
         "artists": int(len(context.artist_vectors)), "playlists": None}
     if mapping is not None and playlist_config is not None:
-        np.savez(folder / COLD_START_MAP, coef=mapping.coef, intercept=mapping.intercept)
+        np.savez(folder / COLD_START_MAP, coef=mapping.coef, intercept=mapping.intercept,
+                 shift=mapping.shift, scale=mapping.scale)
         entry["playlists"] = {"config": playlist_config.model_dump(), "read": playlists,
                               "map": COLD_START_MAP}
     (folder / LEARN_MANIFEST).write_text(json.dumps(entry, indent=2))
@@ -698,7 +722,8 @@ def load_learned(folder: str | Path) -> tuple[dict[str, object], np.ndarray,
         mapping = None
         if entry.get("playlists"):
             with np.load(folder / COLD_START_MAP) as data:
-                mapping = ColdStartMap(data["coef"], data["intercept"])
+                mapping = ColdStartMap(data["coef"], data["intercept"], data["shift"],
+                                       data["scale"])
     except (OSError, ValueError, KeyError, AttributeError) as exc:
         raise LibraryError(f"learned artefacts in {folder} are missing or damaged ({exc}); "
                            "rebuild the library") from exc
