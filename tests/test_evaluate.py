@@ -244,3 +244,10 @@ def test_hold_out_songs_removes_them_from_every_playlist() -> None:
     out, cold = ev.hold_out_songs(train, np.arange(6), 0.5, 0)
     assert len(cold) == 3 and out.nnz == 9
     assert not out[:, cold].toarray().any()
+
+
+def test_cap_per_artist_keeps_order() -> None:
+    artists = np.array([0, 0, 0, 1, 1, 2])
+    recs = np.array([[0, 1, 2, 3, 4, 5], [5, 2, -1, -1, -1, -1]])
+    capped = ev.cap_per_artist(recs, artists, k=4, cap=2)
+    assert capped.tolist() == [[0, 1, 3, 4], [5, 2, -1, -1]]

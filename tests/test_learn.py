@@ -318,3 +318,10 @@ def test_similarity_parts_sum_to_the_cosine(rng: np.random.Generator) -> None:
     v = normalize(rng.normal(size=(2, 6)).astype(np.float32))
     content, playlist = learn.similarity_parts(v[0], v[1], 4)
     assert content + playlist == pytest.approx(float(v[0] @ v[1]), abs=1e-6)
+
+
+def test_query_vectors_drop_the_mapped_part_of_cold_seeds() -> None:
+    v = normalize(np.array([[1, 0, 1, 0], [0, 1, 0, 1]], np.float32))
+    q = learn.query_vectors(v, np.array([3, 0]), n_content=2)
+    np.testing.assert_allclose(q[0], v[0])  # in playlists: unchanged
+    np.testing.assert_allclose(q[1], [0, 1, 0, 0])  # cold: content part only

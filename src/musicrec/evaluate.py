@@ -244,7 +244,8 @@ def _album_groups(lib: Library) -> Callable[[int], np.ndarray]:
 
 
 def exact_top_k_excluding(vectors: np.ndarray, seeds: np.ndarray, excluded: list[np.ndarray],
-                          k: int, penalty: np.ndarray | None = None) -> np.ndarray:
+                          k: int, penalty: np.ndarray | None = None,
+                          queries: np.ndarray | None = None) -> np.ndarray:
     """Exact top k by inner product for each seed, never returning its excluded rows.
 
     Args:
@@ -254,12 +255,13 @@ def exact_top_k_excluding(vectors: np.ndarray, seeds: np.ndarray, excluded: list
         k: list length.
         penalty: optional (n,) amount subtracted from every song's similarity (a per-song
             re-ranking such as hub reduction).
+        queries: optional (n, d) vectors to query with instead of `vectors` (row = seed).
 
     Returns:
         (s, k) int64 rows, best first, -1 where fewer than k songs are allowed.
     """
     base = np.asarray(vectors, dtype=np.float32)
-    queries = base[seeds]
+    queries = np.asarray(queries if queries is not None else base, dtype=np.float32)[seeds]
     if penalty is not None:
         # q.v - penalty(v) is an inner product once q gets a 1 and v gets -penalty(v).
         base = np.hstack([base, -np.asarray(penalty, np.float32)[:, None]])
@@ -610,18 +612,24 @@ def score_playlist_lists(ps: PlaylistSeeds, test: sp.csr_matrix, recs: np.ndarra
     return out
 
 
-def evaluate_playlists(methods: dict[str, np.ndarray], ps: PlaylistSeeds, test: sp.csr_matrix,
-                       k: int = 10) -> dict[str, dict[str, float]]:
+def evaluate_playlists(methods: dict[str, np.ndarray | tuple[np.ndarray, np.ndarray]],
+                       ps: PlaylistSeeds, test: sp.csr_matrix, k: int = 10
+                       ) -> dict[str, dict[str, float]]:
     """Exact cosine search over each method's vectors, scored by `score_playlist_lists`.
 
     Args:
-        methods: name -> (n, d) unit song vectors (zero rows are never a good match).
+        methods: name -> (n, d) unit song vectors (zero rows are never a good match), or
+            (vectors, query vectors) when seeds query with other vectors than they are stored
+            with.
         ps: seeds from `playlist_seeds`.
         test: (p, n) the held-out playlists.
     """
-    return {name: score_playlist_lists(
-        ps, test, exact_top_k_excluding(vectors, ps.seeds, ps.excluded, k))
-        for name, vectors in methods.items()}
+    out = {}
+    for name, method in methods.items():
+        vectors, queries = method if isinstance(method, tuple) else (method, None)
+        recs = exact_top_k_excluding(vectors, ps.seeds, ps.excluded, k, queries=queries)
+        out[name] = score_playlist_lists(ps, test, recs)
+    return out
 
 
 def hold_out_songs(train: sp.csr_matrix, songs_in_playlists: np.ndarray, share: float,
@@ -650,7 +658,8 @@ def hold_out_songs(train: sp.csr_matrix, songs_in_playlists: np.ndarray, share: 
     return out, cold
 
 
-def evaluate_continuation(methods: dict[str, np.ndarray], test: sp.csr_matrix, n_seeds: int,
+def evaluate_continuation(methods: dict[str, np.ndarray | tuple[np.ndarray, np.ndarray]],
+                          test: sp.csr_matrix, n_seeds: int,
                           exclude: Callable[[np.ndarray], list[np.ndarray]], k: int = 10,
                           rng_seed: int = 0) -> dict[str, dict[str, float]]:
     """Playlist continuation from several songs: a supplement to the one-seed figures.
@@ -673,9 +682,11 @@ def evaluate_continuation(methods: dict[str, np.ndarray], test: sp.csr_matrix, n
     usable = [i for i, (t, ex) in enumerate(zip(targets, excluded, strict=True))
               if np.setdiff1d(t, ex).size > 0]
     out: dict[str, dict[str, float]] = {}
-    for name, vectors in methods.items():
+    for name, method in methods.items():
+        vectors, query_base = method if isinstance(method, tuple) else (method, method)
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        queries = normalize(np.stack([vectors[seed_sets[i]].mean(axis=0) for i in usable]))
+        queries = normalize(np.stack([np.asarray(query_base)[seed_sets[i]].mean(axis=0)
+                                      for i in usable]))
         wanted = min(len(vectors), k + max(len(excluded[i]) for i in usable))
         _, found = faiss.knn(queries, vectors, wanted, metric=faiss.METRIC_INNER_PRODUCT)
         hits = np.zeros((len(usable), k), dtype=bool)
@@ -689,4 +700,26 @@ def evaluate_continuation(methods: dict[str, np.ndarray], test: sp.csr_matrix, n
                      f"P@{k}": float(hits.mean()),
                      "coverage": float((np.bincount(recs[valid], minlength=len(vectors)) > 0)
                                        .mean())}
+    return out
+
+
+def cap_per_artist(recs: np.ndarray, artists: np.ndarray, k: int, cap: int = 2) -> np.ndarray:
+    """Keep at most `cap` songs per artist in each list, best first, cut to k.
+
+    Emulates the recommender's diversity rule on exact-search lists: pass lists longer than
+    k (e.g. 6k) so that k remain. recs: (s, m) rows, -1 for none; artists: (n,) artist codes.
+    """
+    out = np.full((len(recs), k), -1, dtype=np.int64)
+    for i, row in enumerate(recs):
+        row = row[row >= 0]
+        a = artists[row]
+        # Rank of each song among earlier songs of the same artist in the list.
+        order = np.argsort(a, kind="stable")
+        sorted_a = a[order]
+        starts = np.r_[0, np.flatnonzero(np.diff(sorted_a)) + 1]
+        rank_sorted = np.arange(len(a)) - np.repeat(starts, np.diff(np.r_[starts, len(a)]))
+        rank = np.empty(len(a), dtype=np.int64)
+        rank[order] = rank_sorted
+        kept = row[rank < cap][:k]
+        out[i, :len(kept)] = kept
     return out
