@@ -418,9 +418,10 @@ def playlist_report(table: pa.Table, ids: np.ndarray, content: np.ndarray,
         blended = learn.blend(content, part, config.weight)
         methods = {"content only (artist context)": content,
                    "playlists only (learned; zero for songs in no playlist)": space.vectors,
-                   "blended (default)": blended,
-                   "blended, cold seeds query with their content part": (
-                       blended, learn.query_vectors(blended, space.counts, content.shape[1])),
+                   "blended, cold seeds query as stored": blended,
+                   "blended + cold-seed queries (default)": (blended, learn.query_vectors(
+                       blended, space, learn.Groups.from_table(table), content.shape[1],
+                       config.weight)),
                    "content + mapped playlist part for every song": learn.blend(
                        content, mapping.predict(content), config.weight)}
         counts = np.asarray(train.matrix.getnnz(axis=0))

@@ -320,11 +320,23 @@ def test_similarity_parts_sum_to_the_cosine(rng: np.random.Generator) -> None:
     assert content + playlist == pytest.approx(float(v[0] @ v[1]), abs=1e-6)
 
 
-def test_query_vectors_drop_the_mapped_part_of_cold_seeds() -> None:
-    v = normalize(np.array([[1, 0, 1, 0], [0, 1, 0, 1]], np.float32))
-    q = learn.query_vectors(v, np.array([3, 0]), n_content=2)
-    np.testing.assert_allclose(q[0], v[0])  # in playlists: unchanged
-    np.testing.assert_allclose(q[1], [0, 1, 0, 0])  # cold: content part only
+def test_cold_seeds_query_with_their_artists_playlist_vector() -> None:
+    # Songs 0, 1 by artist a (0 in playlists), 2 by b (in playlists), 3 by c (never).
+    table = catalogue([["a"], ["a"], ["b"], ["c"]])
+    groups = learn.Groups.from_table(table)
+    pl = np.array([[1, 0], [0.6, 0.8], [0, 1], [0.6, 0.8]], np.float32)
+    space = learn.PlaylistSpace(normalize(pl * np.array([[1], [0], [1], [0]], np.float32)),
+                                np.array([2, 0, 1, 0], np.int32))
+    content = normalize(np.array([[1, 0], [0, 1], [1, 1], [1, -1]], np.float32))
+    v = learn.blend(content, pl, 1.0)
+    q = learn.query_vectors(v, space, groups, n_content=2, weight=1.0)
+    np.testing.assert_allclose(q[0], v[0])  # in playlists: as stored
+    # Song 1: its own content, its artist's playlist vector (song 0's, [1, 0]).
+    np.testing.assert_allclose(q[1], normalize(np.array([[0, 1, 1, 0]], np.float32))[0],
+                               atol=1e-6)
+    np.testing.assert_allclose(q[3], [*content[3], 0, 0], atol=1e-6)  # no artist in playlists
+    one = learn.cold_query(v[1], 2, learn.artist_playlist_vectors(groups, space)[[0]], 1.0)
+    np.testing.assert_allclose(one, q[1], atol=1e-6)
 
 
 @pytest.mark.realdata
