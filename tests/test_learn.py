@@ -298,13 +298,23 @@ def test_learned_artefacts_round_trip_and_damage(tmp_path: Path, rng: np.random.
     table, x, _ = clustered(rng, 4, 3, d=4)
     cfg = learn.ContextConfig(artist_scale={})
     ctx = learn.build_context(table, x, cfg)
+    learn.save_learned(tmp_path, ctx, cfg, 8)
+    plain = learn.load_learned(tmp_path)
+    assert plain.artist_vectors.shape == (4, 4) and plain.mapping is None
+    counts = np.array([1, 0] * 6, np.int32)
+    space = learn.PlaylistSpace(normalize(rng.normal(size=(12, 3)).astype(np.float32)) *
+                                counts[:, None], counts)
     mapping = learn.ColdStartMap(np.eye(8, 3, dtype=np.float32), np.zeros(3, np.float32),
                                  np.zeros(3, np.float32), np.ones(3, np.float32))
-    entry = learn.save_learned(tmp_path, ctx, cfg, 8, {"playlists": 2}, mapping,
+    pl = learn.Playlists(sp.csr_matrix((2, 12), dtype=np.float32), np.array(["1", "2"]), 0, 0,
+                         1)
+    entry = learn.save_learned(tmp_path, ctx, cfg, 8, pl, space, mapping,
                                learn.PlaylistConfig())
-    got, artists, got_map = learn.load_learned(tmp_path)
-    assert got == json.loads(json.dumps(entry)) and artists.shape == (4, 4)
-    assert got_map is not None and got_map.coef.shape == (8, 3)
+    got = learn.load_learned(tmp_path)
+    assert got.entry == json.loads(json.dumps(entry))
+    assert got.mapping is not None and got.mapping.coef.shape == (8, 3)
+    assert got.artist_playlist is not None and got.artist_playlist.shape == (4, 3)
+    assert got.playlist_counts is not None and got.playlist_counts.tolist() == counts.tolist()
     (tmp_path / learn.LEARN_MANIFEST).write_text('{"format": 99}')
     with pytest.raises(LibraryError, match="format 99"):
         learn.load_learned(tmp_path)

@@ -170,6 +170,7 @@ class Context:
     vectors: np.ndarray
     artist_vectors: np.ndarray
     dims: list[str]
+    groups: Groups
 
 
 def song_context(base: np.ndarray, groups: Groups, config: ContextConfig
@@ -260,7 +261,7 @@ def build_context(table: pa.Table, base_vectors: np.ndarray,
     out = np.hstack(parts)
     if config.center:
         out -= out.mean(axis=0)
-    return Context(normalize(out), normalize(artist_means), dims)
+    return Context(normalize(out), normalize(artist_means), dims, groups)
 
 
 def context_vectors(table: pa.Table, base_vectors: np.ndarray,
@@ -674,40 +675,67 @@ LEARN_FORMAT = 1
 LEARN_MANIFEST = "learn.json"
 ARTIST_VECTORS = "artist_vectors.npy"
 COLD_START_MAP = "playlist_map.npz"
+ARTIST_PLAYLIST_VECTORS = "artist_playlist_vectors.npy"
+PLAYLIST_COUNTS = "playlist_counts.npy"
+
+
+@dataclass(frozen=True)
+class Learned:
+    """What `load_learned` returns.
+
+    Attributes:
+        entry: the manifest entry (`learn.json`).
+        artist_vectors: (m, d_content_base) float32 unit rows, memory-mapped.
+        mapping: the cold-start map, or None without playlists.
+        artist_playlist: (m, d_playlist) float32, memory-mapped, or None.
+        playlist_counts: (n,) int32 training playlists per song, memory-mapped, or None.
+    """
+
+    entry: dict[str, object]
+    artist_vectors: np.ndarray
+    mapping: ColdStartMap | None = None
+    artist_playlist: np.ndarray | None = None
+    playlist_counts: np.ndarray | None = None
 
 
 def save_learned(folder: str | Path, context: Context, context_config: ContextConfig,
-                 n_content: int, playlists: dict[str, object] | None = None,
-                 mapping: ColdStartMap | None = None,
+                 n_content: int, playlists: Playlists | None = None,
+                 space: PlaylistSpace | None = None, mapping: ColdStartMap | None = None,
                  playlist_config: PlaylistConfig | None = None) -> dict[str, object]:
     """Write the learned artefacts into a library folder; returns the manifest entry.
 
-    Files: `artist_vectors.npy` (m, d) float32 (rows as artists.arrow), `playlist_map.npz`
-    (the cold-start map, when playlists were given) and `learn.json` (the same entry).
+    Files: `artist_vectors.npy` (m, d) float32 (rows as artists.arrow); with playlists also
+    `playlist_map.npz` (the cold-start map), `artist_playlist_vectors.npy` (m, d_playlist)
+    float32 and `playlist_counts.npy` (n,) int32 (for `cold_query`); `learn.json` holds the
+    entry.
 
     Args:
         n_content: number of leading vector dimensions that are the content part (the rest,
             if any, is the playlist part).
-        playlists: `Playlists.summary()` of the playlists learned from.
     """
     folder = Path(folder)
     np.save(folder / ARTIST_VECTORS, np.ascontiguousarray(context.artist_vectors, np.float32))
     entry: dict[str, object] = {
         "format": LEARN_FORMAT, "context": context_config.model_dump(),
-        "content_dims": n_content, "artist_vectors": ARTIST_VECTORS,
+        "content_dims": n_content, "dims": context.dims, "artist_vectors": ARTIST_VECTORS,
         "artists": int(len(context.artist_vectors)), "playlists": None}
-    if mapping is not None and playlist_config is not None:
+    if (playlists is not None and space is not None and mapping is not None
+            and playlist_config is not None):
         np.savez(folder / COLD_START_MAP, coef=mapping.coef, intercept=mapping.intercept,
                  shift=mapping.shift, scale=mapping.scale)
-        entry["playlists"] = {"config": playlist_config.model_dump(), "read": playlists,
-                              "map": COLD_START_MAP}
+        groups_pl = artist_playlist_vectors(context.groups, space)
+        np.save(folder / ARTIST_PLAYLIST_VECTORS, groups_pl)
+        np.save(folder / PLAYLIST_COUNTS, space.counts.astype(np.int32))
+        entry["playlists"] = {"config": playlist_config.model_dump(),
+                              "read": playlists.summary(), "dims": int(space.vectors.shape[1]),
+                              "map": COLD_START_MAP, "artist_playlist": ARTIST_PLAYLIST_VECTORS,
+                              "counts": PLAYLIST_COUNTS}
     (folder / LEARN_MANIFEST).write_text(json.dumps(entry, indent=2))
     return entry
 
 
-def load_learned(folder: str | Path) -> tuple[dict[str, object], np.ndarray,
-                                               ColdStartMap | None]:
-    """(manifest entry, artist vectors memory-mapped, cold-start map or None) of a library.
+def load_learned(folder: str | Path) -> Learned:
+    """The learned artefacts of a library folder, arrays memory-mapped.
 
     Raises:
         LibraryError: missing, damaged or from another format version.
@@ -718,19 +746,23 @@ def load_learned(folder: str | Path) -> tuple[dict[str, object], np.ndarray,
         if entry.get("format") != LEARN_FORMAT:
             raise LibraryError(f"{folder / LEARN_MANIFEST} has format {entry.get('format')}, "
                                f"this version reads {LEARN_FORMAT}: rebuild the library")
-        artists = np.load(folder / ARTIST_VECTORS, mmap_mode="r")
-        mapping = None
+        learned = Learned(entry, np.load(folder / ARTIST_VECTORS, mmap_mode="r"))
         if entry.get("playlists"):
             with np.load(folder / COLD_START_MAP) as data:
                 mapping = ColdStartMap(data["coef"], data["intercept"], data["shift"],
                                        data["scale"])
+            learned = Learned(entry, learned.artist_vectors, mapping,
+                              np.load(folder / ARTIST_PLAYLIST_VECTORS, mmap_mode="r"),
+                              np.load(folder / PLAYLIST_COUNTS, mmap_mode="r"))
     except (OSError, ValueError, KeyError, AttributeError) as exc:
         raise LibraryError(f"learned artefacts in {folder} are missing or damaged ({exc}); "
                            "rebuild the library") from exc
-    if artists.ndim != 2 or artists.dtype != np.float32:
-        raise LibraryError(f"{folder / ARTIST_VECTORS}: expected a 2-D float32 matrix, got "
-                           f"{artists.dtype} {artists.shape}")
-    return entry, artists, mapping
+    for name, array in (("artist vectors", learned.artist_vectors),
+                        ("artist playlist vectors", learned.artist_playlist)):
+        if array is not None and (array.ndim != 2 or array.dtype != np.float32):
+            raise LibraryError(f"{folder}: {name} should be a 2-D float32 matrix, got "
+                               f"{array.dtype} {array.shape}; rebuild the library")
+    return learned
 
 
 def artist_playlist_vectors(groups: Groups, space: PlaylistSpace) -> np.ndarray:
