@@ -2,19 +2,28 @@
 
 Two signals are added to the audio-feature vectors of `features.FeaturePipeline`:
 
-- **Artist and album context** (no labels needed): each song's vector gets its artist's and its
-  album's mean vector appended, shrunk towards the song itself for artists and albums with few
-  songs. Songs by the same artist tend to share a genre, so the mean over the artist's songs is
-  a less noisy estimate of "what kind of music this is" than one song's features.
+- **Artist context** (no labels needed): each song's vector gets its artist's mean vector
+  appended (album mean and shrinkage of small artists are options; measured, neither helped).
+  Songs by the same artist tend to share a genre, so the mean over the artist's songs is a less
+  noisy estimate of "what kind of music this is" than one song's features.
 - **Playlists**, when given: songs people put in the same playlists get close vectors in a small
-  learned space (co-occurrence, normalised, then factorised). Most songs of a large catalogue
+  learned space (implicit ALS, or PPMI co-occurrence + SVD). Most songs of a large catalogue
   appear in no playlist, so a mapping learned from the content vector to that space (ridge
   regression on the songs that have both) gives every song a playlist-space vector.
 
 The song vector the index sees is the concatenation of the weighted parts, L2-normalised, so the
-index and the recommender need no change. The build calls `context_vectors` (no playlists) or
-`learned_vectors` (with playlists); the artist mean matrix it returns is saved for
-`related_artists`.
+index and the recommender need no change. Hooks for the build:
+
+- no playlists: `build_context(table, pipeline.transform(table), ContextConfig(),
+  pipeline.dims)` -> `Context.vectors` to index (n, 2 x the pipeline's dims: 32 for the
+  Kaggle 1.2M schema, 28 for the 30k file) and `Context.artist_vectors` for
+  `related_artists`; then
+  `save_learned(folder, context, config, n_content=vectors.shape[1])`.
+- with playlists: `read_playlists(paths, track_ids)`, then `learned_vectors(context.vectors,
+  playlists, PlaylistConfig())` -> (vectors to index, space, map); `save_learned(folder,
+  context, config, n_content, playlists, space, map, playlist_config)`.
+- at query time, a seed in no training playlist (`playlist_counts[row] == 0`) queries with
+  `cold_query(stored_vector, n_content, artist_playlist[artist rows of the seed], weight)`.
 """
 
 from __future__ import annotations
