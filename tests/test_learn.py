@@ -111,6 +111,8 @@ def test_related_artists_known_answer() -> None:
     assert rows.tolist() == [1, 3] and sims[0] > sims[1]
     rows, _ = learn.related_artists(v, 2, k=10)
     assert rows.tolist() == [3, 1, 0]  # never itself, at most m - 1
+    rows, _ = learn.related_artists(v, 0, k=3, eligible=np.array([True, False, True, True]))
+    assert rows.tolist() == [3, 2]
     with pytest.raises(InvalidQueryError, match="out of range"):
         learn.related_artists(v, 4)
 

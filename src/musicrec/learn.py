@@ -283,14 +283,17 @@ def context_vectors(table: pa.Table, base_vectors: np.ndarray,
     return build_context(table, base_vectors, config, base_dims).vectors
 
 
-def related_artists(artist_vectors: np.ndarray, artist_row: int, k: int = 10
-                    ) -> tuple[np.ndarray, np.ndarray]:
+def related_artists(artist_vectors: np.ndarray, artist_row: int, k: int = 10,
+                    eligible: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The k artists whose mean song vector is closest (cosine) to `artist_row`'s.
 
     Args:
         artist_vectors: (m, d) float32 unit rows (`Context.artist_vectors`, saved at build).
         artist_row: the artist's row (as in artists.arrow).
         k: how many.
+        eligible: optional (m,) bool, artists that may be returned. One-song artists' "means"
+            are single songs and often fill the list (30k set: Daft Punk's five nearest are
+            one-song artists), so e.g. `tracks >= 3` from artists.arrow gives steadier lists.
 
     Returns:
         (rows (k,) int64, cosine similarities (k,) float32), best first, the artist itself
@@ -304,7 +307,9 @@ def related_artists(artist_vectors: np.ndarray, artist_row: int, k: int = 10
     sims = np.asarray(artist_vectors, dtype=np.float32) @ np.asarray(
         artist_vectors[artist_row], dtype=np.float32)
     sims[artist_row] = -np.inf
-    k = min(k, m - 1)
+    if eligible is not None:
+        sims[~np.asarray(eligible, dtype=bool)] = -np.inf
+    k = min(k, int(np.isfinite(sims).sum()))
     if k <= 0:
         return np.empty(0, np.int64), np.empty(0, np.float32)
     top = np.argpartition(-sims, k - 1)[:k]
