@@ -151,9 +151,11 @@ class Groups:
 
 def _group_sum(out: np.ndarray, x: np.ndarray, members: np.ndarray, groups: np.ndarray) -> None:
     """out[g] += x[m] for every membership, via one sparse product (np.add.at is slow)."""
-    incidence = sp.csr_matrix((np.ones(len(members)), (groups, members)),
+    # float32 products: at 1.2M songs x 16 dims float64 took twice as long, and sums of a few
+    # thousand unit vectors lose nothing that matters in float32.
+    incidence = sp.csr_matrix((np.ones(len(members), np.float32), (groups, members)),
                               shape=(len(out), len(x)))
-    out += incidence @ np.asarray(x, dtype=np.float64)
+    out += incidence @ np.asarray(x, dtype=np.float32)
 
 
 def _self_shrunk(x: np.ndarray, members: np.ndarray, groups: np.ndarray, n_groups: int,
@@ -205,12 +207,18 @@ def song_context(base: np.ndarray, groups: Groups, config: ContextConfig
     def per_song(sums_g: np.ndarray, counts_g: np.ndarray, song_members: np.ndarray,
                  song_groups: np.ndarray) -> np.ndarray:
         # Each credit's shrunk mean, then the mean over a song's credits.
-        prior = base[song_members].astype(np.float64) if config.prior == "self" else global_mean
-        shrunk = (sums_g[song_groups] + k * prior) / (counts_g[song_groups] + k)[:, None]
+        if k == 0:  # the default: plain means, in float32 (half the time at 1.2M songs)
+            means = (sums_g / np.maximum(counts_g, 1)[:, None]).astype(np.float32)
+            shrunk = means[song_groups]
+        else:
+            prior = base[song_members].astype(np.float64) if config.prior == "self" \
+                else global_mean
+            shrunk = (sums_g[song_groups] + k * prior) / (counts_g[song_groups] + k)[:, None]
         if len(song_members) == n and (song_members == np.arange(n)).all():
             return shrunk.astype(np.float32)
         out = np.zeros((n, base.shape[1]), dtype=np.float64)
         _group_sum(out, shrunk, np.arange(len(song_members)), song_members)
+        # (a song's credits are summed by one sparse product, then divided by their number)
         credits = np.bincount(song_members, minlength=n).astype(np.float64)
         return (out / np.maximum(credits, 1)[:, None]).astype(np.float32)
 
