@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/quality.py report    # the table for the README
     .venv/bin/python benchmarks/quality.py tune      # coordinate search of weights/transforms
     .venv/bin/python benchmarks/quality.py holdout   # the shipped defaults on both halves
+    .venv/bin/python benchmarks/quality.py learn     # artist context and playlists (learn.py)
 
 `report` builds the 30k file into a library under benchmarks/work/ (with the current
 DEFAULT_WEIGHTS), then scores, on 2,000 seeded single-song seeds with the seed's artists and
@@ -15,6 +16,10 @@ Results: benchmarks/results/quality_30k.json and the markdown table README_secti
 by coordinate search on seeds from one half only, then scored on seeds from the other half,
 so the held-out figure is not flattered by the search. The objective is the mean of genre
 P@10 / 0.50 and subgenre P@10 / 0.25 (the targets). Results: results/quality_tuning.json.
+`learn` needs no built library: it reads the catalogue table and builds vectors itself. It scores
+artist/album context variants on the same artist halves (context is learned without labels; the
+halves keep the choice of its settings honest), hubness with every song as a seed, and playlist
+continuation on the MPD sample split by playlist: results/quality_learn.json.
 `holdout` scores the shipped DEFAULT_WEIGHTS (which may round the search's answer) the same
 way: results/quality_holdout.json.
 """
@@ -49,7 +54,7 @@ ROOT = Path(__file__).resolve().parents[1]
 REAL_30K = ROOT.parent / "shared" / "data" / "spotify_30k_songs" / "spotify_songs.csv"
 WORK = ROOT / "benchmarks" / "work" / "quality_30k"
 RESULTS = ROOT / "benchmarks" / "results"
-console = Console()
+console = Console(width=160)
 
 # The defaults before this tuning, kept to show what the tuning bought.
 PREVIOUS_WEIGHTS: dict[str, float] = {
@@ -286,6 +291,165 @@ def markdown(result: ev.Evaluation) -> str:
     return "\n".join(lines)
 
 
+MPD_SAMPLE = ROOT.parent / "shared" / "data" / "mpd_sample" / "playlists.csv.gz"
+
+
+def learn_report(args: argparse.Namespace) -> None:
+    """Artist context on both artist halves, hubness, and the playlist table."""
+    from musicrec import learn
+    from musicrec.catalog import read_catalog
+
+    t0 = time.perf_counter()
+    table = read_catalog(REAL_30K).table
+    pipeline = FeaturePipeline.fit(table)
+    base = pipeline.transform(table)
+    ids = table.column("id").to_numpy(zero_copy_only=False)
+    truths = [t for t in ev.read_truth_for_ids(ids, REAL_30K, ["genre", "subgenre"])
+              if t.name in TARGETS]
+    groups = learn.Groups.from_table(table)
+    codes = np.unique(groups.primary)
+    half_a = np.random.default_rng(args.rng_seed).permutation(codes)[: len(codes) // 2]
+    in_a = np.isin(groups.primary, half_a)
+    rows_a, rows_b = np.flatnonzero(in_a), np.flatnonzero(~in_a)
+    rng = np.random.default_rng(args.rng_seed)
+    seed_sets = {"tuning": np.sort(rng.choice(rows_a, min(args.seeds, len(rows_a)), False)),
+                 "held_out": rows_b,
+                 "standard": ev.sample_seeds(truths, len(ids), ev.DEFAULT_SEEDS, 0)}
+    excluded = {k: ev.table_exclusions(table, v) for k, v in seed_sets.items()}
+    default = learn.ContextConfig()
+    variants = {
+        "shipped weights, no context": learn.ContextConfig(artist_weight=0.0),
+        "artist mean, weight 1, no scaling": learn.ContextConfig(artist_weight=1.0,
+                                                                 artist_scale={}),
+        "artist mean, weight 1, shrinkage 1 (prior: the song)": learn.ContextConfig(
+            artist_weight=1.0, artist_scale={}, shrinkage=1.0),
+        "artist mean, weight 1.4, no scaling": learn.ContextConfig(artist_scale={}),
+        "artist mean + album mean 0.5": learn.ContextConfig(album_weight=0.5),
+        "default ContextConfig (artist 1.4, scaled)": default,
+    }
+    artists = groups.primary
+    context: dict[str, Any] = {}
+    table_out = Table("variant", *(f"{p} {g}" for p in seed_sets for g in TARGETS),
+                      "std coverage", "std top-1% share", title="P@10, artist + album excluded")
+    for name, cfg in variants.items():
+        vectors = learn.context_vectors(table, base, cfg, pipeline.dims)
+        scores = {}
+        for part, seeds in seed_sets.items():
+            recs = ev.exact_top_k_excluding(vectors, seeds, excluded[part], 10)
+            long = ev.exact_top_k_excluding(vectors, seeds, excluded[part], 60)
+            capped = ev.cap_per_artist(long, artists, 10, 2)
+            scores[part] = {**{t.name: round(float(t.hits(seeds, recs).mean()), 4)
+                               for t in truths}, **slot_stats(recs, len(ids)),
+                            "artist diversity": round(ev.artist_diversity(recs, artists), 4),
+                            "at most 2 per artist": {
+                                **{t.name: round(float(t.hits(seeds, capped).mean()), 4)
+                                   for t in truths},
+                                "coverage": slot_stats(capped, len(ids))["coverage"]}}
+        context[name] = {"config": cfg.model_dump(), "dims": int(vectors.shape[1]),
+                         "scores": scores}
+        table_out.add_row(name, *(f"{scores[p][g]:.4f}" for p in seed_sets for g in TARGETS),
+                          f"{scores['standard']['coverage']:.3f}",
+                          f"{scores['standard']['top 1% share']:.4f}")
+    console.print(table_out)
+    every = np.arange(len(ids))
+    every_excluded = ev.table_exclusions(table, every)
+    hubness = {}
+    for name in ("shipped weights, no context", "default ContextConfig (artist 1.4, scaled)"):
+        vectors = learn.context_vectors(table, base, variants[name], pipeline.dims)
+        hubness[name] = slot_stats(ev.exact_top_k_excluding(vectors, every, every_excluded, 10),
+                                   len(ids))
+    console.print(hubness)
+    results: dict[str, Any] = {
+        "source": REAL_30K.name, "k": 10,
+        "exclusions": "seed's artists and album",
+        "split": f"primary artists halved at random (rng seed {args.rng_seed}); tuning seeds "
+                 "from half A, every song of half B held out",
+        "seeds": {k: len(v) for k, v in seed_sets.items()},
+        "context": context, "hubness_every_song_as_seed": hubness,
+        "playlists": playlist_report(table, ids, learn.context_vectors(
+            table, base, default, pipeline.dims), args),
+        "seconds": round(time.perf_counter() - t0, 1)}
+    out = RESULTS / "quality_learn.json"
+    out.write_text(json.dumps(results, indent=2))
+    console.print(f"wrote {out}")
+
+
+def slot_stats(recs: np.ndarray, n: int) -> dict[str, float]:
+    """Coverage, share of slots going to the 1% most-recommended songs, skewness."""
+    occurrences = np.bincount(recs[recs >= 0], minlength=n)
+    top = np.sort(occurrences)[::-1]
+    return {"coverage": round(float((occurrences > 0).mean()), 4),
+            "top 1% share": round(float(top[: max(1, n // 100)].sum() / occurrences.sum()), 4),
+            "skew": round(float(skew(occurrences)), 3), "most recommended": int(top[0])}
+
+
+def playlist_report(table: pa.Table, ids: np.ndarray, content: np.ndarray,
+                    args: argparse.Namespace) -> dict[str, Any]:
+    """hit@10 / P@10 / recall@10 / coverage on held-out playlists, for each method."""
+    from musicrec import learn
+
+    out: dict[str, Any] = {
+        "protocol": "playlists split 80/20 by playlist id (seeded); a further share of the "
+                    "playlist songs removed from every training playlist (cold-start songs); "
+                    "up to 3 seeds per held-out playlist with at least 2 catalogue songs; a "
+                    "seed counts only when another song of its playlist may be recommended. "
+                    "hit@10: share of seeds with at least one other song of the same held-out "
+                    "playlist in the top 10; P@10: share of the 10 slots that are; cold: seeds "
+                    "in no training playlist. Continuation (supplement): 5 seeds from a held-out "
+                    "playlist, query = normalised mean of their vectors, hit when one of the "
+                    "top 10 is another song of that playlist."}
+    sources = {"mpd_sample": MPD_SAMPLE, "30k playlist_id column": REAL_30K}
+    config = learn.PlaylistConfig()
+    rules = {"strict (seed's artists and album excluded)": lambda s: ev.table_exclusions(table, s),
+             "seed only excluded": lambda s: [np.array([x], np.int64) for x in s]}
+    for source, path in sources.items():
+        playlists = learn.read_playlists(path, ids)
+        train_rows, test_rows = ev.split_playlists(playlists.matrix, 0.2, args.rng_seed)
+        train, test = playlists.subset(train_rows), playlists.subset(test_rows)
+        in_playlists = np.flatnonzero(playlists.matrix.getnnz(axis=0) > 0)
+        held_matrix, held_songs = ev.hold_out_songs(train.matrix, in_playlists,
+                                                    args.cold_share, args.rng_seed)
+        train = learn.Playlists(held_matrix, train.pids, train.entries, train.unknown,
+                                train.files, train.extra)
+        t0 = time.perf_counter()
+        space = learn.fit_playlists(train, config)
+        mapping = learn.fit_cold_start(content, space, config.ridge_alpha)
+        fit_seconds = round(time.perf_counter() - t0, 2)
+        part = learn.playlist_part(content, space, mapping, config.mapped_prior)
+        blended = learn.blend(content, part, config.weight)
+        methods = {"content only (artist context)": content,
+                   "playlists only (learned; zero for songs in no playlist)": space.vectors,
+                   "blended, cold seeds query as stored": blended,
+                   "blended + cold-seed queries (default)": (blended, learn.query_vectors(
+                       blended, space, learn.Groups.from_table(table), content.shape[1],
+                       config.weight)),
+                   "content + mapped playlist part for every song": learn.blend(
+                       content, mapping.predict(content), config.weight)}
+        counts = np.asarray(train.matrix.getnnz(axis=0))
+        per_rule = {}
+        for rule, exclude in rules.items():
+            seeds = ev.playlist_seeds(test.matrix, counts, exclude, 3, args.rng_seed)
+            per_rule[rule] = {"seeds": len(seeds.seeds), "cold seeds": int(seeds.cold.sum()),
+                              "methods": ev.evaluate_playlists(methods, seeds, test.matrix),
+                              "continuation, 5 seeds (mean query)": ev.evaluate_continuation(
+                                  methods, test.matrix, 5, exclude, 10, args.rng_seed)}
+            grid = Table("method", "hit@10", "P@10", "recall@10", "cold hit@10", "coverage",
+                         title=f"{source}, {rule}: {len(seeds.seeds)} seeds "
+                               f"({int(seeds.cold.sum())} cold)")
+            for name, m in per_rule[rule]["methods"].items():
+                grid.add_row(name, *(f"{m.get(key, float('nan')):.3f}" for key in (
+                    "all hit@10", "all P@10", "all recall@10", "cold hit@10", "coverage")))
+            console.print(grid)
+            cont = per_rule[rule]["continuation, 5 seeds (mean query)"]
+            console.print("  continuation from 5 seeds, hit@10: " + ", ".join(
+                f"{name} {m['hit@10']:.3f}" for name, m in cont.items()))
+        out[source] = {"read": playlists.summary(), "train_playlists": len(train),
+                       "test_playlists": len(test), "songs_held_out": len(held_songs),
+                       "fit_seconds": fit_seconds,
+                       "config": config.model_dump(), "rules": per_rule}
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -299,6 +463,12 @@ def main() -> None:
     p_hold.add_argument("--seeds", type=int, default=5000, help="tuning seeds (half A)")
     p_hold.add_argument("--rng-seed", type=int, default=0)
     p_hold.set_defaults(run=holdout)
+    p_learn = sub.add_parser("learn", help="artist context and playlists (learn.py)")
+    p_learn.add_argument("--seeds", type=int, default=5000, help="tuning seeds (half A)")
+    p_learn.add_argument("--rng-seed", type=int, default=0)
+    p_learn.add_argument("--cold-share", type=float, default=0.1,
+                         help="share of playlist songs removed from training (cold start)")
+    p_learn.set_defaults(run=learn_report)
     p_report = sub.add_parser("report", help="the evaluation table on the 30k songs")
     p_report.add_argument("--seeds", type=int, default=ev.DEFAULT_SEEDS)
     p_report.add_argument("--rng-seed", type=int, default=0)

@@ -216,3 +216,39 @@ def test_defaults_beat_the_baselines_on_real_genres(real_30k: Path,
     assert ours["subgenre P@10"] > scaled["subgenre P@10"] > raw["subgenre P@10"]
     # Guards the tuned DEFAULT_WEIGHTS (0.494 / 0.251 measured; before tuning 0.475 / 0.229).
     assert ours["genre P@10"] >= 0.485 and ours["subgenre P@10"] >= 0.245
+
+
+def test_table_exclusions_cover_artists_and_album() -> None:
+    import pyarrow as pa
+
+    table = pa.table({"id": ["a", "b", "c", "d", "e"],
+                      "artist_ids": [["x"], ["x", "y"], ["y"], ["z"], ["w"]],
+                      "album_id": ["al1", "al2", "al3", "al1", None]})
+    ex = ev.table_exclusions(table, np.array([0, 2, 4]))
+    # Song 0: itself, artist x's songs (0, 1), album al1 (0, 3). Song 2: artist y (1, 2).
+    assert [e.tolist() for e in ex] == [[0, 1, 3], [1, 2], [4]]
+
+
+def test_read_truth_for_ids(tmp_path: Path) -> None:
+    path = tmp_path / "labels.csv"
+    path.write_text("track_id,playlist_genre,playlist_id\nb,rock,p1\na,pop,p1\nb,pop,p2\n"
+                    "zz,edm,p3\n")
+    genre, playlist = ev.read_truth_for_ids(np.array(["a", "b", "c"], dtype=object), path)
+    assert genre.matrix.toarray().tolist() == [[False, True], [True, True], [False, False]]
+    assert playlist.matrix[0, 0] and playlist.matrix[1, 0]
+    with pytest.raises(CatalogError, match="no track id"):
+        ev.read_truth_for_ids(np.array(["q"], dtype=object), path)
+
+
+def test_hold_out_songs_removes_them_from_every_playlist() -> None:
+    train = sp.csr_matrix(np.ones((3, 6), np.float32))
+    out, cold = ev.hold_out_songs(train, np.arange(6), 0.5, 0)
+    assert len(cold) == 3 and out.nnz == 9
+    assert not out[:, cold].toarray().any()
+
+
+def test_cap_per_artist_keeps_order() -> None:
+    artists = np.array([0, 0, 0, 1, 1, 2])
+    recs = np.array([[0, 1, 2, 3, 4, 5], [5, 2, -1, -1, -1, -1]])
+    capped = ev.cap_per_artist(recs, artists, k=4, cap=2)
+    assert capped.tolist() == [[0, 1, 3, 4], [5, 2, -1, -1]]

@@ -16,6 +16,12 @@ and every list is scored by the same code:
   every method (the standardised audio features), so no method is judged by its own metric.
 - artist diversity: distinct (first) artists per list, over the list's length.
 
+Playlist continuation (`split_playlists`, `hold_out_songs`, `playlist_seeds`,
+`evaluate_playlists`): playlists are split by playlist id, vectors are learned from the
+training part, and every seed drawn from a held-out playlist is scored by hit@k (at least one
+other song of that playlist in its top k), P@k and recall@k, over all seeds and over cold-start
+seeds (songs in no training playlist). It needs only vectors and a catalogue table, no library.
+
 Baselines run through the same code in the same run: random songs; cosine on the raw, unscaled
 audio features; StandardScaler then cosine; our vectors with exact search; and our recommender
 (`Library.recommend`: approximate index plus its diversity rules).
@@ -31,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import faiss
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.compute as pc
 import scipy.sparse as sp
 from scipy.stats import skew
@@ -122,10 +129,25 @@ def resolve_column(columns: Sequence[str], wanted: str) -> str:
 
 def read_truth(lib: Library, path: str | Path, label_columns: Sequence[str] = ("genre",),
                playlist_column: str | None = None) -> list[Truth]:
+    """`read_truth_for_ids` for a library's songs (see there); the library only gives its ids."""
+    ids = lib.table.column("id").to_numpy(zero_copy_only=False)
+    try:
+        return read_truth_for_ids(ids, path, label_columns, playlist_column)
+    except _NoMatch as exc:
+        raise CatalogError(f"no track id in {path} is in the library at {lib.path}") from exc
+
+
+class _NoMatch(CatalogError):
+    pass
+
+
+def read_truth_for_ids(ids: np.ndarray, path: str | Path,
+                       label_columns: Sequence[str] = ("genre",),
+                       playlist_column: str | None = None) -> list[Truth]:
     """Read label sets for the library's songs from a CSV of (track id, label...) rows.
 
     Args:
-        lib: the library whose rows the labels are aligned with.
+        ids: (n,) track ids of the rows the labels are aligned with.
         path: CSV with a track id column (`id`, `track_id`, ...) and the label columns; a track
             may appear on several rows, each adding its labels.
         label_columns: columns to use as labels, by name or catalogue alias ("genre" finds
@@ -149,16 +171,15 @@ def read_truth(lib: Library, path: str | Path, label_columns: Sequence[str] = ("
         wanted["playlist"] = PLAYLIST_COLUMN
     frame = pd.read_csv(path, usecols=[id_col, *wanted.values()], dtype=str,
                         keep_default_na=False)
-    ids = lib.table.column("id").to_numpy(zero_copy_only=False)
     rows = pd.Index(ids).get_indexer(frame[id_col])
     if (rows < 0).all():
-        raise CatalogError(f"no track id in {path} is in the library at {lib.path}")
+        raise _NoMatch(f"no track id in {path} is among the {len(ids):,} given")
     truths = []
     for name, column in wanted.items():
         keep = (rows >= 0) & (frame[column].str.strip() != "").to_numpy()
         codes, labels = pd.factorize(frame[column][keep])
         matrix = sp.csr_matrix((np.ones(len(codes), dtype=bool), (rows[keep], codes)),
-                               shape=(len(lib), len(labels)), dtype=bool)
+                               shape=(len(ids), len(labels)), dtype=bool)
         truths.append(Truth(name, matrix, [str(v) for v in labels]))
     return truths
 
@@ -174,6 +195,32 @@ def exclusions(lib: Library, seeds: np.ndarray) -> list[np.ndarray]:
             artist_row = lib.artist_row_of(artist_id)
             if artist_row is not None:
                 parts.append(lib.rows_of_artist(artist_row).astype(np.int64))
+        out.append(np.unique(np.concatenate(parts)))
+    return out
+
+
+def table_exclusions(table: pa.Table, seeds: np.ndarray) -> list[np.ndarray]:
+    """`exclusions` computed from a catalogue table, without a built library.
+
+    Same rule: the seed, every song of any of its artists, every song of its album.
+    """
+    from musicrec.learn import Groups
+
+    groups = Groups.from_table(table)
+    by_artist = sp.csr_matrix((np.ones(len(groups.song_of_pair), bool),
+                               (groups.artist_of_pair, groups.song_of_pair)),
+                              shape=(groups.n_artists, groups.n_songs))
+    song_artists = by_artist.T.tocsr()
+    album = groups.album
+    album_order = np.argsort(album, kind="stable")
+    sorted_album = album[album_order]
+    out = []
+    for seed in np.asarray(seeds, dtype=np.int64):
+        artists = song_artists.indices[song_artists.indptr[seed]:song_artists.indptr[seed + 1]]
+        parts = [np.array([seed], np.int64), by_artist[artists].indices.astype(np.int64)]
+        if album[seed] >= 0:
+            lo, hi = np.searchsorted(sorted_album, [album[seed], album[seed] + 1])
+            parts.append(album_order[lo:hi].astype(np.int64))
         out.append(np.unique(np.concatenate(parts)))
     return out
 
@@ -198,7 +245,8 @@ def _album_groups(lib: Library) -> Callable[[int], np.ndarray]:
 
 
 def exact_top_k_excluding(vectors: np.ndarray, seeds: np.ndarray, excluded: list[np.ndarray],
-                          k: int, penalty: np.ndarray | None = None) -> np.ndarray:
+                          k: int, penalty: np.ndarray | None = None,
+                          queries: np.ndarray | None = None) -> np.ndarray:
     """Exact top k by inner product for each seed, never returning its excluded rows.
 
     Args:
@@ -208,12 +256,13 @@ def exact_top_k_excluding(vectors: np.ndarray, seeds: np.ndarray, excluded: list
         k: list length.
         penalty: optional (n,) amount subtracted from every song's similarity (a per-song
             re-ranking such as hub reduction).
+        queries: optional (n, d) vectors to query with instead of `vectors` (row = seed).
 
     Returns:
         (s, k) int64 rows, best first, -1 where fewer than k songs are allowed.
     """
     base = np.asarray(vectors, dtype=np.float32)
-    queries = base[seeds]
+    queries = np.asarray(queries if queries is not None else base, dtype=np.float32)[seeds]
     if penalty is not None:
         # q.v - penalty(v) is an inner product once q gets a 1 and v gets -penalty(v).
         base = np.hstack([base, -np.asarray(penalty, np.float32)[:, None]])
@@ -471,4 +520,207 @@ def metric_descriptions(k: int, metrics: dict[str, dict[str, float]]) -> dict[st
             out[name] = f"share of seeds with at least one result sharing a {name.split()[0]}"
         else:
             out[name] = fixed[name]
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Playlist continuation: learn on some playlists, score on held-out ones
+# --------------------------------------------------------------------------------------------
+
+
+def split_playlists(matrix: sp.csr_matrix, test_share: float, rng_seed: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Playlist rows split at random (seeded) into (train, test); never split inside one."""
+    if not 0 < test_share < 1:
+        raise MusicrecError(f"test_share must be between 0 and 1, got {test_share}")
+    order = np.random.default_rng(rng_seed).permutation(matrix.shape[0])
+    n_test = int(round(test_share * len(order)))
+    return np.sort(order[n_test:]), np.sort(order[:n_test])
+
+
+@dataclass(frozen=True)
+class PlaylistSeeds:
+    """Seed songs drawn from held-out playlists.
+
+    Attributes:
+        seeds: (s,) seed rows.
+        playlist: (s,) row of the held-out playlist each seed was drawn from.
+        excluded: per seed, rows no method may recommend.
+        cold: (s,) bool, the seed is in no training playlist.
+    """
+
+    seeds: np.ndarray
+    playlist: np.ndarray
+    excluded: list[np.ndarray]
+    cold: np.ndarray
+
+
+def playlist_seeds(test: sp.csr_matrix, train_counts: np.ndarray,
+                   exclude: Callable[[np.ndarray], list[np.ndarray]], per_playlist: int = 3,
+                   rng_seed: int = 0) -> PlaylistSeeds:
+    """Up to `per_playlist` seeds from each held-out playlist, drawn with a seeded rng.
+
+    A song is a seed only if at least one other song of its playlist may be recommended for
+    it (not excluded by `exclude`, e.g. not by the seed's artist): otherwise no method could
+    score a hit and the seed measures nothing.
+    """
+    rng = np.random.default_rng(rng_seed)
+    test = test.tocsr()
+    seeds, playlists = [], []
+    for p in range(test.shape[0]):
+        songs = test.indices[test.indptr[p]:test.indptr[p + 1]]
+        if len(songs) >= 2:
+            for s in rng.permutation(songs)[:per_playlist]:
+                seeds.append(int(s))
+                playlists.append(p)
+    seeds_arr, pl_arr = np.array(seeds, np.int64), np.array(playlists, np.int64)
+    excluded = exclude(seeds_arr)
+    keep = np.array([
+        np.setdiff1d(test.indices[test.indptr[p]:test.indptr[p + 1]], ex).size > 0
+        for p, ex in zip(pl_arr, excluded, strict=True)], dtype=bool)
+    return PlaylistSeeds(seeds_arr[keep], pl_arr[keep],
+                         [ex for ex, k in zip(excluded, keep, strict=True) if k],
+                         np.asarray(train_counts)[seeds_arr[keep]] == 0)
+
+
+def score_playlist_lists(ps: PlaylistSeeds, test: sp.csr_matrix, recs: np.ndarray
+                         ) -> dict[str, float]:
+    """hit@k, P@k, recall@k and coverage of lists against the held-out playlists.
+
+    For a seed drawn from held-out playlist P, a recommended song is a hit when it is another
+    song of P; hit@k is the share of seeds with at least one hit in their top k, P@k the share
+    of the k slots that are hits, recall@k the share of P's other songs found. Computed over all
+    seeds and over the cold-start seeds (in no training playlist) alone.
+    """
+    k = recs.shape[1]
+    test = test.tocsr()
+    valid = recs >= 0
+    members = np.asarray(test[ps.playlist[:, None].repeat(k, 1).ravel(),
+                              np.where(valid, recs, 0).ravel()]).reshape(recs.shape) > 0
+    hits = members & valid
+    sizes = np.diff(test.indptr)[ps.playlist] - 1
+    out: dict[str, float] = {}
+    for name, mask in (("all", np.ones(len(ps.seeds), bool)), ("cold", ps.cold)):
+        if not mask.any():
+            continue
+        out[f"{name} seeds"] = float(mask.sum())
+        out[f"{name} hit@{k}"] = float(hits[mask].any(axis=1).mean())
+        out[f"{name} P@{k}"] = float(hits[mask].mean())
+        out[f"{name} recall@{k}"] = float((hits[mask].sum(axis=1) / np.maximum(
+            sizes[mask], 1)).mean())
+    n = test.shape[1]
+    out["coverage"] = float((np.bincount(recs[valid], minlength=n) > 0).mean())
+    return out
+
+
+def evaluate_playlists(methods: dict[str, np.ndarray | tuple[np.ndarray, np.ndarray]],
+                       ps: PlaylistSeeds, test: sp.csr_matrix, k: int = 10
+                       ) -> dict[str, dict[str, float]]:
+    """Exact cosine search over each method's vectors, scored by `score_playlist_lists`.
+
+    Args:
+        methods: name -> (n, d) unit song vectors (zero rows are never a good match), or
+            (vectors, query vectors) when seeds query with other vectors than they are stored
+            with.
+        ps: seeds from `playlist_seeds`.
+        test: (p, n) the held-out playlists.
+    """
+    out = {}
+    for name, method in methods.items():
+        vectors, queries = method if isinstance(method, tuple) else (method, None)
+        recs = exact_top_k_excluding(vectors, ps.seeds, ps.excluded, k, queries=queries)
+        out[name] = score_playlist_lists(ps, test, recs)
+    return out
+
+
+def hold_out_songs(train: sp.csr_matrix, songs_in_playlists: np.ndarray, share: float,
+                   rng_seed: int) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Remove a random share of the playlist songs from every training playlist.
+
+    Those songs are then "cold" (in no training playlist) wherever they occur, so cold-start
+    seeds are many and drawn at random, not only the songs that happen to occur in held-out
+    playlists alone.
+
+    Args:
+        train: (p, n) training playlists.
+        songs_in_playlists: rows of the songs that occur in any playlist (train or test).
+        share: the share of those songs to hold out.
+
+    Returns:
+        (the training matrix without them, their rows).
+    """
+    rng = np.random.default_rng(rng_seed)
+    cold = np.sort(rng.choice(songs_in_playlists, size=int(round(share * len(
+        songs_in_playlists))), replace=False))
+    keep = np.ones(train.shape[1], dtype=np.float32)
+    keep[cold] = 0
+    out = (train @ sp.diags(keep)).tocsr()
+    out.eliminate_zeros()
+    return out, cold
+
+
+def evaluate_continuation(methods: dict[str, np.ndarray | tuple[np.ndarray, np.ndarray]],
+                          test: sp.csr_matrix, n_seeds: int,
+                          exclude: Callable[[np.ndarray], list[np.ndarray]], k: int = 10,
+                          rng_seed: int = 0) -> dict[str, dict[str, float]]:
+    """Playlist continuation from several songs: a supplement to the one-seed figures.
+
+    For each held-out playlist with more than `n_seeds` catalogue songs, `n_seeds` of them
+    (seeded draw) are the seeds; the query is the normalised mean of their vectors; the seeds
+    and everything `exclude` returns for any of them are never recommended; a hit is one of the
+    playlist's other songs. Returns hit@k, P@k and coverage per method.
+    """
+    rng = np.random.default_rng(rng_seed)
+    test = test.tocsr()
+    seed_sets, targets = [], []
+    for p in range(test.shape[0]):
+        songs = test.indices[test.indptr[p]:test.indptr[p + 1]]
+        if len(songs) > n_seeds:
+            chosen = rng.permutation(songs)[:n_seeds]
+            seed_sets.append(chosen)
+            targets.append(np.setdiff1d(songs, chosen))
+    excluded = [np.unique(np.concatenate(exclude(s))) for s in seed_sets]
+    usable = [i for i, (t, ex) in enumerate(zip(targets, excluded, strict=True))
+              if np.setdiff1d(t, ex).size > 0]
+    out: dict[str, dict[str, float]] = {}
+    for name, method in methods.items():
+        vectors, query_base = method if isinstance(method, tuple) else (method, method)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        queries = normalize(np.stack([np.asarray(query_base)[seed_sets[i]].mean(axis=0)
+                                      for i in usable]))
+        wanted = min(len(vectors), k + max(len(excluded[i]) for i in usable))
+        _, found = faiss.knn(queries, vectors, wanted, metric=faiss.METRIC_INNER_PRODUCT)
+        hits = np.zeros((len(usable), k), dtype=bool)
+        recs = np.full((len(usable), k), -1, dtype=np.int64)
+        for j, i in enumerate(usable):
+            kept = found[j][(found[j] >= 0) & ~np.isin(found[j], excluded[i])][:k]
+            recs[j, :len(kept)] = kept
+            hits[j, :len(kept)] = np.isin(kept, targets[i])
+        valid = recs >= 0
+        out[name] = {"playlists": float(len(usable)), f"hit@{k}": float(hits.any(axis=1).mean()),
+                     f"P@{k}": float(hits.mean()),
+                     "coverage": float((np.bincount(recs[valid], minlength=len(vectors)) > 0)
+                                       .mean())}
+    return out
+
+
+def cap_per_artist(recs: np.ndarray, artists: np.ndarray, k: int, cap: int = 2) -> np.ndarray:
+    """Keep at most `cap` songs per artist in each list, best first, cut to k.
+
+    Emulates the recommender's diversity rule on exact-search lists: pass lists longer than
+    k (e.g. 6k) so that k remain. recs: (s, m) rows, -1 for none; artists: (n,) artist codes.
+    """
+    out = np.full((len(recs), k), -1, dtype=np.int64)
+    for i, row in enumerate(recs):
+        row = row[row >= 0]
+        a = artists[row]
+        # Rank of each song among earlier songs of the same artist in the list.
+        order = np.argsort(a, kind="stable")
+        sorted_a = a[order]
+        starts = np.r_[0, np.flatnonzero(np.diff(sorted_a)) + 1]
+        rank_sorted = np.arange(len(a)) - np.repeat(starts, np.diff(np.r_[starts, len(a)]))
+        rank = np.empty(len(a), dtype=np.int64)
+        rank[order] = rank_sorted
+        kept = row[rank < cap][:k]
+        out[i, :len(kept)] = kept
     return out
