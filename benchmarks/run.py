@@ -295,7 +295,7 @@ def breakdown(lib: Any, requests: list[Any]) -> dict[str, float]:
         with stage("tracks (records)"):
             lib.tracks([p.row for p in picks])
         with stage("explain"):
-            rec.explain(picks, seeds, req.target)
+            rec.explain(picks, seeds, req.target, queries)
     out = {name: total / len(requests) * 1e3 for name, total in totals.items()}
     out["sum of stages"] = sum(out.values())
     return {k: round(v, 4) for k, v in out.items()}

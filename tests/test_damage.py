@@ -28,7 +28,7 @@ ARTEFACTS = [FILES[r] for r in ("manifest", "catalogue", "vectors", "features", 
                                 "version_key")] + [
     "index.faiss", "text/vocab.npy", "text/offsets.npy", "text/rows.npy", "text/n_docs.npy",
     "artist_text/vocab.npy", "families/families.json", "families/labels.npy",
-    "families/centroids.npy", "families/map_xy.npy"]
+    "families/centroids.npy", "families/map_xy.npy", "learn.json", "artist_vectors.npy"]
 DAMAGE = ("delete", "truncate", "garbage")
 
 

@@ -19,7 +19,8 @@ from musicrec.errors import LibraryError
 from musicrec.folders import recover
 
 # 2: track and artist id lookups are sorted 64-bit hashes; version keys see through version
-#    suffixes; the manifest counts unknown cells and carries the build's warnings.
+#    suffixes; the manifest counts unknown cells and carries the build's warnings; vectors
+#    carry the artist context (and a playlist part when built with playlists).
 FORMAT_VERSION = 2
 
 # Every file of a library, by role. Arrays are memory-mapped; the text indexes and the
@@ -42,6 +43,7 @@ FILES = {
     "artist_text": "artist_text",
     "families": "families",
     "rejected": "rejected.csv",
+    "learned": "learn.json",
 }
 # Arrays with one entry per song, cross-checked against the catalogue's row count at open.
 PER_SONG = ("vectors", "track_order", "primary_artist", "version_key")
@@ -89,6 +91,7 @@ class Manifest(_Model):
     missing_optional: list[str]
     warnings: list[str]
     features: FeatureInfo
+    learn: dict[str, Any]  # what `musicrec.learn` added to the vectors (learn.json)
     index: dict[str, Any]  # the index backend's own parameters, `kind` first
     families: FamilyInfo
     build_config: dict[str, Any]

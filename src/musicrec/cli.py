@@ -71,13 +71,28 @@ def build(
     library: LibraryOption = None,
     families: Annotated[int | None, typer.Option("--families", min=2,
                                                  help="Number of sound families.")] = None,
+    playlists: Annotated[list[Path] | None, typer.Option(
+        "--playlists", help="Playlists to learn from (repeatable): Million Playlist Dataset "
+        "JSON slices (.json, .json.gz), CSV with playlist and track columns, or folders.")]
+    = None,
 ) -> None:
     """Read a CSV and build a library (vectors, index, families)."""
     dest = library_path(library)
     with user_errors(), _progress() as bar:
-        report = build_library(source, dest, BuildConfig(family_count=families),
+        report = build_library(source, dest, BuildConfig(family_count=families,
+                                                         playlists=playlists or []),
                                RichBuildProgress(bar))
     print_build_report(report)
+
+
+def based_on(learned: dict[str, Any]) -> str:
+    """What a library's similarity is made of, in words."""
+    parts = ["the songs' sound (audio features)",
+             f"their artists' sound (weight {learned['context']['artist_weight']:g})"]
+    if learned.get("playlists"):
+        parts.append(f"{learned['playlists']['read']['playlists']:,} playlists: songs people "
+                     "put together")
+    return ", ".join(parts)
 
 
 def print_build_report(report: BuildReport) -> None:
@@ -97,6 +112,11 @@ def print_build_report(report: BuildReport) -> None:
             table.add_row(f"  {reason}", f"{count:,}")
     if report.missing_optional:
         table.add_row("optional columns absent", ", ".join(report.missing_optional))
+    read = (report.learned.get("playlists") or {}).get("read")
+    if read:
+        table.add_row("playlists learned from", f"{read['playlists']:,} ({read['entries']:,} "
+                      f"entries; {read['songs_in_playlists']:,} songs of the catalogue in them; "
+                      f"{read['unknown_tracks']:,} tracks not in the catalogue)")
     for stage, seconds in report.stage_seconds.items():
         table.add_row(f"time: {stage}", f"{seconds:.1f} s")
     console.print(table)
@@ -132,6 +152,7 @@ def info(
     absent = data["missing_optional"]
     table.add_row("absent optional columns", ", ".join(absent) if absent else "none")
     table.add_row("index", ", ".join(f"{k}={v}" for k, v in data["index"].items()))
+    table.add_row("based on", based_on(data["learn"]))
     table.add_row("sound families", f"{data['families']['count']} ({data['families']['method']})")
     table.add_row("size on disk", f"{data['bytes_on_disk'] / 1e6:,.1f} MB")
     console.print(table)
@@ -253,6 +274,28 @@ def print_recommendations(result: Recommendations) -> None:
         table.add_row(str(i), t["name"], ", ".join(t["artists"]), str(t.get("year") or ""),
                       f"{r.score:.3f}", r.explanation)
     console.print(table if result.tracks else "no songs satisfy these filters")
+
+
+@app.command()
+def related(
+    artist: Annotated[str, typer.Argument(help="Artist id or name.")],
+    library: LibraryOption = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, max=100)] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Artists whose songs sound like this artist's."""
+    with user_errors():
+        lib = Library.open(library_path(library))
+        resolved = lib.resolve_seed(artist if lib.artist_row_of(artist) is not None
+                                    else f"artist:{artist}")
+        found = lib.related_artists(lib.artist_row_of(resolved.id), limit)
+    if as_json:
+        print(json.dumps({"artist": resolved.id, "related": found}, indent=2))
+        return
+    table = Table("#", "artist", "songs", "similarity", title=f"Artists like {resolved.label}")
+    for i, a in enumerate(found, 1):
+        table.add_row(str(i), a["name"], f"{a['tracks']:,}", f"{a['similarity']:.3f}")
+    console.print(table)
 
 
 @app.command("families")

@@ -793,7 +793,8 @@ def load_learned(folder: str | Path) -> Learned:
                               np.load(folder / ARTIST_PLAYLIST_VECTORS, mmap_mode="r"),
                               np.load(folder / PLAYLIST_COUNTS, mmap_mode="r"))
     except (OSError, ValueError, KeyError, AttributeError) as exc:
-        raise LibraryError(f"learned artefacts in {folder} are missing or damaged ({exc}); "
+        raise LibraryError(f"learned artefacts ({LEARN_MANIFEST}, {ARTIST_VECTORS}) in {folder} "
+                           f"are missing or damaged ({str(exc).splitlines()[0][:120]}); "
                            "rebuild the library") from exc
     for name, array in (("artist vectors", learned.artist_vectors),
                         ("artist playlist vectors", learned.artist_playlist)):

@@ -27,12 +27,15 @@ from musicrec.errors import LibraryError, MusicrecError, NotFoundError
 from musicrec.families import Families
 from musicrec.features import FeaturePipeline
 from musicrec.index import ExactIndex, VectorIndex, load_index
+from musicrec.learn import cold_query, load_learned, related_artists
 from musicrec.recommend import Recommendations, Recommender
 from musicrec.request import RecommendRequest
 from musicrec.search import TextIndex
 
 # A genre label seed stands for at most this many of its songs (evenly spaced).
 GENRE_SEED_SONGS = 2000
+# Related artists have at least this many songs, when enough artists do.
+RELATED_MIN_SONGS = 3
 
 
 @dataclass(frozen=True)
@@ -79,6 +82,10 @@ class Library:
         self.index: VectorIndex = load_index(path, self.vectors, manifest.index)
         self.exact = ExactIndex(self.vectors)
         self.families = Families.load(files.path("families"), len(self))
+        self.learned = load_learned(path)
+        if len(self.learned.artist_vectors) != self.artists.num_rows:
+            raise files.damaged("learned", f"{len(self.learned.artist_vectors)} artist vectors "
+                                f"for {self.artists.num_rows} artists")
         for role in ("text", "artist_text"):
             TextIndex.check(files.path(role))
         self._numeric: dict[str, np.ndarray] = {}
@@ -100,9 +107,10 @@ class Library:
         for role in PER_SONG:
             if arrays[role].shape[0] != n:
                 raise files.damaged(role, f"{arrays[role].shape[0]} rows, the catalogue has {n}")
-        if self.vectors.ndim != 2 or self.vectors.shape[1] != len(self.pipeline.dims):
-            raise files.damaged("vectors", f"shape {self.vectors.shape}, the feature pipeline "
-                                f"has {len(self.pipeline.dims)} dimensions")
+        dims = len(self.manifest.features.dims)
+        if self.vectors.ndim != 2 or self.vectors.shape[1] != dims:
+            raise files.damaged("vectors", f"shape {self.vectors.shape}, the manifest names "
+                                f"{dims} dimensions")
         n_artists = self.artists.num_rows
         if len(self._arrays["artist_offsets"]) != n_artists + 1:
             raise files.damaged("artist_offsets", f"{len(self._arrays['artist_offsets'])} "
@@ -170,6 +178,45 @@ class Library:
         """ "Title — Artist, Artist" for one song, without reading its other columns."""
         artists = self.table.column("artists")[row].as_py()
         return f"{self.table.column('name')[row].as_py()} — {', '.join(artists)}"
+
+    def seed_vector(self, row: int) -> np.ndarray:
+        """The query for one song as a seed: its stored vector, or for a song in no training
+        playlist of a library built with playlists, its audio part with its artists' playlist
+        vector (`musicrec.learn.cold_query`: MPD sample, such seeds hit@10 0.006 -> 0.271)."""
+        stored = np.asarray(self.vectors[row], dtype=np.float32)
+        counts = self.learned.playlist_counts
+        config = self.manifest.learn.get("playlists")
+        if counts is None or not config or counts[row] > 0 \
+                or not config["config"].get("cold_queries", True):
+            return stored
+        artist_rows = [self.artist_row_of(a) for a in self.table.column("artist_ids")[row].as_py()]
+        known = [r for r in artist_rows if r is not None]
+        return cold_query(stored, int(self.manifest.learn["content_dims"]),
+                          np.asarray(self.learned.artist_playlist[known]),
+                          float(config["config"]["weight"]))
+
+    def put_together(self, query: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """bool (len(rows),): which songs the query reaches mostly through the playlist part of
+        the vectors, each of them in training playlists: "people put these together". Never
+        for a library without playlists, nor for a song placed by the cold-start mapping."""
+        counts = self.learned.playlist_counts
+        if counts is None:
+            return np.zeros(len(rows), dtype=bool)
+        d = int(self.manifest.learn["content_dims"])
+        found = np.asarray(self.vectors[rows], dtype=np.float32)
+        sound, playlists = found[:, :d] @ query[:d], found[:, d:] @ query[d:]
+        return (playlists > sound) & (np.asarray(counts[rows]) > 0)
+
+    def related_artists(self, artist_row: int, limit: int = 20) -> list[dict[str, Any]]:
+        """Artists whose songs sound most like this artist's (cosine of their mean vectors),
+        each with a `similarity`. Artists with at least 3 songs come first: a one-song artist's
+        "mean" is one song, and such artists would otherwise fill many lists."""
+        tracks = self.artists.column("tracks").to_numpy()
+        steady = tracks >= RELATED_MIN_SONGS
+        eligible = steady if steady.sum() > limit else None
+        rows, sims = related_artists(self.learned.artist_vectors, artist_row, limit, eligible)
+        return [dict(self.artist(int(r)), similarity=round(float(s), 4))
+                for r, s in zip(rows, sims, strict=True)]
 
     def genre_seed(self, genre: str) -> tuple[np.ndarray, str]:
         """Rows standing for a genre seed, and its display name: a genre label's songs (when

@@ -84,6 +84,10 @@ class SongSource(Protocol):
 
     def numeric(self, name: str) -> np.ndarray: ...  # float32 (n,), NaN where unknown
 
+    def seed_vector(self, row: int) -> np.ndarray: ...  # float32 (d,): one song as a query
+
+    def put_together(self, query: np.ndarray, rows: np.ndarray) -> np.ndarray: ...  # bool
+
     def row_of(self, track_id: str) -> int | None: ...
 
     def artist_row_of(self, artist_id: str) -> int | None: ...
@@ -188,7 +192,7 @@ class Recommender:
                 break
             pool_size = min(pool_size * 4, MAX_POOL)
         records = self.src.tracks([p.row for p in picks])
-        reasons = self.explain(picks, seeds, req.target)
+        reasons = self.explain(picks, seeds, req.target, queries)
         out = [Recommendation(rec, round(p.score, 4), round(p.similarity, 4),
                               seeds[p.seed].info.id, reason)
                for rec, p, reason in zip(records, picks, reasons, strict=True)]
@@ -274,8 +278,8 @@ class Recommender:
                               req.max.get(name, np.inf))
                 if np.isfinite(value) and clipped != value:
                     moved[name] = clipped
-            if len(seed.rows) == 1 and not moved:  # the stored vector is this very query
-                out[i] = self.src.vectors[seed.rows[0]]
+            if len(seed.rows) == 1 and not moved:  # the song's own query
+                out[i] = self.src.seed_vector(int(seed.rows[0]))
             else:
                 out[i] = self._query(seed, moved)
         return out
@@ -419,15 +423,22 @@ class Recommender:
 
     # --- stage 5: explain -------------------------------------------------------------------
 
-    def explain(self, picks: list[Pick], seeds: list[Seed],
-                target: dict[str, float]) -> list[str]:
-        """Short reasons: which features are close to the seed (or target) and which differ.
+    def explain(self, picks: list[Pick], seeds: list[Seed], target: dict[str, float],
+                queries: np.ndarray) -> list[str]:
+        """Short reasons: what a song was found by ("people put these together" when playlists
+        brought it, otherwise its sound), then which features are close to the seed (or
+        target) and which differ.
 
         Differences are measured on the standardised scale, so "similar tempo" means as close
         in tempo, relative to the catalogue's spread, as "similar energy" is in energy.
         """
         if not picks:
             return []
+        together = np.zeros(len(picks), dtype=bool)
+        for s_i in {p.seed for p in picks}:
+            mine = [i for i, p in enumerate(picks) if p.seed == s_i]
+            together[mine] = self.src.put_together(
+                queries[s_i], np.array([picks[i].row for i in mine], dtype=np.int64))
         references = [{**seeds[p.seed].profile, **target} for p in picks]
         rows = np.array([p.row for p in picks], dtype=np.int64)
         pipeline = self.src.pipeline
@@ -439,7 +450,9 @@ class Recommender:
             both = np.concatenate([self.src.numeric(name)[rows], ref])
             z = pipeline.standardize(name, both)
             diff[:, j] = z[: len(rows)] - z[len(rows):]
-        return [_reason(names, d, weights, target) for d in diff]
+        return [("people put these together; " if both else "") + _reason(names, d, weights,
+                                                                           target)
+                for d, both in zip(diff, together, strict=True)]
 
 
 def _sample(rows: np.ndarray) -> np.ndarray:
