@@ -21,11 +21,10 @@ The files are listed in `musicrec.artefacts.FILES`:
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,7 +38,7 @@ from pydantic import BaseModel, ConfigDict
 
 from musicrec import __version__
 from musicrec.artefacts import FILES, FORMAT_VERSION, FamilyInfo, Manifest
-from musicrec.catalog import Catalog, one_chunk, read_catalog
+from musicrec.catalog import Catalog, one_chunk
 from musicrec.errors import LibraryError
 from musicrec.families import Families, build_families
 from musicrec.features import FeatureConfig, FeaturePipeline
@@ -47,6 +46,7 @@ from musicrec.folders import build_lock, new_build_folder, publish, recover
 from musicrec.index import HNSWIndex
 from musicrec.library import Library, key_hashes
 from musicrec.search import TextIndex
+from musicrec.sources import SourceFile, describe, expand_sources, read_files
 from musicrec.versions import version_keys
 
 
@@ -95,9 +95,13 @@ def _stage(times: dict[str, float], progress: BuildProgress, name: str,
     times[name] = round(time.perf_counter() - t0, 2)
 
 
-def build_library(source: str | Path, dest: str | Path, config: BuildConfig | None = None,
+def build_library(source: str | Path | Sequence[str | Path], dest: str | Path,
+                  config: BuildConfig | None = None,
                   progress: BuildProgress | None = None) -> BuildReport:
-    """Read a CSV and write a complete library at `dest`, replacing any library there.
+    """Read a catalogue and write a complete library at `dest`, replacing any library there.
+
+    `source` is a CSV or Parquet file, a folder of them, or a list of these, read as one
+    catalogue (`musicrec.sources`).
 
     The new library replaces the old one atomically (`musicrec.folders`); a build that fails
     or is killed leaves the old one in place.
@@ -110,11 +114,12 @@ def build_library(source: str | Path, dest: str | Path, config: BuildConfig | No
     config = config or BuildConfig()
     progress = progress or BuildProgress()
     _return_freed_memory()
-    source, dest = Path(source), Path(dest).expanduser()
+    dest = Path(dest).expanduser()
     _check_destination(dest)
+    sources = expand_sources([source] if isinstance(source, str | Path) else list(source))
     times: dict[str, float] = {}
     with _stage(times, progress, "read"):
-        catalog = read_catalog(source)
+        catalog = read_files(sources)
         progress.advance("read", 1)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -125,7 +130,7 @@ def build_library(source: str | Path, dest: str | Path, config: BuildConfig | No
         recover(dest)
         tmp = new_build_folder(dest)
         try:
-            manifest = _write_artefacts(catalog, source, tmp, config, progress, times)
+            manifest = _write_artefacts(catalog, sources, tmp, config, progress, times)
             (tmp / FILES["manifest"]).write_text(manifest.model_dump_json(indent=2))
             publish(tmp, dest)
         except BaseException:
@@ -163,7 +168,8 @@ def _return_freed_memory() -> None:
         pass
 
 
-def _write_artefacts(catalog: Catalog, source: Path, folder: Path, config: BuildConfig,
+def _write_artefacts(catalog: Catalog, sources: list[SourceFile], folder: Path,
+                     config: BuildConfig,
                      progress: BuildProgress, times: dict[str, float]) -> Manifest:
     table = catalog.table
     n = table.num_rows
@@ -192,15 +198,15 @@ def _write_artefacts(catalog: Catalog, source: Path, folder: Path, config: Build
                 pa.ipc.new_file(sink, table.schema) as writer:
             # One record batch: taking rows from a multi-chunk column copies the whole column.
             writer.write_table(table.combine_chunks())
-        catalog.rejections_frame().to_csv(folder / FILES["rejected"], index=False)
-        checksum = _sha256(source)
+        catalog.rejections_frame(with_file=True).to_csv(folder / FILES["rejected"],
+                                                        index=False)
+        source_info = describe(sources)
         progress.advance("write", 1)
     return Manifest.model_validate({
         "format_version": FORMAT_VERSION,
         "musicrec_version": __version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "source": {"name": source.name, "path": str(source.resolve()),
-                   "sha256": checksum, "bytes": source.stat().st_size},
+        "source": source_info,
         "counts": {"rows_read": catalog.rows_read, "rows_kept": n,
                    "rejected": sum(catalog.rejected_by_reason().values()),
                    "duplicates": catalog.duplicates,
@@ -269,14 +275,6 @@ def _save_sorted_keys(folder: Path, name: str, keys: pa.Array | np.ndarray) -> N
     order = np.argsort(hashes, kind="stable")
     np.save(folder / FILES[f"{name}_keys"], hashes[order])
     np.save(folder / FILES[f"{name}_order"], order.astype(np.int64))
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def rebuild_families(path: str | Path, count: int | None = None) -> Families:

@@ -67,15 +67,17 @@ def synth(
 
 @app.command()
 def build(
-    source: Annotated[Path, typer.Argument(help="Spotify-features CSV file.")],
+    sources: Annotated[list[Path], typer.Argument(
+        help="Spotify-features CSV or Parquet files, or folders of them, read as one "
+             "catalogue.", show_default=False)],
     library: LibraryOption = None,
     families: Annotated[int | None, typer.Option("--families", min=2,
                                                  help="Number of sound families.")] = None,
 ) -> None:
-    """Read a CSV and build a library (vectors, index, families)."""
+    """Read CSV or Parquet files and build a library (vectors, index, families)."""
     dest = library_path(library)
     with user_errors(), _progress() as bar:
-        report = build_library(source, dest, BuildConfig(family_count=families),
+        report = build_library(sources, dest, BuildConfig(family_count=families),
                                RichBuildProgress(bar))
     print_build_report(report)
 
