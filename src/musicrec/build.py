@@ -29,12 +29,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from musicrec import __version__
 from musicrec.artefacts import FILES, FORMAT_VERSION, FamilyInfo, Manifest
@@ -44,6 +45,7 @@ from musicrec.families import Families, build_families
 from musicrec.features import FeatureConfig, FeaturePipeline
 from musicrec.folders import build_lock, new_build_folder, publish, recover
 from musicrec.index import HNSWIndex
+from musicrec.index_milvus import MilvusIndex
 from musicrec.library import Library, key_hashes
 from musicrec.search import TextIndex
 from musicrec.sources import SourceFile, describe, expand_sources, read_files
@@ -61,6 +63,23 @@ class BuildConfig(BaseModel):
     # recall@10 0.992 against exact search on 1.2M synthetic songs (benchmarks/run.py).
     hnsw_ef_search: int = 64
     family_count: int | None = None
+    # "hnsw": a faiss graph in the library; "milvus": a Milvus collection (musicrec.index_milvus)
+    # in a Milvus Lite folder inside the library, or on the server at `milvus_uri`.
+    index: Literal["hnsw", "milvus"] = "hnsw"
+    milvus_uri: str | None = None
+    # The token stays in this file; the manifest records only the file's path.
+    milvus_token_file: str | None = None
+    # "local": this process; "ray": Ray Data batches (musicrec.engines.ray_build).
+    engine: Literal["local", "ray"] = "local"
+    ray_address: str | None = None
+
+    @model_validator(mode="after")
+    def _options_fit(self) -> BuildConfig:
+        if self.index != "milvus" and (self.milvus_uri or self.milvus_token_file):
+            raise ValueError("--milvus-uri and --milvus-token-file need --index milvus")
+        if self.engine != "ray" and self.ray_address:
+            raise ValueError("--ray-address needs --engine ray")
+        return self
 
 
 class BuildProgress:
@@ -180,12 +199,8 @@ def _write_artefacts(catalog: Catalog, sources: list[SourceFile], folder: Path,
         pipeline.save(folder / FILES["features"])
         progress.advance("features", 1)
     with _stage(times, progress, "index"):
-        # One add call: adding in chunks gave a worse graph (recall@10 0.978 against 0.992).
-        index = HNSWIndex.build(vectors, config.hnsw_m, config.hnsw_ef_construction,
-                                config.hnsw_ef_search)
+        index_params = _build_index(vectors, folder, config)
         progress.advance("index", 1)
-        index_params = index.save(folder)
-        del index  # the graph is on disk now; later stages need its memory more
     with _stage(times, progress, "lookups"):
         _write_lookups(table, folder)
         progress.advance("lookups", 1)
@@ -222,6 +237,24 @@ def _write_artefacts(catalog: Catalog, sources: list[SourceFile], folder: Path,
         "build_config": config.model_dump(),
         "stage_seconds": times,
     })
+
+
+def _build_index(vectors: np.ndarray, folder: Path, config: BuildConfig) -> dict[str, Any]:
+    """Build the index the config asks for, save it into `folder`; its manifest entry."""
+    if config.index == "milvus":
+        index = MilvusIndex.build(
+            vectors, folder=folder, uri=config.milvus_uri,
+            token_file=(str(Path(config.milvus_token_file).expanduser().resolve())
+                        if config.milvus_token_file else None),
+            m=config.hnsw_m, ef_construction=config.hnsw_ef_construction,
+            ef_search=config.hnsw_ef_search)
+        params = index.save(folder)
+        index.close()  # Milvus Lite's folder is renamed with the library: nothing may hold it
+        return params
+    # One add call: adding in chunks gave a worse graph (recall@10 0.978 against 0.992).
+    graph = HNSWIndex.build(vectors, config.hnsw_m, config.hnsw_ef_construction,
+                            config.hnsw_ef_search)
+    return graph.save(folder)  # the graph is dropped here; later stages need its memory more
 
 
 def _write_lookups(table: pa.Table, folder: Path) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -73,12 +74,34 @@ def build(
     library: LibraryOption = None,
     families: Annotated[int | None, typer.Option("--families", min=2,
                                                  help="Number of sound families.")] = None,
+    index: Annotated[str, typer.Option(
+        "--index", help="hnsw: a faiss graph in the library; milvus: a Milvus collection "
+        "(Milvus Lite in the library, or the server at --milvus-uri).")] = "hnsw",
+    milvus_uri: Annotated[str | None, typer.Option(
+        "--milvus-uri", help="Milvus server, e.g. http://milvus:19530 (with --index milvus).",
+        show_default=False)] = None,
+    milvus_token_file: Annotated[Path | None, typer.Option(
+        "--milvus-token-file", help="File holding the Milvus token; the library records "
+        "the file's path, never the token.", show_default=False)] = None,
+    engine: Annotated[str, typer.Option(
+        "--engine", help="local: this process; ray: validation and features as Ray Data batches.")
+    ] = "local",
+    ray_address: Annotated[str | None, typer.Option(
+        "--ray-address", help="Ray cluster to join (with --engine ray; default: start a "
+        "local Ray).", show_default=False)] = None,
 ) -> None:
     """Read CSV or Parquet files and build a library (vectors, index, families)."""
     dest = library_path(library)
+    try:
+        config = BuildConfig(family_count=families, index=index, milvus_uri=milvus_uri,
+                             milvus_token_file=str(milvus_token_file) if milvus_token_file
+                             else None, engine=engine, ray_address=ray_address)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = f"--{first['loc'][0]}: ".replace("_", "-") if first["loc"] else ""
+        raise typer.BadParameter(where + first["msg"].removeprefix("Value error, ")) from None
     with user_errors(), _progress() as bar:
-        report = build_library(sources, dest, BuildConfig(family_count=families),
-                               RichBuildProgress(bar))
+        report = build_library(sources, dest, config, RichBuildProgress(bar))
     print_build_report(report)
 
 
