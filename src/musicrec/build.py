@@ -138,7 +138,12 @@ def build_library(source: str | Path | Sequence[str | Path], dest: str | Path,
     sources = expand_sources([source] if isinstance(source, str | Path) else list(source))
     times: dict[str, float] = {}
     with _stage(times, progress, "read"):
-        catalog = read_files(sources)
+        if config.engine == "ray":
+            from musicrec.engines import ray_build
+
+            catalog = ray_build.read(sources, config.ray_address)
+        else:
+            catalog = read_files(sources)
         progress.advance("read", 1)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -193,8 +198,13 @@ def _write_artefacts(catalog: Catalog, sources: list[SourceFile], folder: Path,
     table = catalog.table
     n = table.num_rows
     with _stage(times, progress, "features"):
-        pipeline = FeaturePipeline.fit(table, config.features)
-        vectors = pipeline.transform(table)
+        if config.engine == "ray":
+            from musicrec.engines import ray_build
+
+            pipeline, vectors = ray_build.features(table, config.features, config.ray_address)
+        else:
+            pipeline = FeaturePipeline.fit(table, config.features)
+            vectors = pipeline.transform(table)
         np.save(folder / FILES["vectors"], vectors)
         pipeline.save(folder / FILES["features"])
         progress.advance("features", 1)
