@@ -102,8 +102,11 @@ class MilvusIndex(VectorIndex):
                 self._client = pymilvus.MilvusClient(uri=target,
                                                      token=read_token(self.token_file))
             except pymilvus.MilvusException as exc:
+                hint = ("; a Milvus Lite folder opens in one process at a time: serve with "
+                        "one worker, or build with --milvus-uri for several"
+                        if self.lite_path is not None else "")
                 raise LibraryError(f"cannot connect to Milvus at {target}: "
-                                   f"{exc.message}") from exc
+                                   f"{exc.message}{hint}") from exc
         return self._client
 
     def close(self) -> None:
