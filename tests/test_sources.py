@@ -194,3 +194,15 @@ def test_build_from_several_sources_reports_the_file_of_each_row(songs: pd.DataF
     assert (counts.rows_read, counts.duplicates, counts.rejected) == (245, 4, 3)
     assert lib.manifest.source.name.startswith("2 files: ")
     assert np.isfinite(np.asarray(lib.vectors)).all()
+
+
+def test_parquet_columns_the_catalogue_does_not_use_are_never_read(songs: pd.DataFrame,
+                                                                   tmp_path: Path) -> None:
+    table = pa.Table.from_pandas(songs.head(4), preserve_index=False)
+    nested = pa.array([{"a": i} for i in range(4)])
+    pq.write_table(table.append_column("analysis", nested), tmp_path / "extra.parquet")
+    assert read_parquet(tmp_path / "extra.parquet").rows_kept == 4
+    broken = table.set_column(table.column_names.index("tempo"), "tempo", nested)
+    pq.write_table(broken, tmp_path / "broken.parquet")
+    with pytest.raises(CatalogError, match="column 'tempo' of type struct"):
+        read_parquet(tmp_path / "broken.parquet")

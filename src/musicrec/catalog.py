@@ -262,15 +262,15 @@ def read_parquet(path: str | Path) -> Catalog:
     if not path.is_file():
         raise CatalogError(f"no such file: {path}")
     try:
-        table = pq.read_table(path)
+        header = [str(name) for name in pq.read_schema(path).names]
+        columns = _resolve_columns(header, path)
+        # Only the columns the catalogue uses: an export's other columns never reach memory.
+        wanted = sorted(set(columns.values()))
+        table = pq.read_table(path, columns=[header[i] for i in wanted])
     except (pa.ArrowException, OSError) as exc:
         raise CatalogError(f"{path.name} is not a readable Parquet file: "
                            f"{str(exc).splitlines()[0][:160]}") from exc
-    header = [str(name) for name in table.column_names]
-    columns = _resolve_columns(header, path)
-    text = {}
-    for i in sorted(set(columns.values())):
-        text[f"c{i}"] = _as_text(table.column(i), header[i], path)
+    text = {f"c{i}": _as_text(table.column(k), header[i], path) for k, i in enumerate(wanted)}
     del table
     raw = pa.table(text) if text else pa.table({})
     n = raw.num_rows
