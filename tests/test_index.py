@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from pathlib import Path
 
 import faiss
@@ -27,15 +29,31 @@ def recall_at(ids: np.ndarray, truth: np.ndarray) -> float:
                           for a, b in zip(ids, truth, strict=True)]))
 
 
-def make(kind: str, vectors: np.ndarray) -> VectorIndex:
-    """A backend; "hnsw" never scans a mask exactly, so the filtered graph search is tested
-    ("hnsw+scan" keeps the default switch to an exact scan for small masks)."""
+def make(kind: str, vectors: np.ndarray, folder: Path | None = None) -> VectorIndex:
+    """A backend; "hnsw" and "milvus" never scan a mask exactly, so the filtered search of the
+    graph or the engine is tested ("+scan" keeps the default switch to an exact scan for
+    small masks). Milvus runs as Milvus Lite in `folder` (a temporary folder if None)."""
     if kind == "exact":
         return ExactIndex(vectors)
-    index = HNSWIndex.build(vectors)
-    if kind == "hnsw":
+    if kind.startswith("milvus"):
+        from musicrec.index_milvus import MilvusIndex
+
+        index: VectorIndex = MilvusIndex.build(vectors, folder=folder)
+    else:
+        index = HNSWIndex.build(vectors)
+    if kind in ("hnsw", "milvus"):
         index.exact_below = 0
     return index
+
+
+def needs_extra(module: str, extra: str) -> pytest.MarkDecorator:
+    """Skip without the optional package, saying so, except in CI, where it must be there."""
+    missing = importlib.util.find_spec(module) is None and os.environ.get("CI") != "true"
+    return pytest.mark.skipif(missing, reason=f"{module} is not installed (pip install "
+                              f"'musicrec[{extra}]'); CI installs it and runs these tests")
+
+
+MILVUS = needs_extra("milvus_lite", "milvus")
 
 
 @pytest.fixture(scope="module")
@@ -44,13 +62,16 @@ def built() -> dict[str, VectorIndex]:
     return {}
 
 
-@pytest.mark.parametrize("kind", ["exact", "hnsw", "hnsw+scan"])
+@pytest.mark.parametrize("kind", ["exact", "hnsw", "hnsw+scan",
+                                  pytest.param("milvus", marks=MILVUS),
+                                  pytest.param("milvus+scan", marks=MILVUS)])
 class TestIndexContract:
-    def test_recall_against_exact(self, kind: str, rng: np.random.Generator) -> None:
+    def test_recall_against_exact(self, kind: str, rng: np.random.Generator,
+                                  tmp_path: Path) -> None:
         x = clustered(rng)
         queries = x[rng.choice(len(x), 300, replace=False)]
         truth, _ = ExactIndex(x).search(queries, 10)
-        ids, sims = make(kind, x).search(queries, 10)
+        ids, sims = make(kind, x, tmp_path).search(queries, 10)
         assert ids.shape == (300, 10) and ids.dtype == np.int64 and sims.dtype == np.float32
         assert recall_at(ids, truth) >= 0.98
         assert np.all(np.diff(sims, axis=1) <= 1e-6), "results are best first"
@@ -58,7 +79,7 @@ class TestIndexContract:
     def test_save_load_round_trip(self, kind: str, rng: np.random.Generator,
                                   tmp_path: Path) -> None:
         x = clustered(rng, n=3000)
-        index = make(kind, x)
+        index = make(kind, x, tmp_path / "built")
         params = index.save(tmp_path)
         loaded = type(index).load(tmp_path, x, params)
         q = x[:20]
@@ -67,9 +88,9 @@ class TestIndexContract:
     @pytest.mark.parametrize("n_allowed", [1, 7, 49, 50, 1500, 6000, 18_000, 20_000])
     def test_filtered_search_returns_min_k_allowed_nearest_first(
             self, kind: str, n_allowed: int, rng: np.random.Generator,
-            built: dict[str, VectorIndex]) -> None:
+            built: dict[str, VectorIndex], tmp_path: Path) -> None:
         if kind not in built:
-            built[kind] = make(kind, clustered(np.random.default_rng(5)))
+            built[kind] = make(kind, clustered(np.random.default_rng(5)), tmp_path)
         index = built[kind]
         x = index.vectors
         allowed = np.zeros(len(x), dtype=bool)
@@ -92,21 +113,22 @@ class TestIndexContract:
     @pytest.mark.parametrize("bad", [np.zeros((2, 15)), np.zeros((2, 2, 16)),
                                      np.full((1, 16), np.nan)])
     def test_bad_queries_are_clear_errors(self, kind: str, bad: np.ndarray,
-                                          rng: np.random.Generator) -> None:
-        index = make(kind, clustered(rng, n=500))
+                                          rng: np.random.Generator, tmp_path: Path) -> None:
+        index = make(kind, clustered(rng, n=500), tmp_path)
         with pytest.raises(InvalidQueryError, match="dimensions|NaN"):
             index.search(bad, 5)
 
-    def test_bad_k_and_mask(self, kind: str, rng: np.random.Generator) -> None:
-        index = make(kind, clustered(rng, n=500))
+    def test_bad_k_and_mask(self, kind: str, rng: np.random.Generator, tmp_path: Path) -> None:
+        index = make(kind, clustered(rng, n=500), tmp_path)
         with pytest.raises(InvalidQueryError, match="k must be"):
             index.search(np.ones(16), 0)
         with pytest.raises(InvalidQueryError, match="mask"):
             index.search(np.ones(16), 5, allowed=np.ones(10, dtype=bool))
 
-    def test_one_dimensional_query_is_accepted(self, kind: str, rng: np.random.Generator) -> None:
+    def test_one_dimensional_query_is_accepted(self, kind: str, rng: np.random.Generator,
+                                               tmp_path: Path) -> None:
         x = clustered(rng, n=500)
-        ids, _ = make(kind, x).search(x[42], 1)
+        ids, _ = make(kind, x, tmp_path).search(x[42], 1)
         assert ids.shape == (1, 1)
         assert np.allclose(x[ids[0, 0]], x[42])
 

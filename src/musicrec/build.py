@@ -21,31 +21,31 @@ The files are listed in `musicrec.artefacts.FILES`:
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from musicrec import __version__
 from musicrec.artefacts import FILES, FORMAT_VERSION, FamilyInfo, Manifest
-from musicrec.catalog import Catalog, one_chunk, read_catalog
+from musicrec.catalog import Catalog, one_chunk
 from musicrec.errors import LibraryError
 from musicrec.families import Families, build_families
 from musicrec.features import FeatureConfig, FeaturePipeline
 from musicrec.folders import build_lock, new_build_folder, publish, recover
 from musicrec.index import HNSWIndex
+from musicrec.index_milvus import MilvusIndex
 from musicrec.learn import (
     ContextConfig,
     PlaylistConfig,
@@ -56,6 +56,7 @@ from musicrec.learn import (
 )
 from musicrec.library import Library, key_hashes
 from musicrec.search import TextIndex
+from musicrec.sources import SourceFile, describe, expand_sources, read_files
 from musicrec.versions import version_keys
 
 
@@ -74,6 +75,23 @@ class BuildConfig(BaseModel):
     # recall@10 0.992 against exact search on 1.2M synthetic songs (benchmarks/run.py).
     hnsw_ef_search: int = 64
     family_count: int | None = None
+    # "hnsw": a faiss graph in the library; "milvus": a Milvus collection (musicrec.index_milvus)
+    # in a Milvus Lite folder inside the library, or on the server at `milvus_uri`.
+    index: Literal["hnsw", "milvus"] = "hnsw"
+    milvus_uri: str | None = None
+    # The token stays in this file; the manifest records only the file's path.
+    milvus_token_file: str | None = None
+    # "local": this process; "ray": Ray Data batches (musicrec.engines.ray_build).
+    engine: Literal["local", "ray"] = "local"
+    ray_address: str | None = None
+
+    @model_validator(mode="after")
+    def _options_fit(self) -> BuildConfig:
+        if self.index != "milvus" and (self.milvus_uri or self.milvus_token_file):
+            raise ValueError("--milvus-uri and --milvus-token-file need --index milvus")
+        if self.engine != "ray" and self.ray_address:
+            raise ValueError("--ray-address needs --engine ray")
+        return self
 
 
 class BuildProgress:
@@ -109,9 +127,13 @@ def _stage(times: dict[str, float], progress: BuildProgress, name: str,
     times[name] = round(time.perf_counter() - t0, 2)
 
 
-def build_library(source: str | Path, dest: str | Path, config: BuildConfig | None = None,
+def build_library(source: str | Path | Sequence[str | Path], dest: str | Path,
+                  config: BuildConfig | None = None,
                   progress: BuildProgress | None = None) -> BuildReport:
-    """Read a CSV and write a complete library at `dest`, replacing any library there.
+    """Read a catalogue and write a complete library at `dest`, replacing any library there.
+
+    `source` is a CSV or Parquet file, a folder of them, or a list of these, read as one
+    catalogue (`musicrec.sources`).
 
     The new library replaces the old one atomically (`musicrec.folders`); a build that fails
     or is killed leaves the old one in place.
@@ -124,11 +146,17 @@ def build_library(source: str | Path, dest: str | Path, config: BuildConfig | No
     config = config or BuildConfig()
     progress = progress or BuildProgress()
     _return_freed_memory()
-    source, dest = Path(source), Path(dest).expanduser()
+    dest = Path(dest).expanduser()
     _check_destination(dest)
+    sources = expand_sources([source] if isinstance(source, str | Path) else list(source))
     times: dict[str, float] = {}
     with _stage(times, progress, "read"):
-        catalog = read_catalog(source)
+        if config.engine == "ray":
+            from musicrec.engines import ray_build
+
+            catalog = ray_build.read(sources, config.ray_address)
+        else:
+            catalog = read_files(sources)
         progress.advance("read", 1)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -139,7 +167,7 @@ def build_library(source: str | Path, dest: str | Path, config: BuildConfig | No
         recover(dest)
         tmp = new_build_folder(dest)
         try:
-            manifest = _write_artefacts(catalog, source, tmp, config, progress, times)
+            manifest = _write_artefacts(catalog, sources, tmp, config, progress, times)
             (tmp / FILES["manifest"]).write_text(manifest.model_dump_json(indent=2))
             publish(tmp, dest)
         except BaseException:
@@ -177,14 +205,21 @@ def _return_freed_memory() -> None:
         pass
 
 
-def _write_artefacts(catalog: Catalog, source: Path, folder: Path, config: BuildConfig,
+def _write_artefacts(catalog: Catalog, sources: list[SourceFile], folder: Path,
+                     config: BuildConfig,
                      progress: BuildProgress, times: dict[str, float]) -> Manifest:
     table = catalog.table
     n = table.num_rows
     with _stage(times, progress, "features"):
-        pipeline = FeaturePipeline.fit(table, config.features)
-        context = build_context(table, pipeline.transform(table), config.context,
-                                pipeline.dims)
+        if config.engine == "ray":
+            from musicrec.engines import ray_build
+
+            pipeline, base = ray_build.features(table, config.features, config.ray_address)
+        else:
+            pipeline = FeaturePipeline.fit(table, config.features)
+            base = pipeline.transform(table)
+        context = build_context(table, base, config.context, pipeline.dims)
+        del base
         pipeline.save(folder / FILES["features"])
         progress.advance("features", 1)
     vectors, dims = context.vectors, context.dims
@@ -201,12 +236,8 @@ def _write_artefacts(catalog: Catalog, source: Path, folder: Path, config: Build
         learned = save_learned(folder, context, config.context, len(context.dims))
     np.save(folder / FILES["vectors"], vectors)
     with _stage(times, progress, "index"):
-        # One add call: adding in chunks gave a worse graph (recall@10 0.978 against 0.992).
-        index = HNSWIndex.build(vectors, config.hnsw_m, config.hnsw_ef_construction,
-                                config.hnsw_ef_search)
+        index_params = _build_index(vectors, folder, config)
         progress.advance("index", 1)
-        index_params = index.save(folder)
-        del index  # the graph is on disk now; later stages need its memory more
     with _stage(times, progress, "lookups"):
         _write_lookups(table, folder)
         progress.advance("lookups", 1)
@@ -219,15 +250,15 @@ def _write_artefacts(catalog: Catalog, source: Path, folder: Path, config: Build
                 pa.ipc.new_file(sink, table.schema) as writer:
             # One record batch: taking rows from a multi-chunk column copies the whole column.
             writer.write_table(table.combine_chunks())
-        catalog.rejections_frame().to_csv(folder / FILES["rejected"], index=False)
-        checksum = _sha256(source)
+        catalog.rejections_frame(with_file=True).to_csv(folder / FILES["rejected"],
+                                                        index=False)
+        source_info = describe(sources)
         progress.advance("write", 1)
     return Manifest.model_validate({
         "format_version": FORMAT_VERSION,
         "musicrec_version": __version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "source": {"name": source.name, "path": str(source.resolve()),
-                   "sha256": checksum, "bytes": source.stat().st_size},
+        "source": source_info,
         "counts": {"rows_read": catalog.rows_read, "rows_kept": n,
                    "rejected": sum(catalog.rejected_by_reason().values()),
                    "duplicates": catalog.duplicates,
@@ -243,6 +274,24 @@ def _write_artefacts(catalog: Catalog, source: Path, folder: Path, config: Build
         "build_config": config.model_dump(),
         "stage_seconds": times,
     })
+
+
+def _build_index(vectors: np.ndarray, folder: Path, config: BuildConfig) -> dict[str, Any]:
+    """Build the index the config asks for, save it into `folder`; its manifest entry."""
+    if config.index == "milvus":
+        index = MilvusIndex.build(
+            vectors, folder=folder, uri=config.milvus_uri,
+            token_file=(str(Path(config.milvus_token_file).expanduser().resolve())
+                        if config.milvus_token_file else None),
+            m=config.hnsw_m, ef_construction=config.hnsw_ef_construction,
+            ef_search=config.hnsw_ef_search)
+        params = index.save(folder)
+        index.close()  # Milvus Lite's folder is renamed with the library: nothing may hold it
+        return params
+    # One add call: adding in chunks gave a worse graph (recall@10 0.978 against 0.992).
+    graph = HNSWIndex.build(vectors, config.hnsw_m, config.hnsw_ef_construction,
+                            config.hnsw_ef_search)
+    return graph.save(folder)  # the graph is dropped here; later stages need its memory more
 
 
 def _write_lookups(table: pa.Table, folder: Path) -> None:
@@ -296,14 +345,6 @@ def _save_sorted_keys(folder: Path, name: str, keys: pa.Array | np.ndarray) -> N
     order = np.argsort(hashes, kind="stable")
     np.save(folder / FILES[f"{name}_keys"], hashes[order])
     np.save(folder / FILES[f"{name}_order"], order.astype(np.int64))
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def rebuild_families(path: str | Path, count: int | None = None) -> Families:

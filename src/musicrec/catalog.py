@@ -20,7 +20,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -134,6 +134,8 @@ class Rejection:
     reason: str
     value: str
     action: str = REJECTED
+    # The source file, as the build was given it; several sources can share row numbers.
+    file: str = ""
 
 
 @dataclass
@@ -160,6 +162,8 @@ class Catalog:
     duplicates: int
     missing_optional: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Source row number of each kept row (int64, (rows_kept,)): lets several sources be merged.
+    row_numbers: np.ndarray | None = None
 
     @property
     def rows_kept(self) -> int:
@@ -168,17 +172,17 @@ class Catalog:
     @property
     def rows_rejected(self) -> int:
         """Rows not kept for a reason other than being a duplicate."""
-        return len({r.row for r in self.rejections
+        return len({(r.file, r.row) for r in self.rejections
                     if r.action == REJECTED and not r.reason.startswith("duplicate")})
 
     def rejected_by_reason(self) -> Counter[str]:
         """Rejected rows (duplicates excluded) counted by their first reason."""
-        seen: set[int] = set()
+        seen: set[tuple[str, int]] = set()
         counts: Counter[str] = Counter()
         for r in self.rejections:
-            if (r.action == REJECTED and r.row not in seen
+            if (r.action == REJECTED and (r.file, r.row) not in seen
                     and not r.reason.startswith("duplicate")):
-                seen.add(r.row)
+                seen.add((r.file, r.row))
                 counts[f"{r.column}: {_reason_kind(r.reason)}"] += 1
         return counts
 
@@ -187,12 +191,16 @@ class Catalog:
         return Counter(f"{r.column}: {_reason_kind(r.reason)}" for r in self.rejections
                        if r.action == CELL_UNKNOWN)
 
-    def rejections_frame(self) -> pd.DataFrame:
-        return pd.DataFrame(
-            # `action` last: readers of the older four-column report keep working.
+    def rejections_frame(self, with_file: bool = False) -> pd.DataFrame:
+        """The report as a table; `with_file` adds the source file of each row (rejected.csv)."""
+        # New columns go last: readers of the older reports keep working.
+        frame = pd.DataFrame(
             [(r.row, r.column, r.reason, r.value, r.action) for r in self.rejections],
             columns=["row", "column", "reason", "value", "action"],
         )
+        if with_file:
+            frame["file"] = [r.file for r in self.rejections]
+        return frame
 
 
 def _reason_kind(reason: str) -> str:
@@ -225,21 +233,90 @@ def read_catalog(path: str | Path) -> Catalog:
                                f"that could not be located; check the file's quotes")
     raw, malformed = parsed_source
     source.data = None  # the parsed table holds copies
-    frame = {canon: raw.column(f"c{i}") for canon, i in columns.items()}
-    for col in ("id", "artists", "artist_ids", "album_id", "genre", "subgenre", "release_date"):
-        if col in frame:  # identifiers and labels: surrounding spaces are never meaningful
-            frame[col] = pc.utf8_trim_whitespace(frame[col])
-    del raw
-    n = len(frame["id"])
     rows_read = len(source.line_rejections) + len(source.record_rows)
-    if n == 0 and rows_read == 0:
-        raise CatalogError(f"{path.name}: no data rows after the header")
     # Spreadsheet row number of each parsed row: the fed records minus those pyarrow skipped.
     parsed = np.ones(len(source.record_rows), dtype=bool)
     parsed[[r.row for r in malformed]] = False
     row_numbers = source.record_rows[parsed]
     malformed = [Rejection(int(source.record_rows[r.row]), r.column, r.reason, r.value)
                  for r in malformed]
+    return _validate(raw, columns, row_numbers, rows_read,
+                     [*source.line_rejections, *malformed], list(source.warnings), path.name)
+
+
+def read_parquet(path: str | Path) -> Catalog:
+    """Read and validate a Parquet file of songs, by the rules `read_catalog` applies to CSV.
+
+    Every column is turned into text first (numbers as pyarrow writes them, lists of names as
+    Python list literals, timestamps as dates, nulls as empty cells) and then goes through the
+    same checks as a CSV's cells, so a value is kept, made unknown or rejected alike in both
+    formats. Rows are numbered from 1, the file's first record (Parquet has no header line).
+
+    Raises:
+        CatalogError: the file is missing, not Parquet, has a column that cannot be read as
+            text, or lacks a required column.
+    """
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    if not path.is_file():
+        raise CatalogError(f"no such file: {path}")
+    try:
+        header = [str(name) for name in pq.read_schema(path).names]
+        columns = _resolve_columns(header, path)
+        # Only the columns the catalogue uses: an export's other columns never reach memory.
+        wanted = sorted(set(columns.values()))
+        table = pq.read_table(path, columns=[header[i] for i in wanted])
+    except (pa.ArrowException, OSError) as exc:
+        raise CatalogError(f"{path.name} is not a readable Parquet file: "
+                           f"{str(exc).splitlines()[0][:160]}") from exc
+    text = {f"c{i}": _as_text(table.column(k), header[i], path) for k, i in enumerate(wanted)}
+    del table
+    raw = pa.table(text) if text else pa.table({})
+    n = raw.num_rows
+    return _validate(raw, columns, np.arange(1, n + 1, dtype=np.int64), n, [], [], path.name)
+
+
+def _as_text(column: pa.ChunkedArray, name: str, path: Path) -> pa.ChunkedArray:
+    """One Parquet column as text cells, as they would stand in a CSV; nulls become ""."""
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        column, kind = column.cast(kind.value_type), kind.value_type
+    if pa.types.is_timestamp(kind):
+        column = column.cast(pa.date32())
+    elif pa.types.is_list(kind) or pa.types.is_large_list(kind):
+        # As Kaggle writes artists: split_names reads the literal back, quotes in names too.
+        joined = pc.binary_join(column.cast(pa.list_(pa.string())), "', '")
+        column = pc.binary_join_element_wise("['", joined, "']", "")
+    try:
+        as_text = pc.cast(column, pa.string())
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid) as exc:
+        raise CatalogError(f"{path.name}: column {name!r} of type {kind} cannot be read as "
+                           f"text") from exc
+    return pc.fill_null(as_text, "")
+
+
+def _validate(raw: pa.Table, columns: dict[str, int], row_numbers: np.ndarray, rows_read: int,
+              early: list[Rejection], warnings: list[str], name: str) -> Catalog:
+    """The rules every source goes through, on its cells as text.
+
+    Args:
+        raw: one string column `c{i}` per source column (no nulls: empty cells are "").
+        columns: canonical column name -> position `i` of its source column.
+        row_numbers: int64 (raw.num_rows,): the row number each raw row is reported under.
+        rows_read: data rows in the source, those already set aside included.
+        early: rejections made before parsing (damaged lines, wrong field counts).
+        warnings: notes so far; more are appended.
+        name: the source's name, for error messages and each rejection's `file`.
+    """
+    frame = {canon: raw.column(f"c{i}") for canon, i in columns.items()}
+    for col in ("id", "artists", "artist_ids", "album_id", "genre", "subgenre", "release_date"):
+        if col in frame:  # identifiers and labels: surrounding spaces are never meaningful
+            frame[col] = pc.utf8_trim_whitespace(frame[col])
+    del raw
+    n = len(frame["id"])
+    if n == 0 and rows_read == 0:
+        raise CatalogError(f"{name}: no data rows after the header")
     problems: list[tuple[np.ndarray, str, str]] = []  # (row indexes, column, reason)
     unknown: list[tuple[np.ndarray, str, str]] = []
     values: dict[str, np.ndarray] = {}
@@ -280,7 +357,7 @@ def read_catalog(path: str | Path) -> Catalog:
     problems.append((np.flatnonzero(id_chars > MAX_ID_CHARS), "id",
                      f"too long: more than {MAX_ID_CHARS} characters"))
     bad = np.zeros(n, dtype=bool)
-    rejections = [*source.line_rejections, *malformed]
+    rejections = early
     for rows, col, reason in problems:
         bad[rows] = True
         rejections += [Rejection(int(row_numbers[i]), col, reason, _cell(frame[col], i))
@@ -291,21 +368,23 @@ def read_catalog(path: str | Path) -> Catalog:
                              f"duplicate: same id as row {row_numbers[first_of[i]]}, merged",
                              _cell(frame["id"], i)) for i in np.flatnonzero(dup)]
     keep &= ~dup
-    warnings = list(source.warnings)
     rejections += _blank_unknown_cells(unknown, keep, frame, values, row_numbers, warnings)
     frame.update((col, pa.chunked_array([text])) for col, text in cleaned.items())
     if not keep.any():
-        raise CatalogError(f"{path.name}: no valid rows ({len(rejections)} problems, e.g. "
+        raise CatalogError(f"{name}: no valid rows ({len(rejections)} problems, e.g. "
                            f"{_describe(rejections[0]) if rejections else 'no data rows'})")
     mask = pa.array(keep)
     texts = {k: v.filter(mask) for k, v in frame.items()
              if k in ("id", "name", "artists", *OPTIONAL_TEXT)}
     table = build_table(texts, {k: v[keep] for k, v in values.items()})
     rejections.sort(key=lambda r: r.row)
+    if rejections:
+        rejections = [replace(r, file=name) for r in rejections]
     missing = [c for c in (*OPTIONAL_NUMERIC, *OPTIONAL_TEXT, "explicit")
                if c not in frame and c not in table.column_names]
     return Catalog(table, rejections, rows_read=rows_read, duplicates=int(dup.sum()),
-                   missing_optional=missing, warnings=warnings)
+                   missing_optional=missing, warnings=warnings,
+                   row_numbers=np.asarray(row_numbers, dtype=np.int64)[keep])
 
 
 def _long_ids(column: pa.ChunkedArray, split: bool) -> np.ndarray:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -67,7 +68,9 @@ def synth(
 
 @app.command()
 def build(
-    source: Annotated[Path, typer.Argument(help="Spotify-features CSV file.")],
+    sources: Annotated[list[Path], typer.Argument(
+        help="Spotify-features CSV or Parquet files, or folders of them, read as one "
+             "catalogue.", show_default=False)],
     library: LibraryOption = None,
     families: Annotated[int | None, typer.Option("--families", min=2,
                                                  help="Number of sound families.")] = None,
@@ -75,13 +78,35 @@ def build(
         "--playlists", help="Playlists to learn from (repeatable): Million Playlist Dataset "
         "JSON slices (.json, .json.gz), CSV with playlist and track columns, or folders.")]
     = None,
+    index: Annotated[str, typer.Option(
+        "--index", help="hnsw: a faiss graph in the library; milvus: a Milvus collection "
+        "(Milvus Lite in the library, or the server at --milvus-uri).")] = "hnsw",
+    milvus_uri: Annotated[str | None, typer.Option(
+        "--milvus-uri", help="Milvus server, e.g. http://milvus:19530 (with --index milvus).",
+        show_default=False)] = None,
+    milvus_token_file: Annotated[Path | None, typer.Option(
+        "--milvus-token-file", help="File holding the Milvus token; the library records "
+        "the file's path, never the token.", show_default=False)] = None,
+    engine: Annotated[str, typer.Option(
+        "--engine", help="local: this process; ray: validation and features as Ray Data batches.")
+    ] = "local",
+    ray_address: Annotated[str | None, typer.Option(
+        "--ray-address", help="Ray cluster to join (with --engine ray; default: start a "
+        "local Ray).", show_default=False)] = None,
 ) -> None:
-    """Read a CSV and build a library (vectors, index, families)."""
+    """Read CSV or Parquet files and build a library (vectors, index, families)."""
     dest = library_path(library)
+    try:
+        config = BuildConfig(family_count=families, index=index, milvus_uri=milvus_uri,
+                             milvus_token_file=str(milvus_token_file) if milvus_token_file
+                             else None, engine=engine, ray_address=ray_address,
+                             playlists=playlists or [])
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = f"--{first['loc'][0]}: ".replace("_", "-") if first["loc"] else ""
+        raise typer.BadParameter(where + first["msg"].removeprefix("Value error, ")) from None
     with user_errors(), _progress() as bar:
-        report = build_library(source, dest, BuildConfig(family_count=families,
-                                                         playlists=playlists or []),
-                               RichBuildProgress(bar))
+        report = build_library(sources, dest, config, RichBuildProgress(bar))
     print_build_report(report)
 
 

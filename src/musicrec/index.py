@@ -16,6 +16,7 @@ per candidate.
 
 from __future__ import annotations
 
+import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -257,6 +258,17 @@ def _clean(sims: np.ndarray, ids: np.ndarray) -> np.ndarray:
 
 
 BACKENDS: dict[str, type[VectorIndex]] = {"exact": ExactIndex, "hnsw": HNSWIndex}
+# Backends that need an optional extra, by module: imported only when a manifest names them,
+# so that opening an HNSW library never imports pymilvus.
+OPTIONAL_BACKENDS: dict[str, str] = {"milvus": "musicrec.index_milvus:MilvusIndex"}
+
+
+def backend(kind: str) -> type[VectorIndex] | None:
+    """The index class for a manifest's `kind`, importing an optional backend's module."""
+    if kind not in BACKENDS and kind in OPTIONAL_BACKENDS:
+        module, name = OPTIONAL_BACKENDS[kind].split(":")
+        BACKENDS[kind] = getattr(importlib.import_module(module), name)
+    return BACKENDS.get(kind)
 
 
 def load_index(folder: Path, vectors: np.ndarray, params: dict[str, Any]) -> VectorIndex:
@@ -266,8 +278,8 @@ def load_index(folder: Path, vectors: np.ndarray, params: dict[str, Any]) -> Vec
         LibraryError: an unknown kind, or the backend's files are missing or damaged.
     """
     kind = params.get("kind")
-    backend = BACKENDS.get(str(kind))
-    if backend is None:
+    cls = backend(str(kind))
+    if cls is None:
         raise LibraryError(f"the manifest names index kind {kind!r}; this musicrec knows "
-                           f"{', '.join(BACKENDS)}; rebuild the library")
-    return backend.load(folder, vectors, params)
+                           f"{', '.join({**BACKENDS, **OPTIONAL_BACKENDS})}; rebuild the library")
+    return cls.load(folder, vectors, params)
