@@ -1,7 +1,15 @@
-"""Running the API with uvicorn: token file, safe binding, one or several worker processes."""
+"""Running the API with uvicorn: token file, safe binding, timeouts, worker processes.
+
+uvicorn runs with its `httptools` parser and `uvloop` (the `uvicorn[standard]` extras) and one
+worker per core by default. Two timeouts bound what a client can hold: an idle kept-alive
+connection closes after `timeout_keep_alive` seconds (uvicorn's own), and a request's headers
+must arrive within `timeout_headers` seconds of connecting or of the previous answer (uvicorn
+has no such limit: a silent or byte-by-byte client held its connection forever).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import logging
 import socket
@@ -10,6 +18,7 @@ from pathlib import Path
 
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.supervisors import Multiprocess
 
 from musicrec.api.app import create_app
@@ -61,7 +70,62 @@ def app_from_settings(settings: Settings) -> FastAPI:
     Also the app factory of each worker process, which receives the parent's settings.
     """
     token = read_token(settings.token_file) if settings.token_file else None
-    return create_app(LiveLibrary(settings.library_path(), warm=True), token)
+    return create_app(LiveLibrary(settings.library_path(), warm=True), token,
+                      public_url=settings.base_url(), cors_origins=settings.cors_origins)
+
+
+class HeaderDeadline(HttpToolsProtocol):
+    """uvicorn's httptools protocol, closing a connection whose request headers are not
+    complete `timeout_headers` seconds after it connected or after its last answer."""
+
+    timeout_headers = 10.0
+    _deadline: asyncio.TimerHandle | None = None
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(self.timeout_headers, self._expire)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expire(self) -> None:
+        self._deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def on_headers_complete(self) -> None:
+        self._disarm()
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+
+def protocol_for(settings: Settings) -> type[HeaderDeadline]:
+    """The HTTP protocol class with the settings' header timeout."""
+    return type("HeaderDeadlineProtocol", (HeaderDeadline,),
+                {"timeout_headers": settings.timeout_headers})
+
+
+def uvicorn_config(settings: Settings, port: int) -> uvicorn.Config:
+    """uvicorn's configuration for these settings (the app built in each worker process)."""
+    return uvicorn.Config(partial(app_from_settings, settings), factory=True,
+                          host=settings.host, port=port, workers=settings.worker_count(),
+                          http=protocol_for(settings), loop="uvloop",
+                          timeout_keep_alive=settings.timeout_keep_alive,
+                          h11_max_incomplete_event_size=16 * 1024, access_log=False)
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -94,23 +158,23 @@ def serve(settings: Settings) -> None:
     before any worker starts, so it fails with one clear `MusicrecError`.
 
     Args:
-        settings: library, host, port, token file and workers (one per core uses the whole
-            machine; each opens the memory-mapped library, so they share its pages).
+        settings: library, host, port, token file, public URL, CORS origins, timeouts and
+            workers (default one per core; each opens the memory-mapped library, so they share
+            its pages).
     """
     token = read_token(settings.token_file) if settings.token_file else None
     check_bind(settings.host, token, settings.allow_remote_without_token)
     lib = LiveLibrary(settings.library_path()).get()
     sock = listening_socket(settings.host, settings.port)
     port = sock.getsockname()[1]  # the one chosen, if port was 0
-    host = settings.host
-    shown_host = f"[{host}]" if ":" in host else host
-    workers = settings.workers
+    settings = settings.model_copy(update={"port": port})
+    workers = settings.worker_count()
+    docs = "" if token else " (docs at /docs)"
     message = (f"serving {len(lib):,} songs from {settings.library_path()} at "
-               f"http://{shown_host}:{port}/v1/ (docs at /docs) with {workers} "
+               f"{settings.base_url()}v1/{docs} with {workers} "
                f"worker{'s' if workers > 1 else ''}")
     del lib  # each worker opens its own
-    config = uvicorn.Config(partial(app_from_settings, settings), factory=True, host=host,
-                            port=port, workers=workers)
+    config = uvicorn_config(settings, port)
     logging.getLogger("uvicorn.error").info(message)
     if workers == 1:
         uvicorn.Server(config).run(sockets=[sock])
