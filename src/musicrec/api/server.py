@@ -15,6 +15,7 @@ import logging
 import socket
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -78,8 +79,12 @@ class HeaderDeadline(HttpToolsProtocol):
     """uvicorn's httptools protocol, closing a connection whose request headers are not
     complete `timeout_headers` seconds after it connected or after its last answer."""
 
-    timeout_headers = 10.0
     _deadline: asyncio.TimerHandle | None = None
+
+    def __init__(self, config: uvicorn.Config, *args: Any, **kwargs: Any):
+        super().__init__(config, *args, **kwargs)
+        # set by `uvicorn_config`; an attribute of the config, so worker processes get it too
+        self.timeout_headers: float = getattr(config, "timeout_headers", 10.0)
 
     def _arm(self) -> None:
         self._disarm()
@@ -113,19 +118,14 @@ class HeaderDeadline(HttpToolsProtocol):
         super().connection_lost(exc)
 
 
-def protocol_for(settings: Settings) -> type[HeaderDeadline]:
-    """The HTTP protocol class with the settings' header timeout."""
-    return type("HeaderDeadlineProtocol", (HeaderDeadline,),
-                {"timeout_headers": settings.timeout_headers})
-
-
 def uvicorn_config(settings: Settings, port: int) -> uvicorn.Config:
     """uvicorn's configuration for these settings (the app built in each worker process)."""
-    return uvicorn.Config(partial(app_from_settings, settings), factory=True,
-                          host=settings.host, port=port, workers=settings.worker_count(),
-                          http=protocol_for(settings), loop="uvloop",
-                          timeout_keep_alive=settings.timeout_keep_alive,
-                          h11_max_incomplete_event_size=16 * 1024, access_log=False)
+    config = uvicorn.Config(partial(app_from_settings, settings), factory=True,
+                            host=settings.host, port=port, workers=settings.worker_count(),
+                            http=HeaderDeadline, loop="uvloop",
+                            timeout_keep_alive=settings.timeout_keep_alive, access_log=False)
+    config.timeout_headers = settings.timeout_headers  # type: ignore[attr-defined]
+    return config
 
 
 def listening_socket(host: str, port: int) -> socket.socket:

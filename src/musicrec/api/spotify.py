@@ -19,8 +19,8 @@ Spotify's objects require, so one rule fills them:
 
 `href`s point at endpoints of this server under its configured public URL (never a request's
 `Host` header); `uri`s are `spotify:KIND:ID`; `external_urls.spotify` is given only for ids from
-the catalogue, since a derived id names nothing at open.spotify.com. Float features are numpy
-float32 scalars, which orjson writes as their shortest decimal (0.692, not 0.6919999718).
+the catalogue, since a derived id names nothing at open.spotify.com. Float features are written
+as the float32's shortest decimal (0.692, not 0.6919999718; see `shortest_floats`).
 """
 
 from __future__ import annotations
@@ -55,12 +55,40 @@ def dumps(body: Any) -> bytes:
 
 def _path_id(item_id: str) -> str:
     """An id as one URL path segment (catalogue ids may hold any character)."""
-    return item_id if _URL_SAFE.fullmatch(item_id) else quote(item_id, safe="")
+    if item_id.isascii() and item_id.isalnum() or _URL_SAFE.fullmatch(item_id):
+        return item_id
+    return quote(item_id, safe="")
+
+
+def shortest_floats(values: np.ndarray) -> list[float]:
+    """float32 values as Python floats that print as the float32's shortest decimal (0.692,
+    not 0.6919999718666077): each rounded to the fewest decimals (up to 9) that give the same
+    float32 back. Vectorised: for 100 songs x 9 features this costs about a third of what
+    orjson takes to write numpy float32 scalars (measured 0.3 against 1.0 ms)."""
+    exact = np.asarray(values, dtype=np.float32)
+    wide = exact.astype(np.float64)
+    out = wide.copy()
+    todo = np.isfinite(wide)
+    for decimals in range(10):
+        if not todo.any():
+            break
+        rounded = np.round(wide, decimals)
+        same = todo & (rounded.astype(np.float32) == exact)
+        out[same] = rounded[same]
+        todo &= ~same
+    return out.tolist()
 
 
 @lru_cache(maxsize=1 << 16)
-def _derived_artist(artist_id: str, name: str) -> bool:
-    return derived_id("artist", name) == artist_id
+def _simple_artist(base: str, artist_id: str, name: str) -> dict[str, Any]:
+    """A simplified artist object; cached, since an answer names the same artists often and
+    the derived-id check hashes the name (never mutate the result)."""
+    path_id = _path_id(artist_id)
+    derived = derived_id("artist", name) == artist_id
+    return {"id": artist_id, "uri": f"spotify:artist:{artist_id}",
+            "href": f"{base}v1/artists/{path_id}",
+            "external_urls": {} if derived else {"spotify": f"{OPEN_SPOTIFY}/artist/{path_id}"},
+            "name": name, "type": "artist"}
 
 
 def release_date_precision(date: str | None) -> str | None:
@@ -89,12 +117,12 @@ class Shapes:
     # --- artists ----------------------------------------------------------------------------
 
     def simple_artist(self, artist_id: str, name: str) -> dict[str, Any]:
-        return {**self._links("artist", artist_id, not _derived_artist(artist_id, name)),
-                "name": name, "type": "artist"}
+        return _simple_artist(self.base, artist_id, name)
 
     def song_artists(self, record: dict[str, Any]) -> list[dict[str, Any]]:
         """The simplified artist objects of a song, in credit order."""
-        return [self.simple_artist(a, n)
+        base = self.base
+        return [_simple_artist(base, a, n)
                 for a, n in zip(record["artist_ids"], record["artists"], strict=True)]
 
     def artist(self, artist_row: int) -> dict[str, Any]:
@@ -200,7 +228,7 @@ class Shapes:
             "family": {"id": rec.track["family"], "name": rec.track["family_name"]}})
 
     def audio_features(self, record: dict[str, Any]) -> dict[str, Any]:
-        """An audio features object from a record whose float features are float32 scalars.
+        """An audio features object from a `_feature_records` record (floats already short).
 
         No `analysis_url`: this server has no audio analysis endpoint (the field is optional).
         """
