@@ -711,3 +711,20 @@ def test_top_tracks_by_popularity_else_by_centrality(client: TestClient,
     body = ok(client, f"/v1/artists/{small_library.artist(artist_row)['id']}/top-tracks",
               models.SeveralTracks)
     assert body["tracks"][0]["id"] == small_library.tracks([rows[np.argmax(cosine)]])[0]["id"]
+
+
+def test_id_lookup_tells_apart_ids_with_one_hash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The vectorised first probe of `library._lookup` falls back to walking equal hashes."""
+    import pyarrow as pa
+
+    from musicrec import library
+
+    fake = {"a": 5, "b": 5, "c": 7, "zz": 5, "q": 9}
+    monkeypatch.setattr(library, "key_hashes",
+                        lambda keys: np.array([fake[k] for k in keys], dtype=np.uint64))
+    ids = pa.chunked_array([["c", "a", "b"]])  # rows 0, 1, 2
+    hashes = np.array([5, 5, 7], dtype=np.uint64)
+    order = np.array([1, 2, 0])
+    assert library._lookup(hashes, order, ids, ["b", "a", "c", "zz", "q"]) == [
+        2, 1, 0, None, None]
+    assert library._lookup(hashes[:0], order[:0], ids, ["a"]) == [None]
