@@ -223,7 +223,8 @@ def stop_server(server: subprocess.Popen[bytes]) -> None:
 def profile(pid: int, seconds: int, out: Path) -> dict[str, Any]:
     """py-spy on one worker: the share of samples in which each of our frames is on the
     stack (inclusive), and the top self-time frames."""
-    subprocess.run(["py-spy", "record", "--pid", str(pid), "--duration", str(seconds),
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    subprocess.run([spy, "record", "--pid", str(pid), "--duration", str(seconds),
                     "--format", "raw", "--output", str(out), "--nonblocking"],
                    capture_output=True, check=True)
     inclusive: Counter[str] = Counter()

@@ -118,12 +118,20 @@ class HeaderDeadline(HttpToolsProtocol):
         super().connection_lost(exc)
 
 
+# uvicorn's supervisor pings each worker and replaces one that does not answer within this
+# time (default 5 s). A spawned worker first re-imports `musicrec.cli` (scikit-learn and all),
+# then opens the library: under load that took longer than 5 s, so workers were killed and
+# respawned in a loop (21 restarts in 20 s on the 2-core machine, ~140 rec/s served).
+WORKER_HEALTHCHECK_S = 60
+
+
 def uvicorn_config(settings: Settings, port: int) -> uvicorn.Config:
     """uvicorn's configuration for these settings (the app built in each worker process)."""
     config = uvicorn.Config(partial(app_from_settings, settings), factory=True,
                             host=settings.host, port=port, workers=settings.worker_count(),
                             http=HeaderDeadline, loop="uvloop",
-                            timeout_keep_alive=settings.timeout_keep_alive, access_log=False)
+                            timeout_keep_alive=settings.timeout_keep_alive, access_log=False,
+                            timeout_worker_healthcheck=WORKER_HEALTHCHECK_S)
     config.timeout_headers = settings.timeout_headers  # type: ignore[attr-defined]
     return config
 
