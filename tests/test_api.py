@@ -6,6 +6,7 @@ import asyncio
 import builtins
 import math
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -728,3 +729,21 @@ def test_id_lookup_tells_apart_ids_with_one_hash(monkeypatch: pytest.MonkeyPatch
     assert library._lookup(hashes, order, ids, ["b", "a", "c", "zz", "q"]) == [
         2, 1, 0, None, None]
     assert library._lookup(hashes[:0], order[:0], ids, ["a"]) == [None]
+
+
+def test_a_rebuilt_library_is_served_soon_after(tmp_path: Path) -> None:
+    """The library is re-checked at most every RECHECK_S seconds, and switched to whole."""
+    from musicrec.api.app import RECHECK_S
+    from musicrec.synth import write_catalogue
+
+    for seed in (1, 2):
+        write_catalogue(tmp_path / f"songs{seed}.csv", 400, seed=seed)
+    build_library(tmp_path / "songs1.csv", tmp_path / "lib")
+    old = Library.open(tmp_path / "lib").tracks([0])[0]["id"]
+    client = TestClient(create_app(LiveLibrary(tmp_path / "lib", warm=True)))
+    assert client.get(f"/v1/tracks/{old}").status_code == 200
+    build_library(tmp_path / "songs2.csv", tmp_path / "lib")
+    new = Library.open(tmp_path / "lib").tracks([0])[0]["id"]
+    time.sleep(RECHECK_S + 0.1)
+    assert client.get(f"/v1/tracks/{new}").status_code == 200
+    assert client.get(f"/v1/tracks/{old}").status_code == 404

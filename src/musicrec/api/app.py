@@ -15,6 +15,7 @@ import contextlib
 import logging
 import re
 import secrets
+import time
 from collections.abc import Sequence
 from typing import Annotated, Any
 
@@ -47,6 +48,7 @@ from musicrec.request import Knobs, RecommendRequest
 log = logging.getLogger("musicrec.api")
 
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000/"
+RECHECK_S = 0.5
 MAX_TRACK_IDS = 50
 MAX_ARTIST_IDS = 50
 MAX_ALBUM_IDS = 20
@@ -114,8 +116,19 @@ class JSON(Response):
 # Dependencies are `async def`: they do not block, and a plain `def` would cost a trip to the
 # thread pool each.
 async def _library(request: Request) -> Library:
-    """The current library; a 503 when there is no usable one (see `LiveLibrary`)."""
-    return request.app.state.live.get()
+    """The current library; a 503 when there is no usable one (see `LiveLibrary`).
+
+    `LiveLibrary.get` stats the manifest to notice a rebuild: 5% of a worker's samples under
+    load (py-spy), so it is asked at most every RECHECK_S seconds; a rebuilt library is still
+    switched to whole, between requests, at most that much later.
+    """
+    state = request.app.state
+    now = time.monotonic()
+    if now - state.checked_at > RECHECK_S or state.current is None:
+        state.current = None
+        state.current = state.live.get()  # raises LibraryError (503) when unusable
+        state.checked_at = now
+    return state.current
 
 
 async def _authorize(request: Request, credentials: Annotated[
@@ -642,6 +655,8 @@ def create_app(live: LiveLibrary, token: str | None = None, *,
     except MusicrecError as exc:
         log.error("%s", exc)
     app.state.live = live
+    app.state.current = None
+    app.state.checked_at = 0.0
     app.state.token = token
     app.state.base = public_url.rstrip("/") + "/"
     guard = [] if token is None else [Depends(_authorize)]
