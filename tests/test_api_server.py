@@ -88,3 +88,63 @@ def test_head_over_http(server: tuple[str, int]) -> None:
             answer += chunk
         head, _, body = answer.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 200") and body == b""
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.slow
+def test_forked_workers_are_replaced_and_stopped(small_library_path: Path,
+                                                 tmp_path: Path) -> None:
+    """`--workers 2` forks two workers after loading; a killed one is replaced, and SIGTERM
+    to the parent alone stops them all."""
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    log = tmp_path / "server.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "musicrec.cli", "serve", "--library",
+             str(small_library_path), "--port", "0", "--workers", "2"],
+            stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while len(re.findall(r"Application startup complete", log.read_text())) < 2:
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        base = re.search(r"at (http://127\.0\.0\.1:\d+)/v1/", log.read_text())[1]
+        workers = _children(process.pid)
+        assert len(workers) == 2
+        os.kill(workers[0], signal.SIGKILL)
+        while "starting another" not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        while len(_children(process.pid)) < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        with urllib.request.urlopen(f"{base}/health", timeout=5) as answer:
+            assert answer.status == 200
+        survivors = _children(process.pid)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        for pid in survivors:
+            assert not Path(f"/proc/{pid}").exists() or \
+                (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
