@@ -200,6 +200,30 @@ def tree(root: int) -> list[int]:
     return found
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of processes (Linux /proc); ended ones count 0."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def measured(base: str, script: Path, args: argparse.Namespace, server: int) -> dict[str, Any]:
+    """One wrk run, plus the server's CPU milliseconds per request: what a request costs the
+    server whatever else shares the cores (the machine these ran on was shared)."""
+    pids = tree(server)
+    cpu0 = cpu_seconds(pids)
+    result = run_wrk(base, script, args.threads, args.connections, args.seconds)
+    result["server_cpu_ms_per_request"] = round(
+        (cpu_seconds(pids) - cpu0) * 1000 / max(1, result["requests"]), 3)
+    return result
+
+
 def pss_mb(pids: list[int]) -> float:
     total_kb = 0
     for pid in pids:
@@ -267,6 +291,7 @@ def main() -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
 
+    load_before = os.getloadavg()[0]
     library = library_for(args.rows)
     paths = make_paths(library, args.seed)
     WORK.mkdir(parents=True, exist_ok=True)
@@ -287,13 +312,11 @@ def main() -> None:
                 thread = threading.Thread(target=_profile_into, args=(
                     holder, workers[-1], args.profile, WORK / "profile.txt"))
                 thread.start()
-                results[kind] = run_wrk(base, scripts[kind], args.threads, args.connections,
-                                        args.seconds)
+                results[kind] = measured(base, scripts[kind], args, server.pid)
                 thread.join()
                 flame = holder
             else:
-                results[kind] = run_wrk(base, scripts[kind], args.threads, args.connections,
-                                        args.seconds)
+                results[kind] = measured(base, scripts[kind], args, server.pid)
             print(f"{kind:32s} {results[kind]}", flush=True)
     finally:
         stop_server(server)
@@ -318,13 +341,15 @@ def main() -> None:
 
     load = os.getloadavg()[0]
     runs = json.loads(RESULTS.read_text()).get("runs", {}) if RESULTS.is_file() else {}
-    key = (f"{args.label}: {args.rows} songs, wrk -t{args.threads} -c{args.connections} "
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    key = (f"{args.label} ({stamp}): {args.rows} songs, wrk -t{args.threads} -c{args.connections} "
            f"-d{args.seconds}s, {args.workers} workers")
     runs[key] = {
         "command": " ".join(["benchmarks/api_load.py", *sys.argv[1:]]),
         "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform(), "load_average_1min_after": round(load, 2)},
+                    "platform": platform.platform(), "load_average_1min_after": round(load, 2),
+                    "load_average_1min_before": round(load_before, 2)},
         "server_ready_s": round(startup, 2), "kinds": results, **memory,
         "targets_met": {kind: r["requests_per_s"] >= TARGETS[kind] and r["errors"] == 0
                         and (kind != "1 seed" or r["p99_ms"] <= TARGET_P99_MS)
