@@ -375,9 +375,9 @@ def _lookup(hashes: np.ndarray, order: np.ndarray, ids: pa.ChunkedArray,
     """The rows whose ids are `keys` (None where absent): binary search on the hashes, then
     each id itself compared, so two ids with one hash are told apart, however unlikely.
 
-    The first candidate of every key is checked in one vectorised pass (100 ids: 0.3 instead
-    of 2 ms, most of it memmap item access); only keys whose first candidate is another id
-    with the same hash walk on one by one.
+    The first candidate of every key is checked in one vectorised pass (100 ids: 0.8 instead
+    of 1.4 ms, measured on a loaded machine; the old loop was mostly memmap item access); only
+    keys whose first candidate is another id with the same hash walk on one by one.
     """
     wanted = key_hashes(keys)
     n = len(hashes)
