@@ -1,48 +1,55 @@
-"""Load benchmark of the REST API: recommendations per second and latency on loopback.
+"""Load benchmark of the REST API with wrk: requests/s and p99 over loopback, three kinds.
 
 Builds (or reuses) a synthetic library of `--rows` songs under benchmarks/work/, starts
-`uvicorn` with one worker per core on a free loopback port, warms it up, then sends a bounded
-number of `GET /v1/recommendations` requests at a fixed concurrency from an async httpx client
-and reports requests/s, latency percentiles and errors, overall and per kind of request.
-The client runs on the same machine, so it competes with the server for the cores.
+`musicrec serve` on a free loopback port, warms it up, then runs `wrk -t2 -c16 -d20s` (by
+default) once per kind of request, each kind cycling through many different requests:
 
-    .venv/bin/python benchmarks/api_load.py                  # 1.2M songs
-    .venv/bin/python benchmarks/api_load.py --rows 200000 --requests 5000
+* `1 seed`: `GET /v1/recommendations?seed_tracks=ID` (limit 20);
+* `5 seeds + targets + filters`: five track seeds, two targets and a min/max window;
+* `audio-features x100`: `GET /v1/audio-features?ids=` with 100 ids.
 
-Targets (2 cores): at least 500 recommendations/s, p99 under 50 ms, zero errors.
-Results go to benchmarks/results/api_load.json, one entry per setting (size, client, ...).
+The client runs on the same cores as the server. `--src DIR` serves another checkout's code
+(for example the commit before a change: `git archive COMMIT src | tar -x -C /tmp/before`),
+so before and after are measured by one script. `--pss` also measures the proportional set
+size of the server's processes with 1 and with 2 workers after the same load, and
+`--profile SECONDS` records the busiest worker with py-spy during the `1 seed` run.
+
+    .venv/bin/python benchmarks/api_load.py --rows 200000
+    .venv/bin/python benchmarks/api_load.py --rows 200000 --src /tmp/before/src --label before
+
+Targets (2 cores, 1.2M songs): >= 1,000 req/s for 1 seed with p99 <= 25 ms and no errors;
+>= 400 req/s for 5 seeds with targets and filters; >= 1,000 req/s for audio features x100.
+Results go to benchmarks/results/api_load.json, one entry per setting.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import platform
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+import urllib.request
+from collections import Counter
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-import httpx
 import numpy as np
-from rich.console import Console
-from rich.table import Table
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = ROOT / "benchmarks" / "work"
 RESULTS = ROOT / "benchmarks" / "results" / "api_load.json"
-TARGET_RPS = 500
-TARGET_P99_MS = 50
-console = Console()
+TARGETS = {"1 seed": 1000, "5 seeds + targets + filters": 400, "audio-features x100": 1000}
+TARGET_P99_MS = 25
+REQUESTS_PER_KIND = 2000
 
 
 def library_for(rows: int) -> Path:
@@ -59,50 +66,87 @@ def library_for(rows: int) -> Path:
     t0 = time.perf_counter()
     write_catalogue(source, rows, seed=0)
     report = build_library(source, library)
-    console.print(f"built {report.rows_kept:,} songs in {time.perf_counter() - t0:.0f} s")
+    print(f"built {report.rows_kept:,} songs in {time.perf_counter() - t0:.0f} s")
     source.unlink()
     return library
 
 
-@dataclass
-class Job:
-    kind: str
-    params: dict[str, str | int | float]
-
-
-def make_jobs(library: Path, count: int, limit: int, seed: int) -> list[Job]:
-    """A deterministic mix of requests, in the proportions a client might send them.
-
-    60% one seed track; 20% one seed track with a target and a min/max window; 10% three
-    seeds (two tracks and an artist); 10% a sound family as genre seed.
-    """
+def make_paths(library: Path, seed: int) -> dict[str, list[str]]:
+    """For each kind, REQUESTS_PER_KIND different request paths (deterministic)."""
     from musicrec.library import Library
 
     lib = Library.open(library)
     rng = np.random.default_rng(seed)
-    rows = rng.choice(len(lib), size=count * 3, replace=True)
-    records = lib.tracks(np.sort(np.unique(rows)))
-    by_row = {r["row"]: r for r in records}
-    n_families = len(lib.families.families)
-    jobs = []
-    for i in range(count):
-        a, b, c = (by_row[int(r)] for r in rows[3 * i:3 * i + 3])
-        pick = i % 10
-        if pick < 6:
-            jobs.append(Job("1 track", {"seed_tracks": a["id"]}))
-        elif pick < 8:
-            energy = round(float(rng.uniform(0.2, 0.9)), 2)
-            tempo = round(float(a["tempo"]))
-            jobs.append(Job("1 track + target/min/max", {
-                "seed_tracks": a["id"], "target_energy": energy,
-                "min_tempo": max(0, tempo - 20), "max_tempo": tempo + 20}))
-        elif pick < 9:
-            jobs.append(Job("3 seeds", {"seed_tracks": f"{a['id']},{b['id']}",
-                                        "seed_artists": c["artist_ids"][0]}))
-        else:
-            jobs.append(Job("1 genre", {"seed_genres": str(int(rng.integers(n_families)))}))
-        jobs[-1].params["limit"] = limit
-    return jobs
+    ids = lib.table.column("id")
+    pick = rng.choice(len(lib), size=REQUESTS_PER_KIND * 100, replace=True)
+    some = ids.take(pick[: REQUESTS_PER_KIND * 5]).to_pylist()
+    tempo = lib.numeric("tempo")[pick[: REQUESTS_PER_KIND * 5]]
+    paths: dict[str, list[str]] = {"1 seed": [], "5 seeds + targets + filters": [],
+                                   "audio-features x100": []}
+    for i in range(REQUESTS_PER_KIND):
+        paths["1 seed"].append("/v1/recommendations?" + urlencode(
+            {"seed_tracks": some[i], "limit": 20}))
+        five = some[5 * i:5 * i + 5]
+        middle = round(float(tempo[5 * i]))
+        paths["5 seeds + targets + filters"].append("/v1/recommendations?" + urlencode({
+            "seed_tracks": ",".join(five), "limit": 20,
+            "target_energy": round(float(rng.uniform(0.2, 0.9)), 2),
+            "target_danceability": round(float(rng.uniform(0.2, 0.9)), 2),
+            "min_tempo": max(0, middle - 30), "max_tempo": middle + 30}))
+    hundred = ids.take(pick).to_pylist()
+    for i in range(REQUESTS_PER_KIND):
+        paths["audio-features x100"].append(
+            "/v1/audio-features?ids=" + ",".join(hundred[100 * i:100 * i + 100]))
+    return paths
+
+
+def lua_script(paths: list[str], folder: Path, name: str) -> Path:
+    """A wrk script sending the paths in turn, each thread from its own starting point, and
+    counting answers that are not 200 or not JSON objects."""
+    listed = ",\n".join(json.dumps(p) for p in paths)
+    script = folder / f"{name}.lua"
+    script.write_text(f"""
+local paths = {{
+{listed}
+}}
+local i = 0
+local bad = 0
+local threads = {{}}
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("start", #threads * 997)
+end
+function init(args) i = start end
+function request()
+  i = i % #paths + 1
+  return wrk.format("GET", paths[i], {{["Authorization"] = "Bearer benchmark"}})
+end
+function response(status, headers, body)
+  if status ~= 200 or string.sub(body, 1, 2) ~= '{{"' then bad = bad + 1 end
+end
+function done(summary, latency, requests)
+  io.write(string.format("P99_US %d\\n", latency:percentile(99)))
+  io.write(string.format("P50_US %d\\n", latency:percentile(50)))
+end
+""")
+    return script
+
+
+def run_wrk(base: str, script: Path, threads: int, connections: int,
+            seconds: int) -> dict[str, Any]:
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "5s",
+         "-s", str(script), base], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])
+    total = int(re.search(r"(\d+) requests in", out)[1])
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), "
+                              r"timeout (\d+)", out)
+    errors = (int(non2xx[1]) if non2xx else 0) + (
+        sum(int(g) for g in socket_errors.groups()) if socket_errors else 0)
+    return {"requests_per_s": round(rps, 1), "requests": total, "errors": errors,
+            "p50_ms": round(int(re.search(r"P50_US (\d+)", out)[1]) / 1000, 2),
+            "p99_ms": round(int(re.search(r"P99_US (\d+)", out)[1]) / 1000, 2)}
 
 
 def free_port() -> int:
@@ -111,52 +155,84 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(library: Path, port: int, workers: int) -> subprocess.Popen[bytes]:
+def start_server(library: Path, port: int, workers: int, src: Path | None
+                 ) -> subprocess.Popen[bytes]:
     """`musicrec serve`, as a user would start it, in its own process group."""
     command = [sys.executable, "-m", "musicrec.cli", "serve", "--library", str(library),
                "--port", str(port), "--workers", str(workers)]
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = str(src)
     log = (WORK / "api_load_server.log").open("w")
-    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
                             start_new_session=True)
 
 
 def wait_ready(base: str, server: subprocess.Popen[bytes], timeout: float = 120) -> float:
-    """Seconds until /health answers (every worker has opened the library)."""
     t0 = time.perf_counter()
     while time.perf_counter() - t0 < timeout:
         if server.poll() is not None:
             raise SystemExit(f"the server exited with code {server.returncode}")
         try:
-            if httpx.get(f"{base}/health", timeout=1).status_code == 200:
-                return time.perf_counter() - t0
-        except httpx.TransportError:
+            with urllib.request.urlopen(f"{base}/health", timeout=1) as answer:
+                if answer.status == 200:
+                    return time.perf_counter() - t0
+        except OSError:
             pass
         time.sleep(0.2)
     raise SystemExit(f"the server did not answer within {timeout:.0f} s")
 
 
-def cpu_seconds(root: int) -> float | None:
-    """User + system CPU time of a process and all its descendants (Linux /proc), or None."""
-    ticks = os.sysconf("SC_CLK_TCK")
+def tree(root: int) -> list[int]:
+    """A process and all its descendants (Linux /proc)."""
     parents: dict[int, int] = {}
-    times: dict[int, float] = {}
     for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # the process ended meanwhile
-        parents[int(entry.name)] = int(fields[1])
-        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / ticks
-    if root not in times:
-        return None
-    tree, frontier = {root}, [root]
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int(
+                    (entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except OSError:
+                continue
+    found, frontier = [root], [root]
     while frontier:
-        children = [pid for pid, ppid in parents.items() if ppid in frontier]
-        tree.update(children)
-        frontier = children
-    return sum(times[pid] for pid in tree)
+        frontier = [pid for pid, ppid in parents.items() if ppid in frontier]
+        found += frontier
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of processes (Linux /proc); ended ones count 0."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
+def measured(base: str, script: Path, args: argparse.Namespace, server: int) -> dict[str, Any]:
+    """One wrk run, plus the server's CPU milliseconds per request: what a request costs the
+    server whatever else shares the cores (the machine these ran on was shared)."""
+    pids = tree(server)
+    cpu0 = cpu_seconds(pids)
+    result = run_wrk(base, script, args.threads, args.connections, args.seconds)
+    result["server_cpu_ms_per_request"] = round(
+        (cpu_seconds(pids) - cpu0) * 1000 / max(1, result["requests"]), 3)
+    return result
+
+
+def pss_mb(pids: list[int]) -> float:
+    total_kb = 0
+    for pid in pids:
+        try:
+            text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+        except OSError:
+            continue
+        total_kb += int(re.search(r"^Pss:\s+(\d+) kB", text, re.M)[1])
+    return round(total_kb / 1024, 1)
 
 
 def stop_server(server: subprocess.Popen[bytes]) -> None:
@@ -168,181 +244,124 @@ def stop_server(server: subprocess.Popen[bytes]) -> None:
         server.wait()
 
 
-@dataclass
-class Outcome:
-    kind: str
-    seconds: float
-    status: int  # 0: no answer (connection error or timeout)
+def profile(pid: int, seconds: int, out: Path) -> dict[str, Any]:
+    """py-spy on one worker: the share of samples in which each of our frames is on the
+    stack (inclusive), and the top self-time frames."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    subprocess.run([spy, "record", "--pid", str(pid), "--duration", str(seconds),
+                    "--format", "raw", "--output", str(out), "--nonblocking"],
+                   capture_output=True, check=True)
+    inclusive: Counter[str] = Counter()
+    leaf: Counter[str] = Counter()
+    total = 0
+    for line in out.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        n = int(count)
+        total += n
+        frames = [f.split(" (")[0] + " (" + f.split(" (")[1].split(":")[0].rsplit("/", 1)[-1]
+                  + ")" if " (" in f else f for f in stack.split(";")]
+        for frame in set(frames):
+            inclusive[frame] += n
+        leaf[frames[-1]] += n
+    return {"samples": total,
+            "inclusive_top": [(f, round(100 * n / total, 1))
+                              for f, n in inclusive.most_common(40)],
+            "self_top": [(f, round(100 * n / total, 1)) for f, n in leaf.most_common(20)]}
 
 
-# A non-empty answer starts like this (JSONResponse keeps key order); checking the prefix
-# rather than parsing JSON keeps the client's own cost out of the measurement.
-NON_EMPTY = b'{"tracks":[{'
-
-
-async def gather_users(jobs: list[Job], concurrency: int,
-                       one_user: Callable[[Iterator[Job], list[Outcome]], Awaitable[None]]
-                       ) -> tuple[list[Outcome], float]:
-    """Run `concurrency` users taking jobs from one queue; the outcomes and the wall time."""
-    queue = iter(jobs)
-    outcomes: list[Outcome] = []
-    t0 = time.perf_counter()
-    await asyncio.gather(*(one_user(queue, outcomes) for _ in range(concurrency)))
-    return outcomes, time.perf_counter() - t0
-
-
-def drive_httpx(base: str, jobs: list[Job], concurrency: int) -> tuple[list[Outcome], float]:
-    """httpx's async client, one keep-alive connection per user."""
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-
-    async def main() -> tuple[list[Outcome], float]:
-        async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30,
-                                     headers={"Authorization": "Bearer benchmark"}) as client:
-
-            async def user(queue: Iterator[Job], outcomes: list[Outcome]) -> None:
-                for job in queue:
-                    t0 = time.perf_counter()
-                    try:
-                        response = await client.get("/v1/recommendations", params=job.params)
-                        status = response.status_code
-                        if status == 200 and not response.content.startswith(NON_EMPTY):
-                            status = -1  # an empty answer counts as an error
-                    except httpx.HTTPError:
-                        status = 0
-                    outcomes.append(Outcome(job.kind, time.perf_counter() - t0, status))
-
-            return await gather_users(jobs, concurrency, user)
-
-    return asyncio.run(main())
-
-
-def drive_raw(base: str, jobs: list[Job], concurrency: int) -> tuple[list[Outcome], float]:
-    """A minimal HTTP/1.1 keep-alive client on asyncio streams, one connection per user.
-
-    httpx spends about 2 ms of CPU per request, as much as the server; on 2 cores shared by
-    client and server that caps the rate at the client. This client spends about 0.1 ms.
-    """
-    host, port = base.removeprefix("http://").rsplit(":", 1)
-
-    async def user(queue: Iterator[Job], outcomes: list[Outcome]) -> None:
-        reader, writer = await asyncio.open_connection(host, int(port))
-        try:
-            for job in queue:
-                request = (f"GET /v1/recommendations?{urlencode(job.params)} HTTP/1.1\r\n"
-                           f"Host: {host}\r\nAuthorization: Bearer benchmark\r\n\r\n")
-                t0 = time.perf_counter()
-                try:
-                    writer.write(request.encode())
-                    head = await reader.readuntil(b"\r\n\r\n")
-                    length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
-                    body = await reader.readexactly(int(length[1]) if length else 0)
-                    status = int(head[9:12])
-                    if status == 200 and not body.startswith(NON_EMPTY):
-                        status = -1
-                except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
-                    status = 0
-                    writer.close()
-                    reader, writer = await asyncio.open_connection(host, int(port))
-                outcomes.append(Outcome(job.kind, time.perf_counter() - t0, status))
-        finally:
-            writer.close()
-
-    return asyncio.run(gather_users(jobs, concurrency, user))
-
-
-CLIENTS = {"httpx": drive_httpx, "raw": drive_raw}
-
-
-def summarise(outcomes: list[Outcome], seconds: float | None) -> dict[str, Any]:
-    ms = np.array([o.seconds for o in outcomes]) * 1000
-    errors = sum(o.status != 200 for o in outcomes)
-    out: dict[str, Any] = {"requests": len(outcomes), "errors": errors,
-                           "p50_ms": round(float(np.percentile(ms, 50)), 2),
-                           "p90_ms": round(float(np.percentile(ms, 90)), 2),
-                           "p99_ms": round(float(np.percentile(ms, 99)), 2),
-                           "max_ms": round(float(ms.max()), 2)}
-    if seconds is not None:
-        out = {"requests_per_s": round(len(outcomes) / seconds, 1), "seconds": round(seconds, 2),
-               **out}
-    return out
+def _profile_into(holder: dict[str, Any], pid: int, seconds: int, out: Path) -> None:
+    holder.update(profile(pid, seconds, out))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=1_200_000, help="songs in the library")
-    parser.add_argument("--requests", type=int, default=10_000, help="measured requests")
-    parser.add_argument("--warmup", type=int, default=500, help="requests before measuring")
-    parser.add_argument("--concurrency", type=int, default=8, help="requests in flight")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
-                        help="uvicorn worker processes (default: one per core)")
-    parser.add_argument("--limit", type=int, default=20, help="songs per recommendation")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the request mix")
-    parser.add_argument("--client", choices=sorted(CLIENTS), default="httpx",
-                        help="httpx's async client, or a minimal one that costs the "
-                             "shared cores less")
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--threads", type=int, default=2, help="wrk threads")
+    parser.add_argument("--connections", type=int, default=16, help="wrk connections")
+    parser.add_argument("--seconds", type=int, default=20, help="wrk duration per kind")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--src", type=Path, help="serve this source folder's musicrec")
+    parser.add_argument("--label", default="after", help="name of this run in the results")
+    parser.add_argument("--kinds", default=",".join(TARGETS), help="comma-separated kinds")
+    parser.add_argument("--pss", action="store_true", help="also PSS of 1 and 2 workers")
+    parser.add_argument("--profile", type=int, default=0,
+                        help="py-spy this many seconds of a worker during the 1-seed run")
     args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install wrk)")
 
+    load_before = os.getloadavg()[0]
     library = library_for(args.rows)
-    jobs = make_jobs(library, args.warmup + args.requests, args.limit, args.seed)
+    paths = make_paths(library, args.seed)
+    WORK.mkdir(parents=True, exist_ok=True)
+    scripts = {kind: lua_script(paths[kind], WORK, re.sub(r"\W+", "_", kind))
+               for kind in paths}
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = start_server(library, port, args.workers)
+    server = start_server(library, port, args.workers, args.src)
+    results: dict[str, Any] = {}
+    flame: dict[str, Any] | None = None
     try:
         startup = wait_ready(base, server)
-        drive = CLIENTS[args.client]
-        drive(base, jobs[:args.warmup], args.concurrency)
-        server_cpu0, client_cpu0 = cpu_seconds(server.pid), time.process_time()
-        outcomes, seconds = drive(base, jobs[args.warmup:], args.concurrency)
-        server_cpu1, client_cpu1 = cpu_seconds(server.pid), time.process_time()
+        for kind in args.kinds.split(","):
+            run_wrk(base, scripts[kind], args.threads, args.connections, 3)  # warm-up
+            if kind == "1 seed" and args.profile:
+                workers = [p for p in tree(server.pid) if p != server.pid] or [server.pid]
+                holder: dict[str, Any] = {}
+                thread = threading.Thread(target=_profile_into, args=(
+                    holder, workers[-1], args.profile, WORK / "profile.txt"))
+                thread.start()
+                results[kind] = measured(base, scripts[kind], args, server.pid)
+                thread.join()
+                flame = holder
+            else:
+                results[kind] = measured(base, scripts[kind], args, server.pid)
+            print(f"{kind:32s} {results[kind]}", flush=True)
     finally:
         stop_server(server)
 
-    overall = summarise(outcomes, seconds)
-    # CPU per request tells what the server costs even when other work shares the cores.
-    if server_cpu0 is not None and server_cpu1 is not None:
-        overall["server_cpu_ms_per_request"] = round(
-            (server_cpu1 - server_cpu0) * 1000 / len(outcomes), 2)
-    overall["client_cpu_ms_per_request"] = round(
-        (client_cpu1 - client_cpu0) * 1000 / len(outcomes), 2)
-    load = os.getloadavg()[0]
-    kinds = {kind: summarise([o for o in outcomes if o.kind == kind], None)
-             for kind in dict.fromkeys(job.kind for job in jobs)}
-    met = {"requests_per_s": overall["requests_per_s"] >= TARGET_RPS,
-           "p99_ms": overall["p99_ms"] < TARGET_P99_MS, "errors": overall["errors"] == 0}
-    table = Table(title=f"GET /v1/recommendations, {args.rows:,} songs, limit {args.limit}, "
-                        f"{args.concurrency} in flight, {args.workers} workers, "
-                        f"{args.client} client")
-    for column in ("requests", "req/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "errors"):
-        table.add_column(column, justify="right" if column != "requests" else "left")
-    for name, row in [("all", overall), *kinds.items()]:
-        table.add_row(f"{name} ({row['requests']:,})", str(row.get("requests_per_s", "")),
-                      f"{row['p50_ms']:.1f}", f"{row['p90_ms']:.1f}", f"{row['p99_ms']:.1f}",
-                      f"{row['max_ms']:.1f}", str(row["errors"]))
-    console.print(table)
-    console.print(f"CPU per request: server {overall.get('server_cpu_ms_per_request')} ms, "
-                  f"client {overall['client_cpu_ms_per_request']} ms; load average {load:.1f} "
-                  f"on {os.cpu_count()} cores")
-    console.print(f"server ready in {startup:.1f} s; targets: >= {TARGET_RPS} req/s "
-                  f"{'met' if met['requests_per_s'] else 'MISSED'}, p99 < {TARGET_P99_MS} ms "
-                  f"{'met' if met['p99_ms'] else 'MISSED'}, zero errors "
-                  f"{'met' if met['errors'] else 'MISSED'}")
+    memory: dict[str, float] = {}
+    if args.pss:
+        for workers in (1, 2):
+            port = free_port()
+            base = f"http://127.0.0.1:{port}"
+            server = start_server(library, port, workers, args.src)
+            try:
+                wait_ready(base, server)
+                for kind in TARGETS:
+                    run_wrk(base, scripts[kind], args.threads, args.connections, 3)
+                memory[f"pss_mb_{workers}_worker{'s' if workers > 1 else ''}"] = pss_mb(
+                    tree(server.pid))
+            finally:
+                stop_server(server)
+        memory["ratio_2_to_1"] = round(memory["pss_mb_2_workers"] / memory["pss_mb_1_worker"],
+                                       3)
+        print(memory)
 
-    # One entry per setting, so runs at several sizes or with both clients sit side by side.
+    load = os.getloadavg()[0]
     runs = json.loads(RESULTS.read_text()).get("runs", {}) if RESULTS.is_file() else {}
-    runs[f"{args.rows} songs, {args.client} client, limit {args.limit}, "
-         f"{args.concurrency} in flight, {args.workers} workers"] = {
+    stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    key = (f"{args.label} ({stamp}): {args.rows} songs, wrk -t{args.threads} -c{args.connections} "
+           f"-d{args.seconds}s, {args.workers} workers")
+    runs[key] = {
         "command": " ".join(["benchmarks/api_load.py", *sys.argv[1:]]),
-        "settings": vars(args),
+        "settings": {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()},
         "machine": {"cores": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform(), "load_average_1min_after": round(load, 2)},
-        "server_ready_s": round(startup, 2), "overall": overall, "by_kind": kinds,
-        "targets_met": met,
+                    "platform": platform.platform(), "load_average_1min_after": round(load, 2),
+                    "load_average_1min_before": round(load_before, 2)},
+        "server_ready_s": round(startup, 2), "kinds": results, **memory,
+        "targets_met": {kind: r["requests_per_s"] >= TARGETS[kind] and r["errors"] == 0
+                        and (kind != "1 seed" or r["p99_ms"] <= TARGET_P99_MS)
+                        for kind, r in results.items()},
     }
+    if flame:
+        runs[key]["profile_1_seed"] = flame
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({
-        "targets": {"requests_per_s": TARGET_RPS, "p99_ms": TARGET_P99_MS, "errors": 0},
+        "targets": {"requests_per_s": TARGETS, "p99_ms_1_seed": TARGET_P99_MS, "errors": 0},
         "runs": runs}, indent=2) + "\n")
-    console.print(f"wrote {RESULTS.relative_to(ROOT)}")
+    print(f"wrote {RESULTS.relative_to(ROOT)}; load average {load:.1f}")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import asyncio
 import builtins
 import math
 import socket
+import time
 from pathlib import Path
 from typing import Any
 
@@ -225,7 +226,7 @@ def test_track_object(client: TestClient, small_library: Library) -> None:
     body = ok(client, f"/v1/tracks/{rec['id']}", models.Track)
     assert body["name"] == rec["name"] and body["uri"] == f"spotify:track:{rec['id']}"
     assert body["external_urls"]["spotify"] == f"https://open.spotify.com/track/{rec['id']}"
-    assert body["href"] == f"http://testserver/v1/tracks/{rec['id']}"
+    assert body["href"] == f"http://127.0.0.1:8000/v1/tracks/{rec['id']}"  # the public URL
     assert body["duration_ms"] == int(rec["duration_ms"]) and body["explicit"] == rec["explicit"]
     assert (body["track_number"], body["disc_number"]) == (rec["track_number"],
                                                            rec["disc_number"])
@@ -299,13 +300,13 @@ def test_search_finds_a_song_by_title_and_artist(client: TestClient,
 
 def test_search_pages_follow_each_other(client: TestClient) -> None:
     first = ok(client, "/v1/search", models.SearchResults,
-               {"q": "the", "type": "track", "limit": 10})["tracks"]
-    assert first["offset"] == 0 and first["limit"] == 10 and first["previous"] is None
-    assert first["total"] > 20 and len(first["items"]) == 10
+               {"q": "the", "type": "track"})["tracks"]
+    assert first["offset"] == 0 and first["limit"] == 5 and first["previous"] is None  # spec
+    assert first["total"] > 20 and len(first["items"]) == 5
     second = client.get(first["next"]).json()["tracks"]
-    assert second["offset"] == 10 and len(second["items"]) == 10
+    assert second["offset"] == 5 and len(second["items"]) == 5
     both = ok(client, "/v1/search", models.SearchResults,
-              {"q": "the", "type": "track", "limit": 20})["tracks"]
+              {"q": "the", "type": "track", "limit": 10})["tracks"]
     assert [t["id"] for t in first["items"] + second["items"]] == [
         t["id"] for t in both["items"]]
     back = client.get(second["previous"]).json()["tracks"]
@@ -355,9 +356,8 @@ def test_family_profile(client: TestClient, small_library: Library, key: str) ->
     assert body["feature_means"]["energy"] == pytest.approx(family.feature_means["energy"])
 
 
-def test_health(client: TestClient, small_library: Library) -> None:
-    body = ok(client, "/health", models.Health)
-    assert body["songs"] == len(small_library) and body["status"] == "ok"
+def test_health_reveals_only_status(client: TestClient) -> None:
+    assert ok(client, "/health", models.Health) == {"status": "ok"}
 
 
 def test_docs_and_schema_are_served(client: TestClient) -> None:
@@ -412,8 +412,8 @@ SEED = "SEED"  # replaced by a real track id
     ("/v1/recommendations", {"seed_tracks": SEED, "max_popularity": 10}, 400),
     ("/v1/recommendations", {"seed_tracks": "nosuchtrack"}, 404),
     ("/v1/recommendations", {"seed_artists": "nosuchartist"}, 404),
-    ("/v1/recommendations", {"seed_genres": "no such family"}, 404),
-    ("/v1/recommendations", {"seed_genres": "999"}, 404),
+    ("/v1/recommendations", {"seed_genres": "no such family"}, 400),  # as Spotify
+    ("/v1/recommendations", {"seed_genres": "999"}, 400),
     ("/v1/tracks/nosuchtrack", {}, 404),
     ("/v1/tracks", {}, 400),
     ("/v1/tracks", {"ids": " , "}, 400),
@@ -423,13 +423,16 @@ SEED = "SEED"  # replaced by a real track id
     ("/v1/artists/nosuchartist", {}, 404),
     ("/v1/search", {"type": "track"}, 400),
     ("/v1/search", {"q": "love"}, 400),
-    ("/v1/search", {"q": "love", "type": "album"}, 400),
+    ("/v1/search", {"q": "love", "type": "playlist"}, 400),
     ("/v1/search", {"q": "love", "type": "songs"}, 400),
     ("/v1/search", {"q": "love", "type": ","}, 400),
-    ("/v1/search", {"q": "love", "type": "track", "limit": 51}, 400),
+    ("/v1/search", {"q": "love", "type": "track", "limit": 11}, 400),
+    ("/v1/search", {"q": "love", "type": "track", "offset": 991, "limit": 10}, 400),
+    ("/v1/search", {"q": "x" * 251, "type": "track"}, 400),
+    ("/v1/search", {"q": " ".join(["love"] * 13), "type": "track"}, 400),
     ("/v1/search", {"q": "love", "type": "track", "offset": 1001}, 400),
     ("/v1/search", {"q": "love", "type": "track", "offset": -1}, 400),
-    ("/v1/recommendations", {"seed_genres": "²"}, 404),  # a digit int() refuses
+    ("/v1/recommendations", {"seed_genres": "²"}, 400),  # a digit int() refuses
     ("/v1/musicrec/families/999", {}, 404),
     ("/v1/musicrec/families/¹", {}, 404),
     ("/v1/musicrec/families/" + "9" * 5000, {}, 404),  # beyond int()'s digit limit
@@ -496,9 +499,15 @@ def test_with_a_token_it_is_required(small_library: Library) -> None:
     response = client.get(url)
     assert response.headers["www-authenticate"] == "Bearer"
     assert client.get(url, headers={"Authorization": "Bearer s3cret"}).status_code == 200
-    assert client.get("/health").status_code == 200  # for load balancers' checks
-    operation = client.get("/openapi.json").json()["paths"]["/v1/recommendations"]["get"]
+    assert client.get("/health").json() == {"status": "ok"}  # for load balancers' checks
+    error(client, "/openapi.json", 401)
+    assert client.get("/docs").status_code == 404  # a browser cannot send the token
+    schema = client.get("/openapi.json", headers={"Authorization": "Bearer s3cret"})
+    operation = schema.json()["paths"]["/v1/recommendations"]["get"]
     assert operation["security"] == [{"HTTPBearer": []}] and "401" in operation["responses"]
+    # no catalogue ids in the schema of a protected server
+    rec = small_library.tracks([0])[0]
+    assert rec["id"] not in schema.text and rec["artist_ids"][0] not in schema.text
 
 
 def test_without_a_token_the_schema_asks_for_none(client: TestClient) -> None:
@@ -590,3 +599,151 @@ def test_listening_socket_gives_connections_tcp_nodelay() -> None:
     asyncio.run(asyncio.wait_for(main(), 10))
     assert nodelay == [1]
     assert sock.proto == socket.IPPROTO_TCP
+
+
+# --- issue 11: hrefs, HEAD, CORS, search bounds ---------------------------------------------
+
+
+def test_hrefs_use_the_public_url_never_the_host_header(small_library: Library) -> None:
+    client = TestClient(create_app(LiveLibrary(small_library.path, warm=True),
+                                   public_url="https://music.example.org/api/"))
+    rec = small_library.tracks([0])[0]
+    evil = {"Host": "evil.example.com"}
+    body = client.get(f"/v1/tracks/{rec['id']}", headers=evil).json()
+    assert body["href"] == f"https://music.example.org/api/v1/tracks/{rec['id']}"
+    assert body["album"]["href"].startswith("https://music.example.org/api/v1/albums/")
+    page = client.get("/v1/search", params={"q": "the", "type": "track"}, headers=evil).json()
+    assert page["tracks"]["next"].startswith("https://music.example.org/api/v1/search?")
+    assert "evil" not in client.get("/v1/recommendations", params={
+        "seed_tracks": rec["id"]}, headers=evil).text
+
+
+def test_head_answers_for_every_get(client: TestClient, small_library: Library) -> None:
+    rec = small_library.tracks([0])[0]
+    album = client.get(f"/v1/tracks/{rec['id']}").json()["album"]["id"]
+    for url in (f"/v1/tracks/{rec['id']}", f"/v1/audio-features?ids={rec['id']}",
+                f"/v1/recommendations?seed_tracks={rec['id']}", f"/v1/albums/{album}",
+                f"/v1/artists/{rec['artist_ids'][0]}/top-tracks", "/health", "/openapi.json",
+                "/v1/search?q=the&type=track", "/v1/musicrec/families"):
+        got = client.get(url)
+        head = client.head(url)
+        assert head.status_code == 200 and head.content == b"", url
+        assert head.headers["content-length"] == got.headers["content-length"], url
+    assert client.head("/v1/tracks/nosuchtrack").status_code == 404
+
+
+def test_cors_origins(small_library: Library, client: TestClient) -> None:
+    app = create_app(LiveLibrary(small_library.path, warm=True),
+                     cors_origins=["https://app.example.org"])
+    cors = TestClient(app)
+    url = f"/v1/tracks/{small_library.tracks([0])[0]['id']}"
+    allowed = cors.get(url, headers={"Origin": "https://app.example.org"})
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example.org"
+    other = cors.get(url, headers={"Origin": "https://other.example.org"})
+    assert "access-control-allow-origin" not in other.headers
+    preflight = cors.options(url, headers={
+        "Origin": "https://app.example.org", "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "Authorization"})
+    assert preflight.status_code == 200
+    assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
+    # without --cors-origin, no CORS headers at all
+    plain = client.get(url, headers={"Origin": "https://app.example.org"})
+    assert "access-control-allow-origin" not in plain.headers
+
+
+def test_search_work_is_bounded(client: TestClient) -> None:
+    """A 49 kB query of 6,000 words at offset 950 took 34 s of CPU; now it is refused."""
+    huge = " ".join(["lovely", "night", "dancing"] * 2000)
+    assert "characters" in error(client, "/v1/search", 400,
+                                 {"q": huge, "type": "track", "offset": 950})
+    assert "words" in error(client, "/v1/search", 400,
+                            {"q": " ".join(["a"] * 13), "type": "track"})
+    assert "offset + limit" in error(client, "/v1/search", 400,
+                                     {"q": "the", "type": "track", "offset": 996})
+    page = ok(client, "/v1/search", models.SearchResults,
+              {"q": " ".join(["love"] * 12), "type": "track", "offset": 990, "limit": 10})
+    assert page["tracks"]["next"] is None
+
+
+def test_search_albums(client: TestClient, small_library: Library) -> None:
+    rec = small_library.tracks([321])[0]
+    body = ok(client, "/v1/search", models.SearchResults,
+              {"q": f"{rec['album']} {rec['artists'][0]}", "type": "album", "limit": 10})
+    assert rec["album_id"] in [a["id"] for a in body["albums"]["items"]]
+
+
+def test_albums_and_artist_endpoints(client: TestClient, small_library: Library) -> None:
+    rec = small_library.tracks([500])[0]
+    album = ok(client, f"/v1/albums/{rec['album_id']}", models.Album)
+    rows = [r for r in small_library.tracks(range(len(small_library)))
+            if r["album_id"] == rec["album_id"]]
+    assert album["total_tracks"] == len(rows) == album["tracks"]["total"]
+    assert [t["id"] for t in album["tracks"]["items"]] == [r["id"] for r in rows]
+    page = ok(client, f"/v1/albums/{rec['album_id']}/tracks", models.AlbumTracks,
+              {"limit": 1, "offset": 1})
+    assert [t["id"] for t in page["items"]] == [r["id"] for r in rows[1:2]]
+    several = ok(client, "/v1/albums", models.SeveralAlbums,
+                 {"ids": f"{rec['album_id']},nosuchalbum"})
+    assert [a and a["id"] for a in several["albums"]] == [rec["album_id"], None]
+    artist = rec["artist_ids"][0]
+    albums = ok(client, f"/v1/artists/{artist}/albums", models.ArtistAlbums, {"limit": 10})
+    assert rec["album_id"] in [a["id"] for a in albums["items"]]
+    artists = ok(client, "/v1/artists", models.SeveralArtists, {"ids": f"x,{artist}"})
+    assert [a and a["id"] for a in artists["artists"]] == [None, artist]
+
+
+def test_top_tracks_by_popularity_else_by_centrality(client: TestClient,
+                                                     labelled_client: TestClient,
+                                                     labelled: Library,
+                                                     small_library: Library) -> None:
+    artist_row = int(np.argmax(labelled.artists.column("tracks").to_numpy()))
+    artist = labelled.artist(artist_row)["id"]
+    top = ok(labelled_client, f"/v1/artists/{artist}/top-tracks", models.SeveralTracks)
+    popularity = [t["popularity"] for t in top["tracks"]]
+    assert popularity == sorted(popularity, reverse=True) and len(popularity) <= 10
+    rows = labelled.rows_of_artist(artist_row)
+    assert popularity[0] == int(labelled.numeric("popularity")[rows].max())
+    # without popularity: the song nearest the artist's average sound comes first
+    artist_row = int(np.argmax(small_library.artists.column("tracks").to_numpy()))
+    rows = small_library.rows_of_artist(artist_row)
+    vectors = small_library.vectors[rows]
+    centre = vectors.mean(axis=0)
+    cosine = vectors @ centre / np.linalg.norm(vectors, axis=1)
+    body = ok(client, f"/v1/artists/{small_library.artist(artist_row)['id']}/top-tracks",
+              models.SeveralTracks)
+    assert body["tracks"][0]["id"] == small_library.tracks([rows[np.argmax(cosine)]])[0]["id"]
+
+
+def test_id_lookup_tells_apart_ids_with_one_hash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The vectorised first probe of `library._lookup` falls back to walking equal hashes."""
+    import pyarrow as pa
+
+    from musicrec import library
+
+    fake = {"a": 5, "b": 5, "c": 7, "zz": 5, "q": 9}
+    monkeypatch.setattr(library, "key_hashes",
+                        lambda keys: np.array([fake[k] for k in keys], dtype=np.uint64))
+    ids = pa.chunked_array([["c", "a", "b"]])  # rows 0, 1, 2
+    hashes = np.array([5, 5, 7], dtype=np.uint64)
+    order = np.array([1, 2, 0])
+    assert library._lookup(hashes, order, ids, ["b", "a", "c", "zz", "q"]) == [
+        2, 1, 0, None, None]
+    assert library._lookup(hashes[:0], order[:0], ids, ["a"]) == [None]
+
+
+def test_a_rebuilt_library_is_served_soon_after(tmp_path: Path) -> None:
+    """The library is re-checked at most every RECHECK_S seconds, and switched to whole."""
+    from musicrec.api.app import RECHECK_S
+    from musicrec.synth import write_catalogue
+
+    for seed in (1, 2):
+        write_catalogue(tmp_path / f"songs{seed}.csv", 400, seed=seed)
+    build_library(tmp_path / "songs1.csv", tmp_path / "lib")
+    old = Library.open(tmp_path / "lib").tracks([0])[0]["id"]
+    client = TestClient(create_app(LiveLibrary(tmp_path / "lib", warm=True)))
+    assert client.get(f"/v1/tracks/{old}").status_code == 200
+    build_library(tmp_path / "songs2.csv", tmp_path / "lib")
+    new = Library.open(tmp_path / "lib").tracks([0])[0]["id"]
+    time.sleep(RECHECK_S + 0.1)
+    assert client.get(f"/v1/tracks/{new}").status_code == 200
+    assert client.get(f"/v1/tracks/{old}").status_code == 404

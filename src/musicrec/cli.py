@@ -399,17 +399,24 @@ def serve(
     allow_remote_without_token: Annotated[bool, typer.Option(
         "--allow-remote-without-token",
         help="Serve a non-loopback address without a token.")] = False,
-    workers: Annotated[int, typer.Option(
-        "--workers", min=1, help="Worker processes; one per core uses the whole machine.")] = 1,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", min=1, help="Worker processes (default: one per core).")] = None,
+    public_url: Annotated[str | None, typer.Option(
+        "--public-url", help="The address clients reach the API at, for hrefs (default "
+        "http://HOST:PORT).")] = None,
+    cors_origin: Annotated[list[str] | None, typer.Option(
+        "--cors-origin", help="An origin whose browser apps may call the API (repeatable; * "
+        "for any).")] = None,
 ) -> None:
-    """Serve the REST API compatible with Spotify's recommendation endpoints."""
+    """Serve the REST API compatible with Spotify's Web API for the catalogue's songs."""
     from musicrec.api.server import serve as serve_api
 
     with user_errors():
         serve_api(Settings(library=library_path(library), host=host, port=port,
                            token_file=token_file,
                            allow_remote_without_token=allow_remote_without_token,
-                           workers=workers))
+                           workers=workers, public_url=public_url,
+                           cors_origins=cors_origin or []))
 
 
 @app.command("app")

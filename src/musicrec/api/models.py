@@ -4,7 +4,7 @@ Handlers build plain dicts (see `musicrec.api.spotify`) and send them as JSON wi
 them through these models, which keeps pydantic off the hot path; the tests and the
 schema-driven fuzz test check that every answer matches the model it is declared with.
 Field names and shapes follow Spotify's Web API reference; fields the catalogue cannot fill
-are null rather than invented.
+get the neutral values of `musicrec.api.spotify`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,15 @@ class _Strict(BaseModel):
 
 
 class ExternalUrls(_Strict):
-    spotify: str
+    spotify: str | None = Field(None, description="Only for ids from the catalogue (a derived "
+                                "id names nothing at Spotify).")
+
+
+_UNKNOWN = Field(description="Fields holding a neutral stand-in, not catalogue data.")
+
+
+class Unknown(_Strict):
+    unknown: list[str] = _UNKNOWN
 
 
 class SimplifiedArtist(_Strict):
@@ -35,28 +43,31 @@ class SimplifiedArtist(_Strict):
 class ArtistExtra(_Strict):
     tracks: int = Field(description="Songs by this artist in the catalogue.")
 
+
 class Artist(SimplifiedArtist):
     genres: list[str] = Field(description="The sound families of the artist's songs.")
     images: list[dict[str, str]]
     musicrec: ArtistExtra
 
 
-
 class SimplifiedAlbum(_Strict):
-    id: str | None
-    name: str | None
-    album_type: Literal["album"]
+    id: str
+    name: str
+    album_type: Literal["album", "single", "compilation"]
     type: Literal["album"]
-    uri: str | None
-    href: str | None
-    external_urls: ExternalUrls | None
-    release_date: str | None
-    release_date_precision: Literal["year", "month", "day"] | None
+    uri: str
+    href: str
+    external_urls: ExternalUrls
+    total_tracks: int = Field(description="Songs of the album in the catalogue.")
+    available_markets: list[str]
+    release_date: str
+    release_date_precision: Literal["year", "month", "day"]
     artists: list[SimplifiedArtist]
     images: list[dict[str, str]]
+    musicrec: Unknown
 
 
-class Track(_Strict):
+class _TrackBase(_Strict):
     id: str
     name: str
     uri: str
@@ -66,20 +77,30 @@ class Track(_Strict):
     is_local: Literal[False]
     duration_ms: int
     explicit: bool
-    track_number: int | None
-    disc_number: int | None
+    track_number: int
+    disc_number: int
+    preview_url: None
+    artists: list[SimplifiedArtist]
+
+
+class SimplifiedTrack(_TrackBase):
+    musicrec: Unknown
+
+
+class Track(_TrackBase):
     popularity: int | None = Field(
         None, description="Present only when the catalogue has popularity data.")
-    preview_url: None
     album: SimplifiedAlbum
-    artists: list[SimplifiedArtist]
+    musicrec: Unknown
 
 
 class FamilyRef(_Strict):
     id: int
     name: str
 
+
 class RecommendationExtra(_Strict):
+    unknown: list[str] = _UNKNOWN
     score: float = Field(description="Ranking score: similarity less target penalties.")
     similarity: float = Field(description="Cosine similarity to the seed it came from.")
     seed: str = Field(description="Id of the seed this song was found from.")
@@ -87,9 +108,8 @@ class RecommendationExtra(_Strict):
     family: FamilyRef
 
 
-
 class RecommendedTrack(Track):
-    musicrec: RecommendationExtra
+    musicrec: RecommendationExtra  # type: ignore[assignment]
 
 
 class RecommendationSeed(_Strict):
@@ -101,20 +121,31 @@ class RecommendationSeed(_Strict):
     href: str | None
 
 
+class Ignored(_Strict):
+    ignored: list[str] = Field(description="Knobs accepted and ignored: time_signature on a "
+                               "catalogue without time signatures.")
+
+
 class Recommendations(_Strict):
     tracks: list[RecommendedTrack]
     seeds: list[RecommendationSeed]
+    musicrec: Ignored | None = None
 
 
 class SeveralTracks(_Strict):
     tracks: list[Track | None]
 
 
+class FeaturesExtra(_Strict):
+    unknown: list[str] = _UNKNOWN
+    time_signature: int | None = Field(None, description="The catalogue's time signature "
+                                       "when it is outside Spotify's 3 to 7.")
+
+
 class AudioFeatures(_Strict):
     id: str
     uri: str
     track_href: str
-    analysis_url: str
     type: Literal["audio_features"]
     danceability: float
     energy: float
@@ -128,11 +159,16 @@ class AudioFeatures(_Strict):
     valence: float
     tempo: float
     duration_ms: int
-    time_signature: int | None
+    time_signature: int
+    musicrec: FeaturesExtra
 
 
 class SeveralAudioFeatures(_Strict):
     audio_features: list[AudioFeatures | None]
+
+
+class SeveralArtists(_Strict):
+    artists: list[Artist | None]
 
 
 class _Paging(_Strict):
@@ -141,8 +177,7 @@ class _Paging(_Strict):
     next: str | None
     offset: int
     previous: str | None
-    total: int = Field(description="Matches, counted up to the deepest page that can be asked "
-                                   "for (offset + limit at most 1050).")
+    total: int
 
 
 class TrackPaging(_Paging):
@@ -153,9 +188,39 @@ class ArtistPaging(_Paging):
     items: list[Artist]
 
 
+class AlbumPaging(_Paging):
+    items: list[SimplifiedAlbum]
+
+
+class AlbumTracks(_Paging):
+    items: list[SimplifiedTrack]
+
+
+class Album(SimplifiedAlbum):
+    tracks: AlbumTracks
+    copyrights: list[dict[str, str]]
+    external_ids: dict[str, str]
+    genres: list[str]
+    label: str
+    popularity: int = Field(description="The highest popularity of its songs (0: unknown).")
+
+
+class SeveralAlbums(_Strict):
+    albums: list[Album | None]
+
+
+class ArtistAlbum(SimplifiedAlbum):
+    album_group: Literal["album", "single", "compilation", "appears_on"]
+
+
+class ArtistAlbums(_Paging):
+    items: list[ArtistAlbum]
+
+
 class SearchResults(_Strict):
     tracks: TrackPaging | None = None
     artists: ArtistPaging | None = None
+    albums: AlbumPaging | None = None
 
 
 class GenreSeeds(_Strict):
@@ -194,9 +259,6 @@ class FamilyList(_Strict):
 
 class Health(_Strict):
     status: Literal["ok"]
-    songs: int
-    families: int
-    musicrec_version: str
 
 
 class ErrorBody(_Strict):

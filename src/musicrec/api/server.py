@@ -1,15 +1,30 @@
-"""Running the API with uvicorn: token file, safe binding, one or several worker processes."""
+"""Running the API with uvicorn: token file, safe binding, timeouts, worker processes.
+
+uvicorn runs with its `httptools` parser and `uvloop` (the `uvicorn[standard]` extras) and one
+worker per core by default. Two timeouts bound what a client can hold: an idle kept-alive
+connection closes after `timeout_keep_alive` seconds (uvicorn's own), and a request's headers
+must arrive within `timeout_headers` seconds of connecting or of the previous answer (uvicorn
+has no such limit: a silent or byte-by-byte client held its connection forever).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import gc
 import ipaddress
 import logging
+import os
+import signal
 import socket
+import time
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.supervisors import Multiprocess
 
 from musicrec.api.app import create_app
@@ -61,7 +76,71 @@ def app_from_settings(settings: Settings) -> FastAPI:
     Also the app factory of each worker process, which receives the parent's settings.
     """
     token = read_token(settings.token_file) if settings.token_file else None
-    return create_app(LiveLibrary(settings.library_path(), warm=True), token)
+    return create_app(LiveLibrary(settings.library_path(), warm=True), token,
+                      public_url=settings.base_url(), cors_origins=settings.cors_origins)
+
+
+class HeaderDeadline(HttpToolsProtocol):
+    """uvicorn's httptools protocol, closing a connection whose request headers are not
+    complete `timeout_headers` seconds after it connected or after its last answer."""
+
+    _deadline: asyncio.TimerHandle | None = None
+
+    def __init__(self, config: uvicorn.Config, *args: Any, **kwargs: Any):
+        super().__init__(config, *args, **kwargs)
+        # set by `uvicorn_config`; an attribute of the config, so worker processes get it too
+        self.timeout_headers: float = getattr(config, "timeout_headers", 10.0)
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(self.timeout_headers, self._expire)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expire(self) -> None:
+        self._deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def on_headers_complete(self) -> None:
+        self._disarm()
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing():
+            self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+
+# uvicorn's supervisor pings each worker and replaces one that does not answer within this
+# time (default 5 s). A spawned worker first re-imports `musicrec.cli` (scikit-learn and all),
+# then opens the library: under load that took longer than 5 s, so workers were killed and
+# respawned in a loop (21 restarts in 20 s on the 2-core machine, ~140 rec/s served).
+WORKER_HEALTHCHECK_S = 60
+
+
+def uvicorn_config(settings: Settings, port: int, app: FastAPI | None = None) -> uvicorn.Config:
+    """uvicorn's configuration for these settings: the given app, or one built in each worker
+    process."""
+    target: Any = app if app is not None else partial(app_from_settings, settings)
+    config = uvicorn.Config(target, factory=app is None,
+                            host=settings.host, port=port, workers=settings.worker_count(),
+                            http=HeaderDeadline, loop="uvloop",
+                            timeout_keep_alive=settings.timeout_keep_alive, access_log=False,
+                            timeout_worker_healthcheck=WORKER_HEALTHCHECK_S)
+    config.timeout_headers = settings.timeout_headers  # type: ignore[attr-defined]
+    return config
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -94,28 +173,90 @@ def serve(settings: Settings) -> None:
     before any worker starts, so it fails with one clear `MusicrecError`.
 
     Args:
-        settings: library, host, port, token file and workers (one per core uses the whole
-            machine; each opens the memory-mapped library, so they share its pages).
+        settings: library, host, port, token file, public URL, CORS origins, timeouts and
+            workers (default one per core).
     """
     token = read_token(settings.token_file) if settings.token_file else None
     check_bind(settings.host, token, settings.allow_remote_without_token)
     lib = LiveLibrary(settings.library_path()).get()
     sock = listening_socket(settings.host, settings.port)
     port = sock.getsockname()[1]  # the one chosen, if port was 0
-    host = settings.host
-    shown_host = f"[{host}]" if ":" in host else host
-    workers = settings.workers
+    settings = settings.model_copy(update={"port": port})
+    workers = settings.worker_count()
+    docs = "" if token else " (docs at /docs)"
     message = (f"serving {len(lib):,} songs from {settings.library_path()} at "
-               f"http://{shown_host}:{port}/v1/ (docs at /docs) with {workers} "
+               f"{settings.base_url()}v1/{docs} with {workers} "
                f"worker{'s' if workers > 1 else ''}")
-    del lib  # each worker opens its own
-    # A worker answers the parent's health pings from a thread, which waits for the GIL while
-    # the worker opens the library and loads its word indexes (pure Python); on a busy 2-core
-    # machine that took longer than uvicorn's 5 s, and the parent killed every worker in turn.
-    config = uvicorn.Config(partial(app_from_settings, settings), factory=True, host=host,
-                            port=port, workers=workers, timeout_worker_healthcheck=120)
+    del lib
+    config = uvicorn_config(settings, port)
     logging.getLogger("uvicorn.error").info(message)
     if workers == 1:
         uvicorn.Server(config).run(sockets=[sock])
-    else:
+    elif hasattr(os, "fork"):
+        Prefork(settings, sock, workers).run()
+    else:  # no fork (Windows): uvicorn's own supervisor, which spawns workers
         Multiprocess(config, sockets=[sock]).run()
+
+
+class Prefork:
+    """Worker processes forked from one that has built the app and opened the library.
+
+    uvicorn's supervisor spawns fresh interpreters, each importing everything and loading the
+    library again: 223 MB private per worker and 185 MB for the idle supervisor at 200k songs
+    (PSS of 2 workers = 1.8x one). Forked after loading, the workers share the interpreter's
+    and the library's pages copy-on-write. The parent only waits: it forwards SIGINT/SIGTERM
+    to the workers and replaces a worker that dies.
+    """
+
+    def __init__(self, settings: Settings, sock: socket.socket, workers: int):
+        self.settings = settings
+        self.sock = sock
+        self.workers = workers
+        self.children: set[int] = set()
+        self.stopping = False
+
+    def _fork(self, app: FastAPI) -> None:
+        pid = os.fork()
+        if pid == 0:  # the worker
+            code = 0
+            try:
+                for sig in (signal.SIGINT, signal.SIGTERM):
+                    signal.signal(sig, signal.SIG_DFL)
+                config = uvicorn_config(self.settings, self.settings.port, app)
+                uvicorn.Server(config).run(sockets=[self.sock])
+            except BaseException:  # noqa: BLE001 - a worker must never return into the parent
+                logging.getLogger("uvicorn.error").exception("worker failed")
+                code = 1
+            finally:
+                os._exit(code)
+        self.children.add(pid)
+        logging.getLogger("uvicorn.error").info("started worker process [%d]", pid)
+
+    def _stop(self, signum: int, frame: object) -> None:
+        self.stopping = True
+        for pid in list(self.children):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+
+    def run(self) -> None:
+        app = app_from_settings(self.settings)  # the library opened once, before forking
+        signal.signal(signal.SIGINT, self._stop)
+        signal.signal(signal.SIGTERM, self._stop)
+        # Objects made so far are never collected: the workers' collector then leaves their
+        # pages alone instead of writing to them (and un-sharing them).
+        gc.freeze()
+        for _ in range(self.workers):
+            self._fork(app)
+        while self.children:
+            try:
+                pid, status = os.wait()
+            except ChildProcessError:
+                break
+            except InterruptedError:
+                continue
+            self.children.discard(pid)
+            if not self.stopping:
+                logging.getLogger("uvicorn.error").warning(
+                    "worker process [%d] exited (status %d); starting another", pid, status)
+                time.sleep(1)  # a worker failing at once must not spin the machine
+                self._fork(app)

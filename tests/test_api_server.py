@@ -1,0 +1,150 @@
+"""The API served by uvicorn on a loopback port: connection timeouts, seen from a raw socket."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from musicrec.api.server import listening_socket, uvicorn_config
+from musicrec.config import Settings
+
+TIMEOUT = 1.0
+
+
+@pytest.fixture(scope="module")
+def server(small_library_path: Path) -> Iterator[tuple[str, int]]:
+    sock = listening_socket("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    settings = Settings(library=small_library_path, port=port, workers=1,
+                        timeout_keep_alive=TIMEOUT, timeout_headers=TIMEOUT)
+    server = uvicorn.Server(uvicorn_config(settings, port))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    yield "127.0.0.1", port
+    server.should_exit = True
+    thread.join(10)
+
+
+def _closed_after(conn: socket.socket, most: float) -> float:
+    """Seconds until the server closes `conn` (reads until EOF); fails after `most`."""
+    start = time.monotonic()
+    conn.settimeout(most)
+    while conn.recv(65536):
+        pass
+    return time.monotonic() - start
+
+
+def test_a_silent_connection_is_closed(server: tuple[str, int]) -> None:
+    with socket.create_connection(server) as conn:
+        assert _closed_after(conn, 5 * TIMEOUT) < 3 * TIMEOUT
+
+
+def test_slow_headers_are_cut_off(server: tuple[str, int]) -> None:
+    """A client trickling its headers (one byte every 0.2 s) loses the connection."""
+    request = b"GET /health HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 100
+    with socket.create_connection(server) as conn:
+        start = time.monotonic()
+        closed = False
+        for byte in request:
+            try:
+                conn.sendall(bytes([byte]))
+            except OSError:
+                closed = True
+                break
+            conn.settimeout(0.2)
+            try:
+                if conn.recv(1024) == b"":
+                    closed = True
+                    break
+            except TimeoutError:
+                pass
+        assert closed and time.monotonic() - start < 3 * TIMEOUT
+
+
+def test_an_idle_kept_alive_connection_is_closed(server: tuple[str, int]) -> None:
+    with socket.create_connection(server) as conn:
+        conn.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        conn.settimeout(5)
+        assert conn.recv(65536).startswith(b"HTTP/1.1 200")
+        assert _closed_after(conn, 5 * TIMEOUT) < 3 * TIMEOUT
+
+
+def test_head_over_http(server: tuple[str, int]) -> None:
+    with socket.create_connection(server) as conn:
+        conn.sendall(b"HEAD /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        conn.settimeout(5)
+        answer = b""
+        while chunk := conn.recv(65536):
+            answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200") and body == b""
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(stat[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.slow
+def test_forked_workers_are_replaced_and_stopped(small_library_path: Path,
+                                                 tmp_path: Path) -> None:
+    """`--workers 2` forks two workers after loading; a killed one is replaced, and SIGTERM
+    to the parent alone stops them all."""
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    log = tmp_path / "server.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "musicrec.cli", "serve", "--library",
+             str(small_library_path), "--port", "0", "--workers", "2"],
+            stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while len(re.findall(r"Application startup complete", log.read_text())) < 2:
+            assert process.poll() is None and time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        base = re.search(r"at (http://127\.0\.0\.1:\d+)/v1/", log.read_text())[1]
+        workers = _children(process.pid)
+        assert len(workers) == 2
+        os.kill(workers[0], signal.SIGKILL)
+        while "starting another" not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        while len(_children(process.pid)) < 2:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        with urllib.request.urlopen(f"{base}/health", timeout=5) as answer:
+            assert answer.status == 200
+        survivors = _children(process.pid)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        for pid in survivors:
+            assert not Path(f"/proc/{pid}").exists() or \
+                (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
