@@ -747,3 +747,14 @@ def test_a_rebuilt_library_is_served_soon_after(tmp_path: Path) -> None:
     time.sleep(RECHECK_S + 0.1)
     assert client.get(f"/v1/tracks/{new}").status_code == 200
     assert client.get(f"/v1/tracks/{old}").status_code == 404
+
+
+def test_related_artists_sound_like_the_artist(client: TestClient,
+                                               small_library: Library) -> None:
+    artist_id = small_library.tracks([0])[0]["artist_ids"][0]
+    answer = client.get(f"/v1/artists/{artist_id}/related-artists")
+    assert answer.status_code == 200
+    related = answer.json()["artists"]
+    assert 1 <= len(related) <= 20 and artist_id not in [a["id"] for a in related]
+    assert all(a["type"] == "artist" for a in related)
+    assert client.get("/v1/artists/nobody/related-artists").status_code == 404

@@ -52,6 +52,7 @@ RECHECK_S = 0.5
 MAX_TRACK_IDS = 50
 MAX_ARTIST_IDS = 50
 MAX_ALBUM_IDS = 20
+MAX_RELATED = 20  # as many as Spotify's related-artists answered
 MAX_FEATURE_IDS = 100
 # Search, as Spotify's current reference has it: limit 1-10 (default 5), offset + limit at most
 # 1,000. The query is bounded too: each word costs a fuzzy match over the vocabulary (a 6,000-word
@@ -299,6 +300,17 @@ def several_artists(request: Request, lib: Lib, ids: Annotated[str, Query(
     shapes = _shapes(request, lib)
     rows = [lib.artist_row_of(i) for i in id_list(ids, "ids", MAX_ARTIST_IDS)]
     return JSON({"artists": [shapes.artist(r) if r is not None else None for r in rows]})
+
+
+@router.get("/artists/{id}/related-artists", response_model=models.SeveralArtists,
+            summary="Artists whose songs sound like this artist's")
+def related_artists(request: Request, lib: Lib, id: ArtistId) -> JSON:
+    """Up to 20 artists, closest first by the cosine of their mean song vectors (artists with at
+    least 3 songs first, since a one-song artist's mean is one song). Retired by Spotify in
+    2024 like the recommendations; answered here from the catalogue's own sound."""
+    shapes = _shapes(request, lib)
+    found = lib.related_artists(_artist_row(lib, id), MAX_RELATED)
+    return JSON({"artists": [shapes.artist(lib.artist_row_of(a["id"])) for a in found]})
 
 
 @router.get("/artists/{id}/top-tracks", response_model=models.SeveralTracks,
