@@ -588,3 +588,12 @@ def test_a_family_can_be_heard(at: AppTest) -> None:
     next(b for b in at.button if b.key == "play_family").click()
     run(at)
     assert at.get("audio")
+
+
+def test_similar_artists_become_seeds(at: AppTest, small_library: Library) -> None:
+    seeded(at, small_library.tracks([3])[0]["id"])
+    similar = [b for b in at.button if b.key and b.key.startswith("similar_")]
+    assert similar
+    similar[0].click()
+    run(at)
+    assert any(b.key and b.key.startswith("chip_artist_") for b in at.button)

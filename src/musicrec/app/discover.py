@@ -18,6 +18,7 @@ from musicrec.request import MAX_SEEDS
 
 SEARCH_SONGS = 6
 SEARCH_ARTISTS = 3
+SIMILAR_ARTISTS = 6
 ANY_FAMILY = -1  # the family picker's "any" (a selectbox shows None as no choice at all)
 DIVERSITY_CHOICES = tuple(round(i / 10, 1) for i in range(11))
 _RERUN_APP = "discover_rerun_app"
@@ -41,6 +42,7 @@ def render() -> None:
     with st.sidebar:
         _knobs(loaded, s)
     if s.seeds:
+        _similar_artists(loaded, s)
         _family_picker(loaded, s)
     state.sync_url(s)
     if not s.seeds:
@@ -151,6 +153,31 @@ def _seed_chips(s: DiscoverState, labels: dict[str, str]) -> None:
                       type="primary")
         st.button("Clear", key="clear_seeds", icon=":material/close:", type="tertiary",
                   on_click=_clear_seeds)
+
+
+def _similar_artists(loaded: LoadedLibrary, s: DiscoverState) -> None:
+    """Artists who sound like the first seed's artist, one click from being seeds."""
+    lib = loaded.lib
+    seed = s.seeds[0]
+    if seed.kind == "artist":
+        artist_row = lib.artist_row_of(seed.id)
+    elif seed.kind == "track" and (row := lib.row_of(seed.id)) is not None:
+        artist_row = int(lib.primary_artist[row])
+    else:
+        return
+    if artist_row is None:
+        return
+    found = lib.related_artists(artist_row, SIMILAR_ARTISTS)
+    if not found:
+        return
+    st.caption(f"Artists who sound like {fmt.markdown(lib.artist_name(artist_row))}")
+    with st.container(horizontal=True, key="similar_artists"):
+        for artist in found:
+            st.button(artist["name"], key=f"similar_{artist['id']}", icon=":material/person_add:",
+                      on_click=state.add_seed, args=(Seed("artist", artist["id"]),
+                                                     artist["name"]),
+                      help=f"{fmt.count(artist['tracks'])} songs; add as a seed",
+                      type="tertiary")
 
 
 def _clear_seeds() -> None:
