@@ -386,8 +386,6 @@ def slot_stats(recs: np.ndarray, n: int) -> dict[str, float]:
 def playlist_report(table: pa.Table, ids: np.ndarray, content: np.ndarray,
                     args: argparse.Namespace) -> dict[str, Any]:
     """hit@10 / P@10 / recall@10 / coverage on held-out playlists, for each method."""
-    from musicrec import learn
-
     out: dict[str, Any] = {
         "protocol": "playlists split 80/20 by playlist id (seeded); a further share of the "
                     "playlist songs removed from every training playlist (cold-start songs); "
@@ -399,54 +397,21 @@ def playlist_report(table: pa.Table, ids: np.ndarray, content: np.ndarray,
                     "playlist, query = normalised mean of their vectors, hit when one of the "
                     "top 10 is another song of that playlist."}
     sources = {"mpd_sample": MPD_SAMPLE, "30k playlist_id column": REAL_30K}
-    config = learn.PlaylistConfig()
-    rules = {"strict (seed's artists and album excluded)": lambda s: ev.table_exclusions(table, s),
-             "seed only excluded": lambda s: [np.array([x], np.int64) for x in s]}
     for source, path in sources.items():
-        playlists = learn.read_playlists(path, ids)
-        train_rows, test_rows = ev.split_playlists(playlists.matrix, 0.2, args.rng_seed)
-        train, test = playlists.subset(train_rows), playlists.subset(test_rows)
-        in_playlists = np.flatnonzero(playlists.matrix.getnnz(axis=0) > 0)
-        held_matrix, held_songs = ev.hold_out_songs(train.matrix, in_playlists,
-                                                    args.cold_share, args.rng_seed)
-        train = learn.Playlists(held_matrix, train.pids, train.entries, train.unknown,
-                                train.files, train.extra)
-        t0 = time.perf_counter()
-        space = learn.fit_playlists(train, config)
-        mapping = learn.fit_cold_start(content, space, config.ridge_alpha)
-        fit_seconds = round(time.perf_counter() - t0, 2)
-        part = learn.playlist_part(content, space, mapping, config.mapped_prior)
-        blended = learn.blend(content, part, config.weight)
-        methods = {"content only (artist context)": content,
-                   "playlists only (learned; zero for songs in no playlist)": space.vectors,
-                   "blended, cold seeds query as stored": blended,
-                   "blended + cold-seed queries (default)": (blended, learn.query_vectors(
-                       blended, space, learn.Groups.from_table(table), content.shape[1],
-                       config.weight)),
-                   "content + mapped playlist part for every song": learn.blend(
-                       content, mapping.predict(content), config.weight)}
-        counts = np.asarray(train.matrix.getnnz(axis=0))
-        per_rule = {}
-        for rule, exclude in rules.items():
-            seeds = ev.playlist_seeds(test.matrix, counts, exclude, 3, args.rng_seed)
-            per_rule[rule] = {"seeds": len(seeds.seeds), "cold seeds": int(seeds.cold.sum()),
-                              "methods": ev.evaluate_playlists(methods, seeds, test.matrix),
-                              "continuation, 5 seeds (mean query)": ev.evaluate_continuation(
-                                  methods, test.matrix, 5, exclude, 10, args.rng_seed)}
+        result = ev.playlist_evaluation(table, ids, content, path, args.rng_seed,
+                                        args.cold_share)
+        for rule, per_rule in result["rules"].items():
             grid = Table("method", "hit@10", "P@10", "recall@10", "cold hit@10", "coverage",
-                         title=f"{source}, {rule}: {len(seeds.seeds)} seeds "
-                               f"({int(seeds.cold.sum())} cold)")
-            for name, m in per_rule[rule]["methods"].items():
+                         title=f"{source}, {rule}: {per_rule['seeds']} seeds "
+                               f"({per_rule['cold seeds']} cold)")
+            for name, m in per_rule["methods"].items():
                 grid.add_row(name, *(f"{m.get(key, float('nan')):.3f}" for key in (
                     "all hit@10", "all P@10", "all recall@10", "cold hit@10", "coverage")))
             console.print(grid)
-            cont = per_rule[rule]["continuation, 5 seeds (mean query)"]
+            cont = per_rule["continuation, 5 seeds (mean query)"]
             console.print("  continuation from 5 seeds, hit@10: " + ", ".join(
                 f"{name} {m['hit@10']:.3f}" for name, m in cont.items()))
-        out[source] = {"read": playlists.summary(), "train_playlists": len(train),
-                       "test_playlists": len(test), "songs_held_out": len(held_songs),
-                       "fit_seconds": fit_seconds,
-                       "config": config.model_dump(), "rules": per_rule}
+        out[source] = result
     return out
 
 

@@ -122,3 +122,8 @@ def test_families_rebuild_with_a_new_count(small_csv: Path, tmp_path: Path) -> N
     lib = Library.open(tmp_path / "lib")
     assert len(lib.families.families) == 5 and lib.info()["families"]["count"] == 5
     assert not [p for p in (tmp_path / "lib").iterdir() if p.name.startswith(".")]
+
+
+def test_evaluate_needs_labels_or_playlists(small_library_path: Path) -> None:
+    code, _, err = run("evaluate", "--library", str(small_library_path))
+    assert code == 1 and "--labels FILE or --playlists PATH" in err

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
+import numpy as np
 import typer
 from pydantic import ValidationError
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -463,9 +464,12 @@ def run_app(
 
 @app.command()
 def evaluate(
-    labels: Annotated[Path, typer.Option(
+    labels: Annotated[Path | None, typer.Option(
         "--labels", help="CSV of track ids and labels, a track on as many rows as it has labels "
-        "(e.g. the 30k songs file).")],
+        "(e.g. the 30k songs file).")] = None,
+    playlists: Annotated[Path | None, typer.Option(
+        "--playlists", help="Playlists (MPD JSON, CSV, or a folder): learn from 80% of them, "
+        "score held-out playlists for content only, playlists only and blended.")] = None,
     library: LibraryOption = None,
     label_column: Annotated[list[str] | None, typer.Option(
         "--label-column", help="Label column; repeat for several. Aliases work: 'genre' finds "
@@ -479,7 +483,8 @@ def evaluate(
     out: Annotated[Path | None, typer.Option("--out", help="Also write JSON here.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Score recommendations against labels, beside random and cosine baselines.
+    """Score recommendations against labels (--labels), beside random and cosine baselines,
+    or on held-out playlists (--playlists).
 
     Single-song seeds, the seed's artists and album excluded from the candidates.
     """
@@ -487,7 +492,12 @@ def evaluate(
     from musicrec.evaluate import read_truth
 
     with user_errors():
+        if (labels is None) == (playlists is None):
+            raise MusicrecError("give --labels FILE or --playlists PATH")
         lib = Library.open(library_path(library))
+        if playlists is not None:
+            print_playlist_evaluation(lib, playlists, rng_seed, out, as_json)
+            return
         truths = read_truth(lib, labels, label_column or ["genre"], playlist_column)
         result = run_evaluation(lib, truths, k=k, seeds=seeds, rng_seed=rng_seed)
     data = result.to_dict()
@@ -503,6 +513,29 @@ def evaluate(
         table.add_row(metric, *(f"{m[metric]:.0f}" if metric == "most recommended"
                                 else f"{m[metric]:.3f}" for m in result.metrics.values()))
     console.print(table)
+
+
+def print_playlist_evaluation(lib: Library, playlists: Path, rng_seed: int, out: Path | None,
+                              as_json: bool) -> None:
+    """The held-out playlist table of `musicrec.evaluate.playlist_evaluation`."""
+    from musicrec.evaluate import playlist_evaluation
+
+    content = np.asarray(lib.vectors[:, :int(lib.manifest.learn["content_dims"])])
+    ids = lib.table.column("id").to_numpy(zero_copy_only=False)
+    data = playlist_evaluation(lib.table, ids, content, playlists, rng_seed)
+    if out is not None:
+        out.write_text(json.dumps(data, indent=2))
+    if as_json:
+        print(json.dumps(data, indent=2))
+        return
+    for rule, result in data["rules"].items():
+        table = Table("method", "hit@10", "P@10", "cold-start hit@10", "coverage",
+                      title=f"held-out playlists, {rule}: {result['seeds']:,} seeds "
+                            f"({result['cold seeds']:,} in no training playlist)")
+        for name, m in result["methods"].items():
+            table.add_row(name, *(f"{m.get(key, float('nan')):.3f}" for key in (
+                "all hit@10", "all P@10", "cold hit@10", "coverage")))
+        console.print(table)
 
 
 app.command("analyze")(analyze_command)

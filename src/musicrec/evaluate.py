@@ -724,3 +724,59 @@ def cap_per_artist(recs: np.ndarray, artists: np.ndarray, k: int, cap: int = 2) 
         kept = row[rank < cap][:k]
         out[i, :len(kept)] = kept
     return out
+
+
+PLAYLIST_RULES = ("strict (seed's artists and album excluded)", "seed only excluded")
+
+
+def playlist_evaluation(table: pa.Table, ids: np.ndarray, content: np.ndarray,
+                        playlists_path: str | Path, rng_seed: int = 0,
+                        cold_share: float = 0.1, test_share: float = 0.2) -> dict[str, Any]:
+    """Learn from one part of the playlists and score lists on the other, per method.
+
+    Playlists are split by playlist id; a further `cold_share` of the playlist songs is
+    removed from every training playlist (cold-start songs). Up to 3 seeds per held-out
+    playlist; hit@10 is the share of seeds with another song of their playlist in the top 10.
+    Methods: content only, playlists only, blended (cold seeds as stored), blended with
+    cold-seed queries (the default), content with the mapped playlist part for every song.
+
+    Args:
+        table: the catalogue table; ids: its track ids (n,); content: (n, d) content vectors
+            (audio features and artist context), the library's vectors without playlists.
+    """
+    from musicrec import learn
+
+    playlists = learn.read_playlists(playlists_path, ids)
+    train_rows, test_rows = split_playlists(playlists.matrix, test_share, rng_seed)
+    train, test = playlists.subset(train_rows), playlists.subset(test_rows)
+    in_playlists = np.flatnonzero(playlists.matrix.getnnz(axis=0) > 0)
+    held_matrix, held_songs = hold_out_songs(train.matrix, in_playlists, cold_share, rng_seed)
+    train = learn.Playlists(held_matrix, train.pids, train.entries, train.unknown,
+                            train.files, train.extra)
+    config = learn.PlaylistConfig()
+    space = learn.fit_playlists(train, config)
+    mapping = learn.fit_cold_start(content, space, config.ridge_alpha)
+    part = learn.playlist_part(content, space, mapping, config.mapped_prior)
+    blended = learn.blend(content, part, config.weight)
+    methods = {"content only (artist context)": content,
+               "playlists only (learned; zero for songs in no playlist)": space.vectors,
+               "blended, cold seeds query as stored": blended,
+               "blended + cold-seed queries (default)": (blended, learn.query_vectors(
+                   blended, space, learn.Groups.from_table(table), content.shape[1],
+                   config.weight)),
+               "content + mapped playlist part for every song": learn.blend(
+                   content, mapping.predict(content), config.weight)}
+    counts = np.asarray(train.matrix.getnnz(axis=0))
+    rules = dict(zip(PLAYLIST_RULES, (lambda s: table_exclusions(table, s),
+                                      lambda s: [np.array([x], np.int64) for x in s]),
+                     strict=True))
+    per_rule = {}
+    for rule, exclude in rules.items():
+        seeds = playlist_seeds(test.matrix, counts, exclude, 3, rng_seed)
+        per_rule[rule] = {"seeds": len(seeds.seeds), "cold seeds": int(seeds.cold.sum()),
+                          "methods": evaluate_playlists(methods, seeds, test.matrix),
+                          "continuation, 5 seeds (mean query)": evaluate_continuation(
+                              methods, test.matrix, 5, exclude, 10, rng_seed)}
+    return {"read": playlists.summary(), "train_playlists": len(train),
+            "test_playlists": len(test), "songs_held_out": len(held_songs),
+            "config": config.model_dump(), "rules": per_rule}
