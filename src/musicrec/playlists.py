@@ -350,7 +350,9 @@ def _read_m3u(text: str) -> tuple[str | None, list[PlaylistEntry]]:
 def _read_csv(text: str) -> tuple[None, list[PlaylistEntry]]:
     try:
         reader = csv.DictReader(io.StringIO(text))
-        header = {h.strip().lower(): h for h in reader.fieldnames or [] if h}
+        # "Track Name", "track-name" and "track_name" are one column.
+        header = {"_".join(h.lower().replace("-", " ").split()): h
+                  for h in reader.fieldnames or [] if h}
         id_col = next((header[c] for c in _CSV_ID_COLUMNS if c in header), None)
         title_col = next((header[c] for c in _CSV_TITLE_COLUMNS if c in header), None)
         artist_col = next((header[c] for c in _CSV_ARTIST_COLUMNS if c in header), None)
