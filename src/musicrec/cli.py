@@ -407,3 +407,8 @@ def evaluate(
 
 if __name__ == "__main__":
     app()
+
+
+from musicrec.cli_flows import register as _register_flows  # noqa: E402
+
+_register_flows(app, user_errors=user_errors, library_path=library_path, knob_pairs=knob_pairs)

@@ -473,6 +473,44 @@ def _unit_mean(vectors: np.ndarray, rows: Sequence[int]) -> np.ndarray:
     return mean / max(float(np.linalg.norm(mean)), 1e-12)
 
 
+class RadioRequest(BaseModel):
+    """One page of a station: seeds to start one, or the cursor of the page before (with
+    likes and skips of its songs)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seeds: list[str] = Field(default_factory=list, max_length=MAX_SEEDS)
+    cursor: str | None = None
+    liked: list[str] = Field(default_factory=list, max_length=MAX_FEEDBACK)
+    skipped: list[str] = Field(default_factory=list, max_length=MAX_FEEDBACK)
+    count: int = Field(10, ge=1, le=MAX_ADD)
+
+    @model_validator(mode="after")
+    def _start_or_go_on(self) -> RadioRequest:
+        if bool(self.seeds) == bool(self.cursor):
+            raise ValueError(f"give 1 to {MAX_SEEDS} seeds to start a station, or the cursor "
+                             "of its last page to go on (not both)")
+        return self
+
+
+def radio_page(lib: Library, req: RadioRequest, secret: bytes = b"") -> tuple[list[int], str]:
+    """The next songs of a station and the cursor for the page after.
+
+    Raises:
+        InvalidQueryError: a cursor that is damaged, edited or from another library.
+        NotFoundError: a seed, liked or skipped song that is not in the library.
+    """
+    key = library_key(lib, secret)
+    if req.cursor:
+        state = decode_cursor(req.cursor, key, len(lib))
+    else:
+        state = RadioState(rows_of_ids(lib, req.seeds, "seed track"))
+    state.feedback(rows_of_ids(lib, req.liked, "liked track"),
+                   rows_of_ids(lib, req.skipped, "skipped track"))
+    rows = radio_next(lib, state, req.count)
+    return rows, encode_cursor(state, key)
+
+
 # --- the radio cursor ---------------------------------------------------------------------
 
 _HEADER = struct.Struct("<BBBBH")  # version, seeds, liked, skipped, played
@@ -539,6 +577,7 @@ def decode_cursor(cursor: str, key: bytes, songs: int) -> RadioState:
         raise InvalidQueryError(bad) from None
 
 
-__all__ = ["ContinueRequest", "Filters", "JourneyRequest", "RadioState", "continue_playlist",
+__all__ = ["ContinueRequest", "Filters", "JourneyRequest", "RadioRequest", "RadioState",
+           "continue_playlist", "radio_page",
            "decode_cursor", "encode_cursor", "journey", "library_key", "mean_vector_baseline",
            "radio_next", "rows_of_ids"]

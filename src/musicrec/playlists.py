@@ -503,6 +503,46 @@ def resolve(lib: Library, playlist: ImportedPlaylist) -> ResolvedPlaylist:
     return out
 
 
+def load_playlist(lib: Library, *, ids: Iterable[str] | None = None,
+                  text: str | bytes | None = None, name: str | None = None,
+                  fmt: ImportFormat | None = None) -> ResolvedPlaylist:
+    """A playlist given as track ids (or URIs, links) or as a file's text, matched to a library.
+
+    Raises:
+        InvalidQueryError: neither or both given, an unreadable file, or no song of the
+            playlist in the library.
+    """
+    if (ids is None) == (text is None):
+        raise InvalidQueryError("give the playlist as track ids or as a file, not both")
+    if ids is not None:
+        entries = [_entry(i) if track_id_of(i) else PlaylistEntry(i) for i in ids]
+        if not entries:
+            raise InvalidQueryError("the playlist holds no songs")
+        playlist = ImportedPlaylist("uris", entries)
+    else:
+        assert text is not None
+        playlist = read_playlist(text, name, fmt)
+    resolved = resolve(lib, playlist)
+    if not resolved.rows:
+        raise InvalidQueryError(f"none of the playlist's {len(playlist.entries)} songs is in "
+                                "this library")
+    return resolved
+
+
+def format_for_name(name: str) -> Format:
+    """The export format for a file name, by its extension (`.txt` is Spotify URIs).
+
+    Raises:
+        InvalidQueryError: an extension that is no export format's.
+    """
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    for fmt, spec in FORMATS.items():
+        if ext == spec.extension or (ext == "m3u8" and fmt == "m3u"):
+            return fmt
+    raise InvalidQueryError(f"cannot tell the playlist format of {name!r}; use a name ending "
+                            f"in {', '.join('.' + f.extension for f in FORMATS.values())}")
+
+
 def _by_title(lib: Library, entry: PlaylistEntry) -> int | None:
     wanted = (entry.title or "").casefold()
     for hit in lib.search(f"{entry.title} {entry.artist or ''}", 5).items:
