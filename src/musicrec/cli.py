@@ -405,10 +405,9 @@ def evaluate(
     console.print(table)
 
 
-if __name__ == "__main__":
-    app()
-
-
 from musicrec.cli_flows import register as _register_flows  # noqa: E402
 
 _register_flows(app, user_errors=user_errors, library_path=library_path, knob_pairs=knob_pairs)
+
+if __name__ == "__main__":
+    app()
