@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -60,6 +61,8 @@ class BuildConfig(BaseModel):
     # recall@10 0.992 against exact search on 1.2M synthetic songs (benchmarks/run.py).
     hnsw_ef_search: int = 64
     family_count: int | None = None
+    # The sound map: "pca", or "tsne" (neighbour-preserving, needs openTSNE; see families.py).
+    map_layout: Literal["pca", "tsne"] = "pca"
 
 
 class BuildProgress:
@@ -159,7 +162,8 @@ def _write_artefacts(catalog: Catalog, source: Path, folder: Path, config: Build
         _write_lookups(table, folder)
         progress.advance("lookups", 1)
     with _stage(times, progress, "families"):
-        families = build_families(vectors, table, config.family_count)
+        families = build_families(vectors, table, config.family_count,
+                                  layout=config.map_layout)
         families.save(folder / FILES["families"])
         progress.advance("families", 1)
     with _stage(times, progress, "write"):
