@@ -116,6 +116,7 @@ TAU = 0.1
 # Nearest neighbours fetched per playlist song, and per cluster centre per added song.
 PER_SONG = 20
 PER_CENTRE = 4
+MAX_POOL = 4000
 
 
 def continue_playlist(lib: Library, rows: Sequence[int], req: ContinueRequest,
@@ -144,10 +145,23 @@ def continue_playlist(lib: Library, rows: Sequence[int], req: ContinueRequest,
     mask = req.mask(lib, str(lib.tracks([int(playlist[0])])[0]["id"]))
     vectors = np.asarray(lib.vectors[playlist], dtype=np.float32)
     centres, assignment = _spherical_kmeans(vectors, _cluster_count(len(playlist)))
-    queries = np.vstack([vectors, centres])
-    per_song = max(PER_SONG, -(-req.count * 3 // len(playlist)))
-    ids, _ = lib.index.search(queries, per_song, allowed=mask)
-    more, _ = lib.index.search(centres, min(2000, PER_CENTRE * req.count + 20), allowed=mask)
+    depth = 1
+    while True:
+        picked = _continue(lib, playlist, vectors, centres, assignment, req, mask, spread,
+                           depth)
+        # The artist cap and the versions can use up the candidates: look further first.
+        if len(picked) >= req.count or depth >= 16:
+            return picked
+        depth *= 4
+
+
+def _continue(lib: Library, playlist: np.ndarray, vectors: np.ndarray, centres: np.ndarray,
+              assignment: np.ndarray, req: ContinueRequest, mask: np.ndarray | None,
+              spread: bool, depth: int) -> list[int]:
+    per_song = min(MAX_POOL, depth * max(PER_SONG, -(-req.count * 3 // len(playlist))))
+    ids, _ = lib.index.search(np.vstack([vectors, centres]), per_song, allowed=mask)
+    more, _ = lib.index.search(centres, min(MAX_POOL, depth * (PER_CENTRE * req.count + 20)),
+                               allowed=mask)
     cand = np.unique(np.concatenate([ids.ravel(), more.ravel()]))
     cand = cand[cand >= 0]
     versions = lib.version_key
