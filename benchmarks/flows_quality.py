@@ -13,7 +13,11 @@ snapped to the nearest unused song; and how often a step moves away from the des
 
 Radio: 50 stations of 50 songs from one random seed; distinct artists per station.
 
-    PYTHONPATH=src .venv/bin/python benchmarks/flows_quality.py [--library DIR]
+Map: how well each 2-D layout keeps the sound families apart: silhouette of the family labels
+in 2-D and trustworthiness at 10 neighbours, on 3,000 songs, for the library's PCA map and the
+t-SNE map (fitted on 5,000 songs, the rest placed by nearest fitted songs), with fit seconds.
+
+    PYTHONPATH=src .venv/bin/python benchmarks/flows_quality.py [--library DIR] [--part P]
 
 The library is built from the 30k file when absent. Results go to
 benchmarks/results/flows_quality.json.
@@ -161,17 +165,49 @@ def radio(lib: Library, stations: int = 50, songs: int = 50) -> dict[str, object
             "ms_per_song_p50": round(float(np.median(seconds)) * 1000 / songs, 3)}
 
 
+def map_layouts(lib: Library) -> dict[str, object]:
+    from sklearn.manifold import trustworthiness
+    from sklearn.metrics import silhouette_score
+
+    from musicrec.families import _map
+
+    x = np.asarray(lib.vectors)
+    labels = np.asarray(lib.families.labels)
+    scored = np.random.default_rng(0).choice(len(x), 3000, replace=False)
+    out: dict[str, object] = {"songs_scored": 3000, "families": int(labels.max()) + 1,
+                              "silhouette_full_vectors": round(float(
+                                  silhouette_score(x[scored], labels[scored])), 3)}
+    for layout in ("pca", "tsne"):
+        t0 = time.perf_counter()
+        xy, name = _map(x, np.random.default_rng(0), 0, layout)
+        seconds = time.perf_counter() - t0
+        out[layout] = {"method": name, "seconds": round(seconds, 1),
+                       "silhouette": round(float(silhouette_score(xy[scored],
+                                                                  labels[scored])), 3),
+                       "trustworthiness_10": round(float(trustworthiness(
+                           x[scored], xy[scored], n_neighbors=10)), 3)}
+        print(layout, out[layout], flush=True)
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--library", type=Path, default=Path("/tmp/musicrec-flows-30k"))
+    parser.add_argument("--part", choices=("all", "continuation", "journeys", "radio", "map"),
+                        default="all")
     args = parser.parse_args()
     if not (args.library / "manifest.json").exists():
         from musicrec.build import build_library
 
         build_library(REAL_30K, args.library)
     lib = Library.open(args.library)
-    out = {"library_songs": len(lib), "continuation": continuation(lib),
-           "journeys": journeys(lib), "radio": radio(lib)}
+    parts = {"continuation": continuation, "journeys": journeys, "radio": radio,
+             "map": map_layouts}
+    out: dict[str, object] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    out["library_songs"] = len(lib)
+    for name, part in parts.items():
+        if args.part in ("all", name):
+            out[name] = part(lib)
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(out, indent=1) + "\n")
     print(json.dumps({k: v for k, v in out.items() if k != "continuation"}, indent=1))
