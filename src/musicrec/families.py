@@ -17,14 +17,14 @@ release year, e.g. "Quiet acoustic instrumental · 1950s".
 The map is a PCA projection fitted on a sample of songs (`layout="pca"`, the default), or a
 neighbour-preserving layout (`layout="tsne"`): t-SNE (openTSNE, FFT gradients) fitted on up to
 5,000 songs, every other song placed at the similarity-weighted mean of its 5 nearest fitted
-songs. On the real 30k songs, silhouette of the family labels in 2-D is 0.125 for t-SNE against
-0.024 for PCA (full 16-d vectors: 0.147), and trustworthiness at 10 neighbours 0.957 against
+songs. On the real 30k songs, silhouette of the family labels in 2-D is 0.124 for t-SNE against
+0.019 for PCA (full 16-d vectors: 0.146), and trustworthiness at 10 neighbours 0.984 against
 0.880 (3,000 songs scored; `benchmarks/flows_quality.py --part map`). Fitting on 10k or 20k songs
 kept the families apart no better (0.109, 0.111) and took 2x and 3x as long. t-SNE is not yet
-the default: on the shared machine (load average 13 on 2 cores) the 5k fit took 51-75 s and
-placing 1.2M songs 160 s, so its cost inside the 90 s build is still to be measured on an idle
-machine. UMAP (umap-learn) was slower still there: its first run compiles with numba (47 s to
-import, 163 s for 20k songs on one thread).
+the default: on the shared machine (load average 13 on 2 cores) the 30k map took 92 s and
+placing 1.2M songs by their fitted neighbours 160 s, so its cost inside the 90 s build is still
+to be measured on an idle machine. UMAP (umap-learn) was slower still there: its first run
+compiles with numba (47 s to import, 163 s for 20k songs on one thread).
 """
 
 from __future__ import annotations
