@@ -103,3 +103,13 @@ def test_radio_pages_with_a_cursor_and_feedback(small_library: Library,
 
 def test_m3u_export_matches_the_playlist_module(small_library: Library) -> None:
     assert to_m3u(small_library.tracks([1])).startswith("#EXTM3U\n#EXTINF:")
+
+
+def test_radio_seeds_from_a_playlist_file(small_library: Library, small_library_path: Path,
+                                          tmp_path: Path) -> None:
+    file = tmp_path / "seeds.m3u"
+    file.write_text(to_m3u(small_library.tracks([20, 21, 22, 23, 24, 25, 26])))
+    code, out, err = run("radio", "--seeds-file", str(file), "--count", "5", "--json",
+                         "--library", str(small_library_path))
+    assert code == 0, err
+    assert len(json.loads(out)["tracks"]) == 5

@@ -133,6 +133,9 @@ def register(app: typer.Typer, *, user_errors: Callable[[], AbstractContextManag
             metavar="SEED...", help="1 to 5 track ids or search texts (not with --cursor).",
             show_default=False)] = None,
         library: LibraryOption = None,
+        seeds_file: Annotated[Path | None, typer.Option(
+            "--seeds-file", help="Take the seeds from a playlist file (any import format): its "
+            "first 5 songs in the library.", show_default=False)] = None,
         count: Annotated[int, typer.Option("--count", min=1, max=flows.MAX_ADD)] = 50,
         cursor: Annotated[str | None, typer.Option(
             "--cursor", help="Go on with a station: the cursor printed with its last songs.")]
@@ -148,7 +151,12 @@ def register(app: typer.Typer, *, user_errors: Callable[[], AbstractContextManag
         with --cursor (and --like/--skip) for the next songs."""
         with user_errors():
             lib = open_library(library)
-            req = flows.parse(flows.RadioRequest, seeds=[_track(lib, s) for s in seeds or []],
+            seed_ids = [_track(lib, s) for s in seeds or []]
+            if seeds_file is not None:
+                name, data = _read_input(str(seeds_file))
+                rows = load_playlist(lib, text=data, name=name).rows
+                seed_ids += [t["id"] for t in lib.tracks(rows[:flows.MAX_SEEDS])]
+            req = flows.parse(flows.RadioRequest, seeds=seed_ids,
                               cursor=cursor, liked=like or [], skipped=skip or [],
                               count=count)
             rows, next_cursor = flows.radio_page(lib, req)
