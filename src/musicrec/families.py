@@ -21,9 +21,10 @@ songs. On the real 30k songs, silhouette of the family labels in 2-D is 0.124 fo
 0.019 for PCA (full 16-d vectors: 0.146), and trustworthiness at 10 neighbours 0.984 against
 0.880 (3,000 songs scored; `benchmarks/flows_quality.py --part map`). Fitting on 10k or 20k songs
 kept the families apart no better (0.109, 0.111) and took 2x and 3x as long. t-SNE is not yet
-the default: on the shared machine (load average 13 on 2 cores) the 30k map took 92 s and
-placing 1.2M songs by their fitted neighbours 160 s, so its cost inside the 90 s build is still
-to be measured on an idle machine. UMAP (umap-learn) was slower still there: its first run
+the default: on the shared machine (load average 7 to 14 on 2 cores) the 30k map took 92 s, the
+whole map of 1.2M synthetic songs 196 s, and placing 200k songs 13 s with 2 faiss threads but
+6 s with one; even at a quarter of that on an idle machine it would not fit the 90 s build
+beside the 35-60 s it already takes. Fewer fitted songs and a cheaper placement come first. UMAP (umap-learn) was slower still there: its first run
 compiles with numba (47 s to import, 163 s for 20k songs on one thread).
 """
 
