@@ -24,8 +24,9 @@ kept the families apart no better (0.109, 0.111) and took 2x and 3x as long. t-S
 the default: on the shared machine (load average 7 to 14 on 2 cores) the 30k map took 92 s, the
 whole map of 1.2M synthetic songs 196 s, and placing 200k songs 13 s with 2 faiss threads but
 6 s with one; even at a quarter of that on an idle machine it would not fit the 90 s build
-beside the 35-60 s it already takes. Fewer fitted songs and a cheaper placement come first. UMAP (umap-learn) was slower still there: its first run
-compiles with numba (47 s to import, 163 s for 20k songs on one thread).
+beside the 35-60 s it already takes. Fewer fitted songs and a cheaper placement come first.
+UMAP (umap-learn) was slower still there: its first run compiles with numba (47 s to import,
+163 s for 20k songs on one thread).
 """
 
 from __future__ import annotations
