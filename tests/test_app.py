@@ -356,7 +356,8 @@ def test_playlist_empty_then_collect_reorder_export(at: AppTest,
     at.button(key="remove_2").click()
     run(at)
     assert len(at.code[0].value.splitlines()) == 2
-    assert [d.label for d in at.get("download_button")] == ["CSV", "Spotify URIs", "JSPF"]
+    assert [d.label for d in at.get("download_button")] == ["CSV", "Spotify URIs", "JSPF",
+                                                            "M3U", "XSPF"]
     at.button(key="clear_playlist").click()
     run(at)
     assert "playlist is empty" in at.info[0].value

@@ -81,6 +81,8 @@ class BuildConfig(BaseModel):
     milvus_uri: str | None = None
     # The token stays in this file; the manifest records only the file's path.
     milvus_token_file: str | None = None
+    # The sound map: "pca", or "tsne" (neighbour-preserving, needs openTSNE; see families.py).
+    map_layout: Literal["pca", "tsne"] = "pca"
     # "local": this process; "ray": Ray Data batches (musicrec.engines.ray_build).
     engine: Literal["local", "ray"] = "local"
     ray_address: str | None = None
@@ -242,7 +244,8 @@ def _write_artefacts(catalog: Catalog, sources: list[SourceFile], folder: Path,
         _write_lookups(table, folder)
         progress.advance("lookups", 1)
     with _stage(times, progress, "families"):
-        families = build_families(vectors, table, config.family_count)
+        families = build_families(vectors, table, config.family_count,
+                                  layout=config.map_layout)
         families.save(folder / FILES["families"])
         progress.advance("families", 1)
     with _stage(times, progress, "write"):

@@ -541,5 +541,9 @@ def print_playlist_evaluation(lib: Library, playlists: Path, rng_seed: int, out:
 app.command("analyze")(analyze_command)
 app.command("sketch")(sketch_command)
 
+from musicrec.cli_flows import register as _register_flows  # noqa: E402
+
+_register_flows(app, user_errors=user_errors, library_path=library_path, knob_pairs=knob_pairs)
+
 if __name__ == "__main__":
     app()

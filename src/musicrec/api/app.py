@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from musicrec import __version__
 from musicrec.albums import Albums
-from musicrec.api import audio, models
+from musicrec.api import audio, flows, models
 from musicrec.api.params import KNOB_PARAMETERS, IdsQuery, id_list, split_ids, tuning
 from musicrec.api.spotify import (
     AUDIO_FEATURES,
@@ -674,7 +674,7 @@ def create_app(live: LiveLibrary, token: str | None = None, *,
     app.state.token = token
     app.state.base = public_url.rstrip("/") + "/"
     guard = [] if token is None else [Depends(_authorize)]
-    for routes in (router, audio.router):
+    for routes in (router, audio.router, flows.router):
         if token is None:
             app.include_router(routes)
         else:

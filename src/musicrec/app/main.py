@@ -17,6 +17,10 @@ st.navigation([
     st.Page("views/discover.py", title="Discover", icon=":material/explore:", default=True),
     st.Page("views/sound_map.py", title="Sound map", icon=":material/scatter_plot:"),
     st.Page("views/playlist.py", title="Playlist", icon=":material/queue_music:"),
+    st.Page("views/continue_page.py", title="Continue", icon=":material/playlist_add:",
+            url_path="continue"),
+    st.Page("views/journey.py", title="Journey", icon=":material/route:"),
+    st.Page("views/radio.py", title="Radio", icon=":material/radio:"),
     st.Page("views/library_page.py", title="Library", icon=":material/library_music:",
             url_path="library"),
 ], position="top").run()
