@@ -105,7 +105,9 @@ def test_journey_moves_smoothly_to_the_destination(small_library: Library,
         artists = lib.primary_artist[path]
         assert (artists[1:] != artists[:-1]).all()
         to_end = v[path] @ v[b]
-        assert (np.diff(to_end) > -0.02).all()  # nearer each step (a little slack)
+        # Nearer each step, with a little slack: with the artist part of the vectors a step to
+        # another artist can cost a few hundredths of closeness to the destination.
+        assert (np.diff(to_end) > -0.05).all()
         steps = 1 - (v[path][:-1] * v[path][1:]).sum(axis=1)
         shuffled = [a, *rng.permutation(path[1:-1]).tolist(), b]
         shuffled_steps = 1 - (v[shuffled][:-1] * v[shuffled][1:]).sum(axis=1)

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from musicrec import flows
-from musicrec.api.spotify import track_object
+from musicrec.api.spotify import Shapes
 from musicrec.config import Settings
 from musicrec.errors import InvalidQueryError
 from musicrec.library import Library
@@ -203,9 +203,8 @@ def _emit(lib: Library, rows: list[int], as_json: bool, out: Path | None, title:
         out.write_text(export(records, format_for_name(out.name), title), encoding="utf-8")
         err_console.print(f"wrote {len(records)} songs to {out}", highlight=False)
     if as_json:
-        settings = Settings()
-        base = f"http://{settings.host}:{settings.port}/"
-        print(json.dumps({"tracks": [track_object(r, base) for r in records], **extra},
+        shapes = Shapes(lib, Settings().base_url())
+        print(json.dumps({"tracks": [shapes.track(r) for r in records], **extra},
                          indent=2, default=str))
         return
     table = Table("#", "title", "artist", "year", "family")

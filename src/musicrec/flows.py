@@ -266,6 +266,7 @@ class _Cap:
 JOURNEY_CANDIDATES = 40
 PATH_WEIGHT = 1.0
 SAME_ARTIST = 100.0
+MIN_STEP_ARTISTS = 3
 # A step away from the destination costs this much plus 10 per unit of cosine lost; with only
 # the proportional part, 31 of 2,200 steps (200 journeys) went slightly backwards; with the
 # fixed part 11, where no nearer candidate was left.
@@ -296,7 +297,10 @@ def journey(lib: Library, req: JourneyRequest) -> list[int]:
     while True:
         ids, sims = lib.index.search(points, k, allowed=mask)
         steps = _disjoint(ids, sims, versions, {int(versions[a]), int(versions[b])}, {a, b})
-        if all(len(s) for s in steps) or k >= min(len(lib), 4000):
+        # With artist context in the vectors a song's nearest neighbours are often all by its
+        # own artist: look further until every step offers a few artists to alternate.
+        varied = all(len(np.unique(artists[s])) >= MIN_STEP_ARTISTS for s in steps)
+        if (all(len(s) for s in steps) and varied) or k >= min(len(lib), 4000):
             break
         k *= 4
     if not all(len(s) for s in steps):
@@ -378,7 +382,8 @@ RECENT_DECAY = 0.6
 SEED_WEIGHT = 1.0
 RECENT_WEIGHT = 0.8
 LIKE_WEIGHT = 0.6
-SKIP_WEIGHT = 0.4
+# 0.4 no longer moved a station away from a skip once the vectors carried the artist context.
+SKIP_WEIGHT = 0.6
 # Songs near a skipped song lose this much score per unit of cosine similarity above 0.9.
 SKIP_PENALTY = 2.0
 # The next song is drawn among this many best, so a station does not settle on one sound.

@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 
 from musicrec import flows
 from musicrec.api import models
-from musicrec.api.spotify import track_object
+from musicrec.api.spotify import Shapes
 from musicrec.library import Library
 from musicrec.playlists import FORMATS, MAX_ENTRIES, Format, ImportFormat, export, load_playlist
 
@@ -76,8 +76,9 @@ def _answer(request: Request, lib: Library, rows: list[int], fmt: Format | None,
         return Response(export(records, fmt, title), media_type=spec.mime, headers={
             "Content-Disposition": f'attachment; filename="{title.replace(" ", "-")}.'
                                    f'{spec.extension}"'})
-    base = str(request.base_url)
-    return JSONResponse({"tracks": [track_object(r, base) for r in records], **extra})
+    # The public URL, never the request's Host header (see musicrec.api.app).
+    shapes = Shapes(lib, request.app.state.base)
+    return JSONResponse({"tracks": [shapes.track(r) for r in records], **extra})
 
 
 @router.post("/continue", response_model=Continuation,
