@@ -329,4 +329,4 @@ def test_an_upload_seeds_the_feature_pipeline(audio_dir: Path, small_library) ->
     assert columns["tempo"].shape == (1,) and np.isnan(columns["valence"][0])
     assert np.isnan(columns["year"][0])
     vector = small_library.pipeline.transform(columns)
-    assert vector.shape == (1, small_library.vectors.shape[1]) and np.isfinite(vector).all()
+    assert vector.shape == (1, len(small_library.pipeline.dims)) and np.isfinite(vector).all()
