@@ -36,7 +36,11 @@ class Server:
         with log.open("w") as out:
             self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT,
                                             start_new_session=True)
-        self.base = self._wait_until_ready()
+        try:
+            self.base = self._wait_until_ready()
+        except BaseException:
+            self.stop()  # a server that never became ready must not outlive the test
+            raise
 
     def _wait_until_ready(self) -> str:
         deadline = time.monotonic() + STARTUP_SECONDS

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -120,7 +121,7 @@ def test_forked_workers_are_replaced_and_stopped(small_library_path: Path,
         process = subprocess.Popen(
             [sys.executable, "-m", "musicrec.cli", "serve", "--library",
              str(small_library_path), "--port", "0", "--workers", "2"],
-            stdout=out, stderr=subprocess.STDOUT)
+            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 60
         while len(re.findall(r"Application startup complete", log.read_text())) < 2:
@@ -145,6 +146,7 @@ def test_forked_workers_are_replaced_and_stopped(small_library_path: Path,
             assert not Path(f"/proc/{pid}").exists() or \
                 (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z")
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        # The whole process group: workers must not outlive a test that failed half-way.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
