@@ -297,10 +297,10 @@ MPD_SAMPLE = ROOT.parent / "shared" / "data" / "mpd_sample" / "playlists.csv.gz"
 def learn_report(args: argparse.Namespace) -> None:
     """Artist context on both artist halves, hubness, and the playlist table."""
     from musicrec import learn
-    from musicrec.catalog import read_catalog
+    from musicrec.catalogue import read_catalogue
 
     t0 = time.perf_counter()
-    table = read_catalog(REAL_30K).table
+    table = read_catalogue(REAL_30K).table
     pipeline = FeaturePipeline.fit(table)
     base = pipeline.transform(table)
     ids = table.column("id").to_numpy(zero_copy_only=False)

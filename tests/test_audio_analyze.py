@@ -249,7 +249,7 @@ def test_a_three_hour_file_is_analysed_from_its_start(tmp_path: Path) -> None:
 
 
 def test_csv_is_accepted_by_the_catalogue(audio_dir: Path, tmp_path: Path) -> None:
-    from musicrec.catalog import read_catalog
+    from musicrec.catalogue import read_catalogue
     from musicrec.synth import KAGGLE_COLUMNS
 
     results = [analyze_file(audio_dir / f"song.{ext}") for ext in ("wav", "flac")]
@@ -257,9 +257,9 @@ def test_csv_is_accepted_by_the_catalogue(audio_dir: Path, tmp_path: Path) -> No
     header = out.read_text().splitlines()[0]
     assert header == ",".join(KAGGLE_COLUMNS)
     assert header.startswith("id,name,album,album_id,artists,artist_ids,track_number")
-    catalog = read_catalog(out)
-    assert catalog.rows_kept == 2 and catalog.rows_rejected == 0
-    row = catalog.table.to_pylist()[0]
+    catalogue = read_catalogue(out)
+    assert catalogue.rows_kept == 2 and catalogue.rows_rejected == 0
+    row = catalogue.table.to_pylist()[0]
     assert row["tempo"] == pytest.approx(results[0].features["tempo"], abs=0.01)
     unknown = [k for k, v in results[0].features.items() if v is None]
     assert unknown and all(row[k] is None for k in unknown), "unknown, never invented"

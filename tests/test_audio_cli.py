@@ -21,7 +21,7 @@ def runner() -> CliRunner:
 
 
 def test_sketch_then_analyze_to_json_and_csv(runner: CliRunner, tmp_path: Path) -> None:
-    from musicrec.catalog import read_catalog
+    from musicrec.catalogue import read_catalogue
 
     wav = tmp_path / "songs" / "sketch.wav"
     wav.parent.mkdir()
@@ -39,7 +39,7 @@ def test_sketch_then_analyze_to_json_and_csv(runner: CliRunner, tmp_path: Path) 
     row = rows[0]
     assert abs(row["tempo"] - 120) < 2.4 and (row["key"], row["mode"]) == (2, 0)
     assert row["valence"] is None and "valence" in row["unknown"]
-    assert read_catalog(out).rows_kept == 1
+    assert read_catalogue(out).rows_kept == 1
 
 
 def test_analyze_reports_each_bad_file_in_one_line(runner: CliRunner, tmp_path: Path) -> None:

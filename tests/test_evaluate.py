@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from musicrec import evaluate as ev
 from musicrec.build import build_library
 from musicrec.cli import app
-from musicrec.errors import CatalogError
+from musicrec.errors import CatalogueError
 from musicrec.library import Library
 
 runner = CliRunner()
@@ -146,7 +146,7 @@ def test_read_truth_uses_aliases_and_merges_repeated_tracks(small_library: Libra
     assert {genre.labels[c] for c in genre.matrix[5].indices} == {"rock"}
     assert genre.matrix[1].nnz == 0
     assert "jazz" not in genre.labels  # its track is not in the library
-    with pytest.raises(CatalogError, match="no 'mood' column; columns found: track_id"):
+    with pytest.raises(CatalogueError, match="no 'mood' column; columns found: track_id"):
         ev.read_truth(small_library, path, ["mood"])
 
 
@@ -236,7 +236,7 @@ def test_read_truth_for_ids(tmp_path: Path) -> None:
     genre, playlist = ev.read_truth_for_ids(np.array(["a", "b", "c"], dtype=object), path)
     assert genre.matrix.toarray().tolist() == [[False, True], [True, True], [False, False]]
     assert playlist.matrix[0, 0] and playlist.matrix[1, 0]
-    with pytest.raises(CatalogError, match="no track id"):
+    with pytest.raises(CatalogueError, match="no track id"):
         ev.read_truth_for_ids(np.array(["q"], dtype=object), path)
 
 

@@ -14,7 +14,7 @@ import scipy.sparse as sp
 
 from musicrec import evaluate as ev
 from musicrec import learn
-from musicrec.errors import CatalogError, InvalidQueryError, LibraryError
+from musicrec.errors import CatalogueError, InvalidQueryError, LibraryError
 from musicrec.features import normalize
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -172,14 +172,14 @@ def test_malformed_playlist_files_fail_clearly(tmp_path: Path, name: str, text: 
                                                match: str) -> None:
     path = tmp_path / name
     path.write_text(text)
-    with pytest.raises(CatalogError, match=match):
+    with pytest.raises(CatalogueError, match=match):
         learn.read_playlists(path, IDS)
 
 
 def test_missing_playlist_path_and_empty_folder(tmp_path: Path) -> None:
-    with pytest.raises(CatalogError, match="no such playlist"):
+    with pytest.raises(CatalogueError, match="no such playlist"):
         learn.read_playlists(tmp_path / "nothing.json", IDS)
-    with pytest.raises(CatalogError, match="no .json"):
+    with pytest.raises(CatalogueError, match="no .json"):
         learn.read_playlists(tmp_path, IDS)
 
 
@@ -284,9 +284,9 @@ def mpd() -> Path:
 
 @pytest.mark.realdata
 def test_reads_the_mpd_sample_both_ways(mpd: Path, real_30k: Path) -> None:
-    from musicrec.catalog import read_catalog
+    from musicrec.catalogue import read_catalogue
 
-    ids = read_catalog(real_30k).table.column("id").to_numpy(zero_copy_only=False)
+    ids = read_catalogue(real_30k).table.column("id").to_numpy(zero_copy_only=False)
     from_json = learn.read_playlists(mpd / "json", ids)
     assert from_json.files == 3 and from_json.unknown > 0
     from_csv = learn.read_playlists(mpd / "playlists.csv.gz", ids)
@@ -354,10 +354,10 @@ def test_cold_seeds_query_with_their_artists_playlist_vector() -> None:
 @pytest.mark.realdata
 def test_artist_context_meets_the_label_targets(real_30k: Path) -> None:
     """The issue's targets on the standard 2,000 seeds, seed's artist and album excluded."""
-    from musicrec.catalog import read_catalog
+    from musicrec.catalogue import read_catalogue
     from musicrec.features import FeaturePipeline
 
-    table = read_catalog(real_30k).table
+    table = read_catalogue(real_30k).table
     pipeline = FeaturePipeline.fit(table)
     vectors = learn.context_vectors(table, pipeline.transform(table), learn.ContextConfig(),
                                     pipeline.dims)

@@ -12,9 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 from typer.testing import CliRunner
 
-from musicrec.catalog import read_catalog, read_parquet
+from musicrec.catalogue import read_catalogue, read_parquet
 from musicrec.cli import app
-from musicrec.errors import CatalogError
+from musicrec.errors import CatalogueError
 from musicrec.library import Library
 from musicrec.sources import expand_sources, read_sources
 from musicrec.synth import KAGGLE_COLUMNS, synthesize
@@ -66,15 +66,15 @@ def write_parquet(frame: pd.DataFrame, path: Path, typed: bool = False) -> Path:
     return path
 
 
-def rejected(catalog) -> list[tuple[int, str, str]]:
-    return [(r.row, r.column, r.reason.split(":")[0]) for r in catalog.rejections
+def rejected(catalogue) -> list[tuple[int, str, str]]:
+    return [(r.row, r.column, r.reason.split(":")[0]) for r in catalogue.rejections
             if r.action == "rejected"]
 
 
 def test_parquet_of_text_cells_reads_as_the_same_csv(songs: pd.DataFrame,
                                                      tmp_path: Path) -> None:
     frame = damaged(songs)
-    from_csv = read_catalog(write_csv(frame, tmp_path / "a.csv"))
+    from_csv = read_catalogue(write_csv(frame, tmp_path / "a.csv"))
     from_parquet = read_parquet(write_parquet(frame, tmp_path / "a.parquet"))
     assert from_parquet.table.equals(from_csv.table)
     # CSV rows count the header line; Parquet rows count records from 1.
@@ -86,7 +86,7 @@ def test_parquet_of_text_cells_reads_as_the_same_csv(songs: pd.DataFrame,
 
 def test_typed_parquet_columns_give_the_same_catalogue(songs: pd.DataFrame,
                                                        tmp_path: Path) -> None:
-    from_csv = read_catalog(write_csv(songs, tmp_path / "a.csv"))
+    from_csv = read_catalogue(write_csv(songs, tmp_path / "a.csv"))
     from_parquet = read_parquet(write_parquet(songs, tmp_path / "t.parquet", typed=True))
     assert from_parquet.rows_kept == 240 and not from_parquet.rejections
     for name in from_csv.table.column_names:
@@ -170,7 +170,7 @@ def _no_song_columns(p: Path) -> Path:
     (_no_song_columns, "missing required column"),
 ])
 def test_bad_sources_are_one_line_errors(tmp_path: Path, make, message: str) -> None:
-    with pytest.raises(CatalogError, match=message):
+    with pytest.raises(CatalogueError, match=message):
         read_sources([make(tmp_path)])
 
 
@@ -204,5 +204,5 @@ def test_parquet_columns_the_catalogue_does_not_use_are_never_read(songs: pd.Dat
     assert read_parquet(tmp_path / "extra.parquet").rows_kept == 4
     broken = table.set_column(table.column_names.index("tempo"), "tempo", nested)
     pq.write_table(broken, tmp_path / "broken.parquet")
-    with pytest.raises(CatalogError, match="column 'tempo' of type struct"):
+    with pytest.raises(CatalogueError, match="column 'tempo' of type struct"):
         read_parquet(tmp_path / "broken.parquet")

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from musicrec import synth
-from musicrec.catalog import UNIT_FEATURES
+from musicrec.catalogue import UNIT_FEATURES
 from musicrec.synth import KAGGLE_COLUMNS, N_STYLES, synthesize, write_catalogue
 
 ROWS = 5000

@@ -21,7 +21,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from musicrec.catalog import derived_id
+from musicrec.catalogue import derived_id
 from musicrec.search import TextIndex
 
 if TYPE_CHECKING:

@@ -39,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 from musicrec import __version__
 from musicrec.artefacts import FILES, FORMAT_VERSION, FamilyInfo, Manifest
-from musicrec.catalog import Catalog, one_chunk
+from musicrec.catalogue import Catalogue, one_chunk
 from musicrec.errors import LibraryError
 from musicrec.families import Families, build_families
 from musicrec.features import FeatureConfig, FeaturePipeline
@@ -141,7 +141,7 @@ def build_library(source: str | Path | Sequence[str | Path], dest: str | Path,
     or is killed leaves the old one in place.
 
     Raises:
-        CatalogError: the source cannot be read as a catalogue.
+        CatalogueError: the source cannot be read as a catalogue.
         LibraryError: `dest` is something else than a library, cannot be written, or is
             being built by another process.
     """
@@ -156,9 +156,9 @@ def build_library(source: str | Path | Sequence[str | Path], dest: str | Path,
         if config.engine == "ray":
             from musicrec.engines import ray_build
 
-            catalog = ray_build.read(sources, config.ray_address)
+            catalogue = ray_build.read(sources, config.ray_address)
         else:
-            catalog = read_files(sources)
+            catalogue = read_files(sources)
         progress.advance("read", 1)
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -169,16 +169,16 @@ def build_library(source: str | Path | Sequence[str | Path], dest: str | Path,
         recover(dest)
         tmp = new_build_folder(dest)
         try:
-            manifest = _write_artefacts(catalog, sources, tmp, config, progress, times)
+            manifest = _write_artefacts(catalogue, sources, tmp, config, progress, times)
             (tmp / FILES["manifest"]).write_text(manifest.model_dump_json(indent=2))
             publish(tmp, dest)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-    return BuildReport(dest, catalog.rows_read, catalog.rows_kept,
-                       dict(catalog.rejected_by_reason()), catalog.duplicates,
-                       catalog.missing_optional, dict(catalog.unknown_cells_by_reason()),
-                       catalog.warnings, manifest.learn, times)
+    return BuildReport(dest, catalogue.rows_read, catalogue.rows_kept,
+                       dict(catalogue.rejected_by_reason()), catalogue.duplicates,
+                       catalogue.missing_optional, dict(catalogue.unknown_cells_by_reason()),
+                       catalogue.warnings, manifest.learn, times)
 
 
 def _check_destination(dest: Path) -> None:
@@ -207,10 +207,10 @@ def _return_freed_memory() -> None:
         pass
 
 
-def _write_artefacts(catalog: Catalog, sources: list[SourceFile], folder: Path,
+def _write_artefacts(catalogue: Catalogue, sources: list[SourceFile], folder: Path,
                      config: BuildConfig,
                      progress: BuildProgress, times: dict[str, float]) -> Manifest:
-    table = catalog.table
+    table = catalogue.table
     n = table.num_rows
     with _stage(times, progress, "features"):
         if config.engine == "ray":
@@ -253,7 +253,7 @@ def _write_artefacts(catalog: Catalog, sources: list[SourceFile], folder: Path,
                 pa.ipc.new_file(sink, table.schema) as writer:
             # One record batch: taking rows from a multi-chunk column copies the whole column.
             writer.write_table(table.combine_chunks())
-        catalog.rejections_frame(with_file=True).to_csv(folder / FILES["rejected"],
+        catalogue.rejections_frame(with_file=True).to_csv(folder / FILES["rejected"],
                                                         index=False)
         source_info = describe(sources)
         progress.advance("write", 1)
@@ -262,14 +262,14 @@ def _write_artefacts(catalog: Catalog, sources: list[SourceFile], folder: Path,
         "musicrec_version": __version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "source": source_info,
-        "counts": {"rows_read": catalog.rows_read, "rows_kept": n,
-                   "rejected": sum(catalog.rejected_by_reason().values()),
-                   "duplicates": catalog.duplicates,
-                   "rejected_by_reason": dict(catalog.rejected_by_reason()),
-                   "unknown_cells_by_reason": dict(catalog.unknown_cells_by_reason())},
-        "warnings": catalog.warnings,
+        "counts": {"rows_read": catalogue.rows_read, "rows_kept": n,
+                   "rejected": sum(catalogue.rejected_by_reason().values()),
+                   "duplicates": catalogue.duplicates,
+                   "rejected_by_reason": dict(catalogue.rejected_by_reason()),
+                   "unknown_cells_by_reason": dict(catalogue.unknown_cells_by_reason())},
+        "warnings": catalogue.warnings,
         "columns": table.column_names,
-        "missing_optional": catalog.missing_optional,
+        "missing_optional": catalogue.missing_optional,
         "features": {"dims": dims, "weights": {f.name: f.weight for f in pipeline.features}},
         "learn": learned,
         "index": index_params,

@@ -11,7 +11,7 @@ class MusicrecError(Exception):
     status = 400
 
 
-class CatalogError(MusicrecError):
+class CatalogueError(MusicrecError):
     """The source file cannot be read as a catalogue (empty, not CSV, missing columns)."""
 
     status = 400

@@ -44,8 +44,8 @@ from scipy.stats import skew
 from sklearn.metrics.pairwise import cosine_similarity
 from sklearn.preprocessing import StandardScaler
 
-from musicrec.catalog import ALIASES, AUDIO_FEATURES
-from musicrec.errors import CatalogError, MusicrecError
+from musicrec.catalogue import ALIASES, AUDIO_FEATURES
+from musicrec.errors import CatalogueError, MusicrecError
 from musicrec.features import normalize
 from musicrec.request import RecommendRequest
 
@@ -117,13 +117,13 @@ def resolve_column(columns: Sequence[str], wanted: str) -> str:
     """The CSV column for `wanted`: the exact name, else one of the catalogue's aliases for it.
 
     Raises:
-        CatalogError: no such column; the message lists the columns found.
+        CatalogueError: no such column; the message lists the columns found.
     """
     lower = {c.lower(): c for c in columns}
     for name in (wanted, *ALIASES.get(wanted.lower(), ())):
         if name.lower() in lower:
             return lower[name.lower()]
-    raise CatalogError(f"labels file has no {wanted!r} column; columns found: "
+    raise CatalogueError(f"labels file has no {wanted!r} column; columns found: "
                        f"{', '.join(columns)}")
 
 
@@ -134,10 +134,10 @@ def read_truth(lib: Library, path: str | Path, label_columns: Sequence[str] = ("
     try:
         return read_truth_for_ids(ids, path, label_columns, playlist_column)
     except _NoMatch as exc:
-        raise CatalogError(f"no track id in {path} is in the library at {lib.path}") from exc
+        raise CatalogueError(f"no track id in {path} is in the library at {lib.path}") from exc
 
 
-class _NoMatch(CatalogError):
+class _NoMatch(CatalogueError):
     pass
 
 
@@ -156,13 +156,13 @@ def read_truth_for_ids(ids: np.ndarray, path: str | Path,
             when the file has it.
 
     Raises:
-        CatalogError: the file cannot be read, lacks a column, or no id matches the library.
+        CatalogueError: the file cannot be read, lacks a column, or no id matches the library.
     """
     path = Path(path)
     try:
         header = list(pd.read_csv(path, nrows=0).columns)
     except (OSError, ValueError) as exc:
-        raise CatalogError(f"cannot read labels file {path}: {exc}") from exc
+        raise CatalogueError(f"cannot read labels file {path}: {exc}") from exc
     id_col = resolve_column(header, "id")
     wanted = {name: resolve_column(header, name) for name in label_columns}
     if playlist_column is not None:

@@ -252,7 +252,7 @@ def build_families(vectors: np.ndarray, table: pa.Table, count: int | None = Non
 
     Args:
         vectors: float32, shape (n, d), unit rows; the songs' vectors.
-        table: the catalogue, one row per song in the same order (see `musicrec.catalog`).
+        table: the catalogue, one row per song in the same order (see `musicrec.catalogue`).
         count: how many families; None picks `default_family_count(n)`.
         seed: seeds the clustering and the samples; equal inputs give equal families.
         layout: the 2-D map: "pca", or "tsne" (neighbour-preserving; needs openTSNE).

@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
-from musicrec.errors import CatalogError, InvalidQueryError, LibraryError
+from musicrec.errors import CatalogueError, InvalidQueryError, LibraryError
 from musicrec.features import normalize
 
 # --------------------------------------------------------------------------------------------
@@ -122,7 +122,7 @@ class Groups:
 
     @classmethod
     def from_table(cls, table: pa.Table) -> Groups:
-        """Read the groups from a catalogue table (`catalog.read_catalog(...).table`)."""
+        """Read the groups from a catalogue table (`catalogue.read_catalogue(...).table`)."""
         n = table.num_rows
         artist_ids = table.column("artist_ids").combine_chunks()
         flat = pc.list_flatten(artist_ids).to_numpy(zero_copy_only=False)
@@ -377,17 +377,17 @@ def _track_id(value: str) -> str:
 
 def _pairs_from_mpd(path: Path, data: object) -> Iterable[tuple[str, str]]:
     if not isinstance(data, dict) or not isinstance(data.get("playlists"), list):
-        raise CatalogError(f"{path}: not an MPD slice (expected a JSON object with a "
+        raise CatalogueError(f"{path}: not an MPD slice (expected a JSON object with a "
                            "'playlists' list)")
     for i, playlist in enumerate(data["playlists"]):
         if not isinstance(playlist, dict) or "pid" not in playlist or not isinstance(
                 playlist.get("tracks"), list):
-            raise CatalogError(f"{path}: playlist {i} has no 'pid' or no 'tracks' list")
+            raise CatalogueError(f"{path}: playlist {i} has no 'pid' or no 'tracks' list")
         pid = str(playlist["pid"])
         for track in playlist["tracks"]:
             uri = track.get("track_uri") if isinstance(track, dict) else None
             if not isinstance(uri, str):
-                raise CatalogError(f"{path}: playlist {pid} has a track without 'track_uri'")
+                raise CatalogueError(f"{path}: playlist {pid} has a track without 'track_uri'")
             yield pid, _track_id(uri)
 
 
@@ -397,7 +397,7 @@ def _read_json(path: Path) -> list[tuple[str, str]]:
         with opener(path, "rt", encoding="utf-8") as handle:
             data = json.load(handle)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise CatalogError(f"cannot read playlists from {path}: {exc}") from exc
+        raise CatalogueError(f"cannot read playlists from {path}: {exc}") from exc
     return list(_pairs_from_mpd(path, data))
 
 
@@ -406,7 +406,7 @@ def _pick(columns: Sequence[str], wanted: Sequence[str], path: Path, what: str) 
     for name in wanted:
         if name in lower:
             return lower[name]
-    raise CatalogError(f"{path}: no {what} column (one of {', '.join(wanted)}); columns found: "
+    raise CatalogueError(f"{path}: no {what} column (one of {', '.join(wanted)}); columns found: "
                        f"{', '.join(columns)}")
 
 
@@ -414,14 +414,14 @@ def _read_csv(path: Path) -> list[tuple[str, str]]:
     try:
         header = list(pd.read_csv(path, nrows=0).columns)
     except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise CatalogError(f"cannot read playlists from {path}: {exc}") from exc
+        raise CatalogueError(f"cannot read playlists from {path}: {exc}") from exc
     pid_col = _pick(header, PLAYLIST_ID_COLUMNS, path, "playlist id")
     track_col = _pick(header, TRACK_COLUMNS, path, "track id or URI")
     try:
         frame = pd.read_csv(path, usecols=[pid_col, track_col], dtype=str,
                             keep_default_na=False)
     except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise CatalogError(f"cannot read playlists from {path}: {exc}") from exc
+        raise CatalogueError(f"cannot read playlists from {path}: {exc}") from exc
     tracks = frame[track_col].str.strip().str.removeprefix(_URI_PREFIX)
     keep = (frame[pid_col].str.strip() != "") & (tracks != "")
     return list(zip(frame[pid_col][keep].str.strip(), tracks[keep], strict=True))
@@ -432,10 +432,10 @@ def _playlist_files(path: Path) -> list[Path]:
         files = sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(
             (".json", ".json.gz", ".csv", ".csv.gz")))
         if not files:
-            raise CatalogError(f"{path}: no .json, .json.gz, .csv or .csv.gz playlist files")
+            raise CatalogueError(f"{path}: no .json, .json.gz, .csv or .csv.gz playlist files")
         return files
     if not path.is_file():
-        raise CatalogError(f"no such playlist file or folder: {path}")
+        raise CatalogueError(f"no such playlist file or folder: {path}")
     return [path]
 
 
@@ -453,7 +453,7 @@ def read_playlists(paths: str | Path | Sequence[str | Path], track_ids: np.ndarr
         track_ids: (n,) the catalogue's track ids, in row order.
 
     Raises:
-        CatalogError: a file is missing, unreadable, or not in one of these layouts.
+        CatalogueError: a file is missing, unreadable, or not in one of these layouts.
     """
     if isinstance(paths, str | Path):
         paths = [paths]

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from musicrec.catalog import INTEGER_COLUMNS, RANGES
+from musicrec.catalogue import INTEGER_COLUMNS, RANGES
 from musicrec.errors import InvalidQueryError
 
 TUNABLE = ("acousticness", "danceability", "duration_ms", "energy", "instrumentalness", "key",

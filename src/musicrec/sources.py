@@ -1,6 +1,6 @@
 """Several source files as one catalogue: CSV and Parquet files, and folders of either.
 
-Each file is read and validated on its own (`read_catalog`, `read_parquet`: the same rules for
+Each file is read and validated on its own (`read_catalogue`, `read_parquet`: the same rules for
 both formats), then the files are joined in the order given (a folder's files in name order).
 A song id already kept from an earlier file is merged like a duplicate within one file: the
 first row wins, the later one is reported as `duplicate: same id as row R of FILE, merged` and
@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from musicrec.catalog import Catalog, Rejection, _duplicates, read_catalog, read_parquet
-from musicrec.errors import CatalogError
+from musicrec.catalogue import Catalogue, Rejection, _duplicates, read_catalogue, read_parquet
+from musicrec.errors import CatalogueError
 
 CSV_SUFFIXES = (".csv",)
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -43,11 +43,11 @@ def expand_sources(paths: Sequence[str | Path]) -> list[SourceFile]:
     name order. A file named twice is read once.
 
     Raises:
-        CatalogError: a path that does not exist, a folder with no CSV or Parquet file, or no
+        CatalogueError: a path that does not exist, a folder with no CSV or Parquet file, or no
             path at all.
     """
     if not paths:
-        raise CatalogError("no source given: name one or more CSV or Parquet files or folders")
+        raise CatalogueError("no source given: name one or more CSV or Parquet files or folders")
     found: list[SourceFile] = []
     seen: set[Path] = set()
     for given in paths:
@@ -58,12 +58,12 @@ def expand_sources(paths: Sequence[str | Path]) -> list[SourceFile]:
                            and not any(part.startswith((".", "_"))
                                        for part in p.relative_to(path).parts))
             if not files:
-                raise CatalogError(f"{given}: a folder with no .csv or .parquet file")
+                raise CatalogueError(f"{given}: a folder with no .csv or .parquet file")
             members = [SourceFile(p, str(Path(given) / p.relative_to(path))) for p in files]
         elif path.is_file():
             members = [SourceFile(path, str(given))]
         else:
-            raise CatalogError(f"no such file or folder: {given}")
+            raise CatalogueError(f"no such file or folder: {given}")
         for member in members:
             key = member.path.resolve()
             if key not in seen:
@@ -72,26 +72,26 @@ def expand_sources(paths: Sequence[str | Path]) -> list[SourceFile]:
     return found
 
 
-def read_one(source: SourceFile) -> Catalog:
+def read_one(source: SourceFile) -> Catalogue:
     """One file, validated by the reader for its format (Parquet by suffix, else CSV)."""
-    catalog = read_parquet(source.path) if source.is_parquet else read_catalog(source.path)
-    catalog.rejections = [replace(r, file=source.label) for r in catalog.rejections]
-    return catalog
+    catalogue = read_parquet(source.path) if source.is_parquet else read_catalogue(source.path)
+    catalogue.rejections = [replace(r, file=source.label) for r in catalogue.rejections]
+    return catalogue
 
 
-def read_sources(paths: Sequence[str | Path]) -> Catalog:
+def read_sources(paths: Sequence[str | Path]) -> Catalogue:
     """Read, validate and join every file the paths stand for (see `expand_sources`).
 
     Counts add up over the files: `rows_kept + rows_rejected + duplicates == rows_read`.
 
     Raises:
-        CatalogError: a path is missing, or a file cannot be read as a catalogue (the message
+        CatalogueError: a path is missing, or a file cannot be read as a catalogue (the message
             names the file).
     """
     return read_files(expand_sources(paths))
 
 
-def read_files(sources: Sequence[SourceFile]) -> Catalog:
+def read_files(sources: Sequence[SourceFile]) -> Catalogue:
     """Read, validate and join the given files, in order."""
     parts = [read_one(s) for s in sources]
     if len(parts) == 1:
@@ -115,7 +115,7 @@ def describe(sources: Sequence[SourceFile]) -> dict[str, str | int]:
     return {"name": name, "path": common, "sha256": sha, "bytes": size}
 
 
-def merge(parts: list[Catalog], labels: list[str]) -> Catalog:
+def merge(parts: list[Catalogue], labels: list[str]) -> Catalogue:
     """Join validated catalogues in order; ids seen in an earlier part are merged into it."""
     table = pa.concat_tables([p.table for p in parts], promote_options="permissive")
     rows = np.concatenate([_row_numbers(p) for p in parts])
@@ -136,14 +136,14 @@ def merge(parts: list[Catalog], labels: list[str]) -> Catalog:
         table = table.filter(pa.array(keep))
     missing = [c for c in parts[0].missing_optional
                if all(c in p.missing_optional for p in parts)]
-    return Catalog(table, rejections, rows_read=sum(p.rows_read for p in parts),
+    return Catalogue(table, rejections, rows_read=sum(p.rows_read for p in parts),
                    duplicates=sum(p.duplicates for p in parts) + int(dup.sum()),
                    missing_optional=missing,
                    warnings=[w for p in parts for w in p.warnings],
                    row_numbers=rows[keep])
 
 
-def _row_numbers(part: Catalog) -> np.ndarray:
+def _row_numbers(part: Catalogue) -> np.ndarray:
     if part.row_numbers is None:
         raise ValueError("a catalogue without row numbers cannot be merged")
     return part.row_numbers

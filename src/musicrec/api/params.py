@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import Query, Request
 
-from musicrec.catalog import RANGES
+from musicrec.catalogue import RANGES
 from musicrec.errors import InvalidQueryError
 from musicrec.request import KNOB_KINDS, TUNABLE, WHOLE_NUMBERS, Knobs, read_knobs
 

@@ -34,7 +34,7 @@ import numpy as np
 import orjson
 
 from musicrec.albums import Albums
-from musicrec.catalog import derived_id
+from musicrec.catalogue import derived_id
 from musicrec.families import Family
 from musicrec.library import Library
 from musicrec.recommend import Recommendation, SeedInfo

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 import streamlit as st
 
-from musicrec.catalog import RANGES
+from musicrec.catalogue import RANGES
 from musicrec.errors import InvalidQueryError
 from musicrec.request import MAX_SEEDS, RecommendRequest, read_knobs
 

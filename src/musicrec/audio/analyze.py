@@ -138,7 +138,7 @@ class AnalysisResult:
         """The file as one row of the Kaggle ``tracks_features.csv`` schema.
 
         Every unknown value is an empty cell, never a guess: `musicrec build` keeps the song
-        and treats the feature as unknown (`musicrec.catalog.MAY_BE_UNKNOWN`).
+        and treats the feature as unknown (`musicrec.catalogue.MAY_BE_UNKNOWN`).
         """
         from musicrec.synth import KAGGLE_COLUMNS
 

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from musicrec.catalog import Catalog
+from musicrec.catalogue import Catalogue
 from musicrec.errors import MusicrecError
 from musicrec.features import (
     TRANSFORMS,
@@ -61,7 +61,7 @@ def _ray(address: str | None) -> Any:
     return ray
 
 
-def read(sources: Sequence[SourceFile], address: str | None = None) -> Catalog:
+def read(sources: Sequence[SourceFile], address: str | None = None) -> Catalogue:
     """Validate every source file in a Ray task of its own and join them in order."""
     ray = _ray(address)
     task = ray.remote(read_one)

@@ -2,7 +2,7 @@
 
 Every non-blank data line is kept, rejected or merged as a duplicate, with its spreadsheet row
 number; an optional column's bad value blanks that cell and keeps the row; damaged files give
-one-line `CatalogError`s, never tracebacks.
+one-line `CatalogueError`s, never tracebacks.
 """
 
 from __future__ import annotations
@@ -13,16 +13,16 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from musicrec.catalog import (
+from musicrec.catalogue import (
     CELL_UNKNOWN,
     MAX_ID_CHARS,
     REJECTED,
-    Catalog,
+    Catalogue,
     derived_id,
-    read_catalog,
+    read_catalogue,
     split_names,
 )
-from musicrec.errors import CatalogError
+from musicrec.errors import CatalogueError
 
 HEADER = ("id,name,album,album_id,artists,artist_ids,track_number,disc_number,explicit,"
           "danceability,energy,key,loudness,mode,speechiness,acousticness,instrumentalness,"
@@ -56,7 +56,7 @@ def write(tmp_path: Path, lines: list[str], name: str = "c.csv", newline: str = 
     return path
 
 
-def accounted(cat: Catalog) -> None:
+def accounted(cat: Catalogue) -> None:
     """Every data line is kept, rejected or merged; each rejected row is counted once."""
     assert cat.rows_kept + cat.rows_rejected + cat.duplicates == cat.rows_read
     assert sum(cat.rejected_by_reason().values()) == cat.rows_rejected
@@ -77,7 +77,7 @@ def test_bad_optional_value_blanks_the_cell_and_keeps_the_row(
              row(id="t2", **{"release_date": "", column: bad}) + ",50"]
     if column == "popularity":
         lines[2] = row(id="t2", release_date="") + f",{bad}"
-    cat = read_catalog(write(tmp_path, lines))
+    cat = read_catalogue(write(tmp_path, lines))
     assert cat.table.column("id").to_pylist() == ["t1", "t2"]
     if column != "release_date":
         assert cat.table.column(column).to_pylist()[1] is None
@@ -92,7 +92,7 @@ def test_bad_optional_value_blanks_the_cell_and_keeps_the_row(
 def test_report_tells_rejected_rows_from_unknown_cells(tmp_path: Path) -> None:
     path = write(tmp_path, [HEADER, row(id="t1", danceability="7"), row(id="t2", year="abc"),
                             row(id="t3", danceability="abc", year="abc")])
-    cat = read_catalog(path)
+    cat = read_catalogue(path)
     frame = cat.rejections_frame()
     assert list(frame.columns) == ["row", "column", "reason", "value", "action"]
     assert frame.to_dict("records")[:2] == [
@@ -112,7 +112,7 @@ def test_report_tells_rejected_rows_from_unknown_cells(tmp_path: Path) -> None:
 def test_mostly_unreadable_optional_column_gives_one_warning(tmp_path: Path) -> None:
     lines = [HEADER, *(row(id=f"t{i}", time_signature="common") for i in range(6)),
              *(row(id=f"u{i}", year="abc") for i in range(2))]
-    cat = read_catalog(write(tmp_path, lines))
+    cat = read_catalogue(write(tmp_path, lines))
     assert cat.rows_kept == 8
     [warning] = cat.warnings
     assert warning.startswith("time_signature: 6 of 8 values unreadable")
@@ -137,7 +137,7 @@ SPOTIFY_FEATURES = [
 
 
 def test_spotify_features_export_keeps_every_row(tmp_path: Path) -> None:
-    cat = read_catalog(write(tmp_path, SPOTIFY_FEATURES, name="SpotifyFeatures.csv"))
+    cat = read_catalogue(write(tmp_path, SPOTIFY_FEATURES, name="SpotifyFeatures.csv"))
     t = cat.table.to_pydict()
     assert cat.rows_read == cat.rows_kept == 5 and not cat.rejections and not cat.warnings
     assert t["time_signature"] == [4, 4, 3, 5, 0]
@@ -154,7 +154,7 @@ def test_spotify_features_export_keeps_every_row(tmp_path: Path) -> None:
 def test_ids_longer_than_the_limit_are_rejected(tmp_path: Path) -> None:
     long_id = "x" * (MAX_ID_CHARS + 1)
     path = write(tmp_path, [HEADER, row(id="ok"), row(id=long_id), row(id="y" * MAX_ID_CHARS)])
-    cat = read_catalog(path)
+    cat = read_catalogue(path)
     assert cat.table.column("id").to_pylist() == ["ok", "y" * MAX_ID_CHARS]
     [r] = cat.rejections
     assert r.row == 3 and r.column == "id" and r.reason.startswith("too long")
@@ -168,7 +168,7 @@ def test_long_artist_and_album_ids_blank_the_cell(tmp_path: Path) -> None:
     path = write(tmp_path, [
         HEADER, row(id="t1", artist_ids=f"['{long_id}']", album_id=long_id),
         row(id="t2", artists="['A', 'B']", artist_ids=many)])
-    cat = read_catalog(path)
+    cat = read_catalogue(path)
     t = cat.table.to_pydict()
     assert t["artist_ids"] == [[derived_id("artist", "Ana Bel")],
                                [f"id{0:030d}", f"id{1:030d}"]]
@@ -183,7 +183,7 @@ def test_long_artist_and_album_ids_blank_the_cell(tmp_path: Path) -> None:
 def test_unterminated_quote_costs_only_its_own_row(tmp_path: Path) -> None:
     lines = [HEADER] + [row(id=f"t{n}") for n in range(2, 31)]
     lines[7] = lines[7].replace("Song", '"Song', 1)  # row 8: a quote that never closes
-    cat = read_catalog(write(tmp_path, lines))
+    cat = read_catalogue(write(tmp_path, lines))
     assert cat.rows_read == 29
     assert cat.rows_kept == 28
     [r] = cat.rejections
@@ -196,7 +196,7 @@ def test_quote_hidden_by_an_even_count_is_found(tmp_path: Path) -> None:
     # Two quotes, but the second opens a value that never closes.
     damaged = row(id="t3").replace("Song,Album", '12" Mix,"Live')
     lines = [HEADER, row(id="t2"), damaged, row(id="t4")]
-    cat = read_catalog(write(tmp_path, lines))
+    cat = read_catalogue(write(tmp_path, lines))
     assert cat.table.column("id").to_pylist() == ["t2", "t4"]
     assert [(r.row, r.reason.split(":")[0]) for r in cat.rejections] == [
         (3, "unterminated quote")]
@@ -206,7 +206,7 @@ def test_quote_hidden_by_an_even_count_is_found(tmp_path: Path) -> None:
 def test_malformed_lines_blank_lines_and_row_numbers(tmp_path: Path) -> None:
     lines = [HEADER, row(id="t2"), "", "x,y,z", row(id="t5"), row(id="t5"),
              row(id="t7") + ",extra", row(id="t8")]
-    cat = read_catalog(write(tmp_path, lines))
+    cat = read_catalogue(write(tmp_path, lines))
     assert cat.table.column("id").to_pylist() == ["t2", "t5", "t8"]
     assert [(r.row, r.reason.split(":")[0]) for r in cat.rejections] == [
         (4, "malformed"), (6, "duplicate"), (7, "malformed")]
@@ -221,7 +221,7 @@ def test_empty_artist_ids_do_not_merge_artists(tmp_path: Path) -> None:
                             row(id="t2", artists="['Bo']", artist_ids="[]"),
                             row(id="t3", artists="['ana ']", artist_ids="['', 'x']"),
                             row(id="t4", artists="['Cy', 'Di']", artist_ids="['c1', 'd1']")])
-    ids = read_catalog(path).table.column("artist_ids").to_pylist()
+    ids = read_catalogue(path).table.column("artist_ids").to_pylist()
     assert ids[0] == [derived_id("artist", "Ana")]
     assert ids[1] == [derived_id("artist", "Bo")] and ids[1] != ids[0]
     assert ids[2] == ids[0]  # the same name, spelled with other case and spaces
@@ -256,7 +256,7 @@ def test_split_names_reads_list_literals(cell: str, names: list[str]) -> None:
 
 
 def test_artists_that_are_an_empty_list_reject_the_row(tmp_path: Path) -> None:
-    cat = read_catalog(write(tmp_path, [HEADER, row(id="t1"), row(id="t2", artists="['']")]))
+    cat = read_catalogue(write(tmp_path, [HEADER, row(id="t1"), row(id="t2", artists="['']")]))
     assert [(r.row, r.column, r.reason) for r in cat.rejections] == [
         (3, "artists", "empty: required")]
 
@@ -267,24 +267,24 @@ def test_artists_that_are_an_empty_list_reject_the_row(tmp_path: Path) -> None:
 def test_files_with_nothing_in_them_are_a_clear_error(tmp_path: Path, content: bytes) -> None:
     path = tmp_path / "blank.csv"
     path.write_bytes(content)
-    with pytest.raises(CatalogError, match="is empty"):
-        read_catalog(path)
+    with pytest.raises(CatalogueError, match="is empty"):
+        read_catalogue(path)
 
 
 def test_header_without_data_rows_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(CatalogError, match="no data rows"):
-        read_catalog(write(tmp_path, [HEADER, "", ""]))
+    with pytest.raises(CatalogueError, match="no data rows"):
+        read_catalogue(write(tmp_path, [HEADER, "", ""]))
 
 
 def test_old_mac_line_endings_are_read(tmp_path: Path) -> None:
-    cat = read_catalog(write(tmp_path, [HEADER, row(id="t1"), row(id="t2", danceability="x")],
+    cat = read_catalogue(write(tmp_path, [HEADER, row(id="t1"), row(id="t2", danceability="x")],
                              newline="\r"))
     assert cat.table.column("id").to_pylist() == ["t1"]
     assert [r.row for r in cat.rejections] == [3]
 
 
 def test_windows_line_endings_are_read(tmp_path: Path) -> None:
-    cat = read_catalog(write(tmp_path, [HEADER, row(id="t1"), "", row(id="t3")],
+    cat = read_catalogue(write(tmp_path, [HEADER, row(id="t1"), "", row(id="t3")],
                              newline="\r\n"))
     assert cat.table.column("id").to_pylist() == ["t1", "t3"]
     assert cat.table.column("release_date").to_pylist() == ["1999-01-02"] * 2
@@ -292,19 +292,19 @@ def test_windows_line_endings_are_read(tmp_path: Path) -> None:
 
 def test_duplicated_header_column_is_a_one_line_error(tmp_path: Path) -> None:
     path = write(tmp_path, [HEADER + ",energy", row() + ",0.3"])
-    with pytest.raises(CatalogError, match=r"column 'energy' appears 2 times.*columns 11, 25"):
-        read_catalog(path)
+    with pytest.raises(CatalogueError, match=r"column 'energy' appears 2 times.*columns 11, 25"):
+        read_catalogue(path)
 
 
 def test_duplicated_unused_header_column_is_fine(tmp_path: Path) -> None:
-    cat = read_catalog(write(tmp_path, [HEADER + ",note,note", row() + ",a,b"]))
+    cat = read_catalogue(write(tmp_path, [HEADER + ",note,note", row() + ",a,b"]))
     assert cat.rows_kept == 1
 
 
 def test_huge_header_is_a_one_line_error(tmp_path: Path) -> None:
     path = write(tmp_path, [HEADER + "," + "x" * 2_000_000, row()])
-    with pytest.raises(CatalogError, match="header line is 2,000,2") as info:
-        read_catalog(path)
+    with pytest.raises(CatalogueError, match="header line is 2,000,2") as info:
+        read_catalogue(path)
     assert "\n" not in str(info.value)
 
 
@@ -313,7 +313,7 @@ def test_one_latin1_byte_in_a_utf8_file_names_the_row(tmp_path: Path) -> None:
     lines = [HEADER.encode(), row(id="t1", name="Niño").encode(),
              row(id="t2", name="Caf\xe9").encode("latin-1"), row(id="t3").encode()]
     path.write_bytes(b"\n".join(lines) + b"\n")
-    cat = read_catalog(path)
+    cat = read_catalogue(path)
     assert cat.table.column("name").to_pylist() == ["Niño", "Café", "Song"]
     [warning] = cat.warnings
     assert "1 row(s) not UTF-8 (3)" in warning and "Windows-1252" in warning
@@ -322,7 +322,7 @@ def test_one_latin1_byte_in_a_utf8_file_names_the_row(tmp_path: Path) -> None:
 def test_windows_1252_file_is_read_with_a_note(tmp_path: Path) -> None:
     path = write(tmp_path, [HEADER, row(id="t1", name="Café – “Live”"), row(id="t2")],
                  encoding="cp1252")
-    cat = read_catalog(path)
+    cat = read_catalogue(path)
     assert cat.table.column("name").to_pylist() == ["Café – “Live”", "Song"]
     [warning] = cat.warnings
     assert "not UTF-8" in warning and "row 2" in warning and "Windows-1252" in warning
@@ -334,7 +334,7 @@ def test_100_mb_line_is_rejected_alone(tmp_path: Path) -> None:
         f.write(HEADER + "\n" + row(id="t1") + "\n")
         f.write(row(id="t2", name="x" * 100_000_000) + "\n")
         f.write(row(id="t3") + "\n")
-    cat = read_catalog(path)
+    cat = read_catalogue(path)
     assert cat.table.column("id").to_pylist() == ["t1", "t3"]
     [r] = cat.rejections
     assert r.row == 3 and r.reason.startswith("too long") and len(r.value) <= 200
@@ -351,7 +351,7 @@ def test_bad_release_date_is_unknown_and_reported(tmp_path: Path, date: str,
                                                   reason: str) -> None:
     path = write(tmp_path, [HEADER, row(id="t1", year="0", release_date=date),
                             row(id="t2", year="0", release_date="1987-06")])
-    cat = read_catalog(path)
+    cat = read_catalogue(path)
     t = cat.table.to_pydict()
     assert t["release_date"] == [None, "1987-06"]
     assert t["year"] == [None, 1987]  # a bad date never lends its digits to the year
@@ -361,7 +361,7 @@ def test_bad_release_date_is_unknown_and_reported(tmp_path: Path, date: str,
 
 
 def test_kaggle_unknown_date_is_null_without_a_report(tmp_path: Path) -> None:
-    cat = read_catalog(write(tmp_path, [HEADER, row(year="0", release_date="0000")]))
+    cat = read_catalogue(write(tmp_path, [HEADER, row(year="0", release_date="0000")]))
     assert cat.table.column("release_date").to_pylist() == [None]
     assert not cat.rejections
 

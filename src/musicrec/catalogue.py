@@ -8,7 +8,7 @@ Nothing lost, nothing crashes: every non-blank line after the header is kept, re
 merged into an earlier row with the same id. A bad value in a required column (id, name,
 artists, the audio features) rejects its row; a bad value in an optional column makes that
 cell unknown and keeps the row. Damage to the file as a whole (no header, a duplicated
-column, binary content) is one `CatalogError` line; damage confined to lines never raises.
+column, binary content) is one `CatalogueError` line; damage confined to lines never raises.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from musicrec.errors import CatalogError
+from musicrec.errors import CatalogueError
 
 # Canonical column -> accepted header names (compared case-insensitively).
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -139,7 +139,7 @@ class Rejection:
 
 
 @dataclass
-class Catalog:
+class Catalogue:
     """A validated catalogue: one row per unique track id, in source order.
 
     Every non-blank data line of the source is either kept, rejected or merged into an
@@ -207,21 +207,21 @@ def _reason_kind(reason: str) -> str:
     return reason.split(":")[0]
 
 
-def read_catalog(path: str | Path) -> Catalog:
+def read_catalogue(path: str | Path) -> Catalogue:
     """Read and validate a Spotify-features CSV.
 
     A required column's bad value rejects its row; an optional column's bad value makes that
     cell unknown (null) and keeps the row. Both are reported.
 
     Raises:
-        CatalogError: the file is missing, empty, not CSV, has an unusable header or lacks a
+        CatalogueError: the file is missing, empty, not CSV, has an unusable header or lacks a
             required column. Damage confined to rows never raises.
     """
     path = Path(path)
     if not path.is_file():
-        raise CatalogError(f"no such file: {path}")
+        raise CatalogueError(f"no such file: {path}")
     if path.stat().st_size == 0:
-        raise CatalogError(f"{path} is empty")
+        raise CatalogueError(f"{path} is empty")
     source = _scan(path)
     columns = _resolve_columns(source.header, path)
     parsed_source = _parse(source, path)
@@ -229,7 +229,7 @@ def read_catalog(path: str | Path) -> Catalog:
         source = _scan(path, exact=True)
         parsed_source = _parse(source, path)
         if parsed_source is None:
-            raise CatalogError(f"{path.name}: a quoted value runs over a line end in a way "
+            raise CatalogueError(f"{path.name}: a quoted value runs over a line end in a way "
                                f"that could not be located; check the file's quotes")
     raw, malformed = parsed_source
     source.data = None  # the parsed table holds copies
@@ -244,8 +244,8 @@ def read_catalog(path: str | Path) -> Catalog:
                      [*source.line_rejections, *malformed], list(source.warnings), path.name)
 
 
-def read_parquet(path: str | Path) -> Catalog:
-    """Read and validate a Parquet file of songs, by the rules `read_catalog` applies to CSV.
+def read_parquet(path: str | Path) -> Catalogue:
+    """Read and validate a Parquet file of songs, by the rules `read_catalogue` applies to CSV.
 
     Every column is turned into text first (numbers as pyarrow writes them, lists of names as
     Python list literals, timestamps as dates, nulls as empty cells) and then goes through the
@@ -253,14 +253,14 @@ def read_parquet(path: str | Path) -> Catalog:
     formats. Rows are numbered from 1, the file's first record (Parquet has no header line).
 
     Raises:
-        CatalogError: the file is missing, not Parquet, has a column that cannot be read as
+        CatalogueError: the file is missing, not Parquet, has a column that cannot be read as
             text, or lacks a required column.
     """
     import pyarrow.parquet as pq
 
     path = Path(path)
     if not path.is_file():
-        raise CatalogError(f"no such file: {path}")
+        raise CatalogueError(f"no such file: {path}")
     try:
         header = [str(name) for name in pq.read_schema(path).names]
         columns = _resolve_columns(header, path)
@@ -268,7 +268,7 @@ def read_parquet(path: str | Path) -> Catalog:
         wanted = sorted(set(columns.values()))
         table = pq.read_table(path, columns=[header[i] for i in wanted])
     except (pa.ArrowException, OSError) as exc:
-        raise CatalogError(f"{path.name} is not a readable Parquet file: "
+        raise CatalogueError(f"{path.name} is not a readable Parquet file: "
                            f"{str(exc).splitlines()[0][:160]}") from exc
     text = {f"c{i}": _as_text(table.column(k), header[i], path) for k, i in enumerate(wanted)}
     del table
@@ -291,13 +291,13 @@ def _as_text(column: pa.ChunkedArray, name: str, path: Path) -> pa.ChunkedArray:
     try:
         as_text = pc.cast(column, pa.string())
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid) as exc:
-        raise CatalogError(f"{path.name}: column {name!r} of type {kind} cannot be read as "
+        raise CatalogueError(f"{path.name}: column {name!r} of type {kind} cannot be read as "
                            f"text") from exc
     return pc.fill_null(as_text, "")
 
 
 def _validate(raw: pa.Table, columns: dict[str, int], row_numbers: np.ndarray, rows_read: int,
-              early: list[Rejection], warnings: list[str], name: str) -> Catalog:
+              early: list[Rejection], warnings: list[str], name: str) -> Catalogue:
     """The rules every source goes through, on its cells as text.
 
     Args:
@@ -316,7 +316,7 @@ def _validate(raw: pa.Table, columns: dict[str, int], row_numbers: np.ndarray, r
     del raw
     n = len(frame["id"])
     if n == 0 and rows_read == 0:
-        raise CatalogError(f"{name}: no data rows after the header")
+        raise CatalogueError(f"{name}: no data rows after the header")
     problems: list[tuple[np.ndarray, str, str]] = []  # (row indexes, column, reason)
     unknown: list[tuple[np.ndarray, str, str]] = []
     values: dict[str, np.ndarray] = {}
@@ -371,7 +371,7 @@ def _validate(raw: pa.Table, columns: dict[str, int], row_numbers: np.ndarray, r
     rejections += _blank_unknown_cells(unknown, keep, frame, values, row_numbers, warnings)
     frame.update((col, pa.chunked_array([text])) for col, text in cleaned.items())
     if not keep.any():
-        raise CatalogError(f"{name}: no valid rows ({len(rejections)} problems, e.g. "
+        raise CatalogueError(f"{name}: no valid rows ({len(rejections)} problems, e.g. "
                            f"{_describe(rejections[0]) if rejections else 'no data rows'})")
     mask = pa.array(keep)
     texts = {k: v.filter(mask) for k, v in frame.items()
@@ -382,7 +382,7 @@ def _validate(raw: pa.Table, columns: dict[str, int], row_numbers: np.ndarray, r
         rejections = [replace(r, file=name) for r in rejections]
     missing = [c for c in (*OPTIONAL_NUMERIC, *OPTIONAL_TEXT, "explicit")
                if c not in frame and c not in table.column_names]
-    return Catalog(table, rejections, rows_read=rows_read, duplicates=int(dup.sum()),
+    return Catalogue(table, rejections, rows_read=rows_read, duplicates=int(dup.sum()),
                    missing_optional=missing, warnings=warnings,
                    row_numbers=np.asarray(row_numbers, dtype=np.int64)[keep])
 
@@ -491,9 +491,9 @@ def _scan(path: Path, exact: bool = False) -> _Source:
     if data.startswith(codecs.BOM_UTF8):
         data, skipped = data[len(codecs.BOM_UTF8):], len(codecs.BOM_UTF8)
     if not data.strip():
-        raise CatalogError(f"{path.name} is empty")
+        raise CatalogueError(f"{path.name} is empty")
     if b"\x00" in data[:65_536]:
-        raise CatalogError(f"{path.name} is not a CSV file: it holds binary data")
+        raise CatalogueError(f"{path.name} is not a CSV file: it holds binary data")
     if b"\r" in data and data.count(b"\r") > data.count(b"\r\n"):
         # Old Mac files end lines with CR alone; pyarrow would also split at a stray CR.
         data, skipped = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n"), -1
@@ -511,11 +511,11 @@ def _scan(path: Path, exact: bool = False) -> _Source:
     has_cr = (ends > starts) & (arr[np.maximum(ends - 1, 0)] == 13)
     text_ends[has_cr] -= 1
     if ends[0] - starts[0] > MAX_HEADER_BYTES:
-        raise CatalogError(f"{path.name}: the header line is {ends[0] - starts[0]:,} bytes long "
+        raise CatalogueError(f"{path.name}: the header line is {ends[0] - starts[0]:,} bytes long "
                            f"(a catalogue header is under {MAX_HEADER_BYTES:,}); not a catalogue")
     header_text = data[:text_ends[0]].decode("utf-8")
     if not header_text.strip():
-        raise CatalogError(f"{path.name} is not a CSV file: no header line")
+        raise CatalogueError(f"{path.name} is not a CSV file: no header line")
     header = next(csv.reader([header_text]))
     lengths = text_ends - starts
     excluded: dict[int, tuple[str, str]] = {}  # line index -> (reason, value)
@@ -714,7 +714,7 @@ def _parse(source: _Source, path: Path) -> tuple[pa.Table, list[Rejection]] | No
             malformed.clear()
             table = read(serial=True)
     except pa.ArrowInvalid as exc:
-        raise CatalogError(f"{path.name} is not a readable CSV file: {exc}") from exc
+        raise CatalogueError(f"{path.name} is not a readable CSV file: {exc}") from exc
     if len(malformed) + table.num_rows != len(source.record_rows):
         return None  # a quoted value ran over a line end: some line is not accounted for
     return table, malformed
@@ -732,7 +732,7 @@ def _resolve_columns(found: list[str], path: Path) -> dict[str, int]:
             if alias in positions:
                 where = positions[alias]
                 if len(where) > 1:
-                    raise CatalogError(
+                    raise CatalogueError(
                         f"{path.name}: column {found[where[0]]!r} appears {len(where)} times in "
                         f"the header (columns {', '.join(str(w + 1) for w in where)}); "
                         f"rename or remove the extra ones")
@@ -741,7 +741,7 @@ def _resolve_columns(found: list[str], path: Path) -> dict[str, int]:
     missing = [c for c in REQUIRED if c not in resolved]
     if missing:
         shown = ", ".join(n[:40] for n in found[:30]) + (" ..." if len(found) > 30 else "")
-        raise CatalogError(
+        raise CatalogueError(
             f"{path.name}: missing required column(s) {', '.join(missing)}; found: {shown}")
     return resolved
 

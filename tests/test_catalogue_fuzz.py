@@ -10,8 +10,8 @@ import pyarrow.compute as pc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from musicrec.catalog import MAX_ID_CHARS, RANGES, read_catalog
-from musicrec.errors import CatalogError
+from musicrec.catalogue import MAX_ID_CHARS, RANGES, read_catalogue
+from musicrec.errors import CatalogueError
 
 HEADER = ("id,name,album,album_id,artists,artist_ids,track_number,disc_number,explicit,"
           "danceability,energy,key,loudness,mode,speechiness,acousticness,instrumentalness,"
@@ -65,8 +65,8 @@ def test_random_damage_is_accounted_for(case: tuple[list[str], str]) -> None:
         path = Path(folder) / "fuzz.csv"
         path.write_bytes((newline.join(lines) + newline).encode("utf-8"))
         try:
-            cat = read_catalog(path)
-        except CatalogError as exc:
+            cat = read_catalogue(path)
+        except CatalogueError as exc:
             assert "\n" not in str(exc)
             return
     data_lines = sum(1 for line in lines[1:] if line)
