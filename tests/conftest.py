@@ -13,8 +13,8 @@ import pytest
 if TYPE_CHECKING:
     from musicrec.library import Library
 
-REAL_30K = Path(__file__).resolve().parents[2] / "shared" / "data" / "spotify_30k_songs" / \
-    "spotify_songs.csv"
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+REAL_30K = SHARED / "data" / "spotify_30k_songs" / "spotify_songs.csv"
 
 
 @pytest.fixture
@@ -48,14 +48,31 @@ def small_library(small_library_path: Path) -> Library:
     return Library.open(small_library_path)
 
 
+def shared(path: Path) -> Path:
+    """A file or folder of ../shared: its absence fails in CI and skips elsewhere."""
+    if not path.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but the shared data is missing at {path}")
+        pytest.skip(f"shared data not found at {path} (needs ../shared beside the project)")
+    return path
+
+
 @pytest.fixture(scope="session")
 def real_30k() -> Path:
-    """The real 30k-songs file; its absence fails in CI and skips elsewhere."""
-    if not REAL_30K.is_file():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but the real data is missing at {REAL_30K}")
-        pytest.skip(f"real data not found at {REAL_30K} (needs ../shared beside the project)")
-    return REAL_30K
+    """The real 30k-songs file."""
+    return shared(REAL_30K)
+
+
+@pytest.fixture(scope="session")
+def mpd_sample() -> Path:
+    """The real playlists of the Million Playlist Dataset sample (a folder)."""
+    return shared(SHARED / "data" / "mpd_sample")
+
+
+@pytest.fixture(scope="session")
+def spotify_spec_file() -> Path:
+    """Spotify's Web API as OpenAPI (YAML)."""
+    return shared(SHARED / "spotify-openapi" / "fixed-spotify-open-api.yml")
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:

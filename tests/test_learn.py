@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +15,6 @@ from musicrec import evaluate as ev
 from musicrec import learn
 from musicrec.errors import CatalogueError, InvalidQueryError, LibraryError
 from musicrec.features import normalize
-
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-MPD = SHARED / "mpd_sample"
 
 
 def catalogue(artists: list[list[str]], albums: list[str | None] | None = None) -> pa.Table:
@@ -274,12 +270,8 @@ def test_split_playlists_is_disjoint_and_seeded() -> None:
 
 
 @pytest.fixture(scope="module")
-def mpd() -> Path:
-    if not MPD.is_dir():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but the real data is missing at {MPD}")
-        pytest.skip(f"real data not found at {MPD} (needs ../shared beside the project)")
-    return MPD
+def mpd(mpd_sample: Path) -> Path:
+    return mpd_sample
 
 
 @pytest.mark.realdata

@@ -24,6 +24,7 @@ from musicrec.terminal import console, err_console, user_errors
 app = typer.Typer(help="Music recommendations over Spotify audio features.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 LibraryOption = Annotated[Path | None, typer.Option(
     "--library", envvar="MUSICREC_LIBRARY", help="Library folder (default: per-user data dir).",
     show_default=False)]
@@ -189,7 +190,7 @@ def search(
     query: Annotated[str, typer.Argument(help="Title and/or artist words; typos are fine.")],
     library: LibraryOption = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=100)] = 10,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Find songs by title and/or artist."""
     with user_errors():
@@ -243,7 +244,7 @@ def recommend(
     max_per_artist: Annotated[int, typer.Option("--max-per-artist", min=1)] = 2,
     diversity: Annotated[float, typer.Option("--diversity", min=0.0, max=1.0,
                                              help="0 = closest first, 1 = most varied.")] = 0.0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Recommend songs like the seeds. Also takes --target-X, --min-X and --max-X for X in
     acousticness, danceability, duration_ms, energy, instrumentalness, key, liveness, loudness,
@@ -307,7 +308,7 @@ def related(
     artist: Annotated[str, typer.Argument(help="Artist id or name.")],
     library: LibraryOption = None,
     limit: Annotated[int, typer.Option("--limit", min=1, max=100)] = 10,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Artists whose songs sound like this artist's."""
     with user_errors():
@@ -481,7 +482,7 @@ def evaluate(
     seeds: Annotated[int, typer.Option("--seeds", min=1, help="Number of seed songs.")] = 2000,
     rng_seed: Annotated[int, typer.Option("--rng-seed", help="Seed of the seeds' draw.")] = 0,
     out: Annotated[Path | None, typer.Option("--out", help="Also write JSON here.")] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Score recommendations against labels (--labels), beside random and cosine baselines,
     or on held-out playlists (--playlists).

@@ -96,6 +96,15 @@ class VectorIndex(ABC):
     def _search(self, q: np.ndarray, k: int,
                 mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]: ...
 
+    def _fill_short(self, q: np.ndarray, k: int, mask: np.ndarray | None, n_allowed: int,
+                    ids: np.ndarray, sims: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Answer exactly every query an approximate search left short of min(k, allowed)."""
+        short = np.flatnonzero((ids >= 0).sum(axis=1) < min(k, n_allowed))
+        if len(short):
+            rows = None if mask is None else np.flatnonzero(mask)
+            ids[short], sims[short] = exact_top_k(self.vectors, q[short], k, rows)
+        return ids, sims
+
     @abstractmethod
     def save(self, folder: Path) -> dict[str, Any]:
         """Write the index's files into folder; return its parameters for the manifest."""
@@ -188,11 +197,7 @@ class HNSWIndex(VectorIndex):
         if mask is not None and n_allowed <= max(k, self.exact_below):
             return exact_top_k(self.vectors, q, k, np.flatnonzero(mask))
         ids, sims = self._graph_search(q, k, mask)
-        short = np.flatnonzero((ids >= 0).sum(axis=1) < min(k, n_allowed))
-        if len(short):
-            rows = None if mask is None else np.flatnonzero(mask)
-            ids[short], sims[short] = exact_top_k(self.vectors, q[short], k, rows)
-        return ids, sims
+        return self._fill_short(q, k, mask, n_allowed, ids, sims)
 
     def _graph_search(self, q: np.ndarray, k: int,
                       mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:

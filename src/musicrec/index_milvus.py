@@ -232,11 +232,7 @@ class MilvusIndex(VectorIndex):
             return exact_top_k(self.vectors, q, k, None if mask is None else
                                np.flatnonzero(mask))
         ids, sims = self._engine_search(q, k, expression)
-        short = np.flatnonzero((ids >= 0).sum(axis=1) < min(k, n_allowed))
-        if len(short):
-            rows = None if mask is None else np.flatnonzero(mask)
-            ids[short], sims[short] = exact_top_k(self.vectors, q[short], k, rows)
-        return ids, sims
+        return self._fill_short(q, k, mask, n_allowed, ids, sims)
 
     def _engine_search(self, q: np.ndarray, k: int,
                        expression: str | None) -> tuple[np.ndarray, np.ndarray]:
