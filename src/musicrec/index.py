@@ -30,8 +30,12 @@ from threadpoolctl import ThreadpoolController
 
 from musicrec.errors import InvalidQueryError, LibraryError
 
-# Masks allowing at most this many rows are scanned exactly; see HNSWIndex.
-EXACT_BELOW = 50_000
+# Masks allowing at most this many rows are scanned exactly; see HNSWIndex. At 1.2M songs x 32
+# dimensions a filtered graph search from inside the filters took about 12 ms for 5 queries at
+# 10% selectivity (120k songs), where a scan of those songs costs a few ms.
+EXACT_BELOW = 150_000
+# Filters that at least this share of the songs pass are applied after an unfiltered search.
+POST_FILTER_SHARE = 0.25
 
 
 def check_queries(queries: np.ndarray, dims: int) -> np.ndarray:
@@ -196,8 +200,35 @@ class HNSWIndex(VectorIndex):
         n_allowed = len(self) if mask is None else int(np.count_nonzero(mask))
         if mask is not None and n_allowed <= max(k, self.exact_below):
             return exact_top_k(self.vectors, q, k, np.flatnonzero(mask))
-        ids, sims = self._graph_search(q, k, mask)
+        if mask is not None and n_allowed >= POST_FILTER_SHARE * len(self):
+            ids, sims = self._post_filtered(q, k, mask, n_allowed / len(self))
+        else:
+            ids, sims = self._graph_search(q, k, mask)
         return self._fill_short(q, k, mask, n_allowed, ids, sims)
+
+    def _post_filtered(self, q: np.ndarray, k: int, mask: np.ndarray,
+                       share: float) -> tuple[np.ndarray, np.ndarray]:
+        """A broad filter: the nearest songs regardless of it, then those it allows.
+
+        Queries whose deeper unfiltered list still holds fewer than k allowed songs are
+        searched again with the filter in the graph. At 1.2M songs the filtered graph search
+        took 42 ms (p50, 5 queries) for a filter half the songs pass.
+        """
+        depth = min(len(self), int(np.ceil(3 * k / share)))
+        found, found_sims = self._graph_search(q, depth, None)
+        passes = mask[found.clip(0)] & (found >= 0)
+        ids = np.full((len(q), k), -1, dtype=np.int64)
+        sims = np.full((len(q), k), -np.inf, dtype=np.float32)
+        redo = []
+        for i in range(len(q)):
+            kept = np.flatnonzero(passes[i])[:k]
+            if len(kept) < k:
+                redo.append(i)
+                continue
+            ids[i], sims[i] = found[i, kept], found_sims[i, kept]
+        if redo:
+            ids[redo], sims[redo] = self._graph_search(q[redo], k, mask)
+        return ids, sims
 
     def _graph_search(self, q: np.ndarray, k: int,
                       mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
