@@ -29,8 +29,11 @@ def test_manifest_describes_the_library(small_library: Library, small_csv: Path)
 
 
 def test_vectors_are_memory_mapped_float32(small_library: Library) -> None:
-    assert isinstance(small_library.vectors, np.memmap)
-    assert small_library.vectors.dtype == np.float32
+    # A plain ndarray view whose memory is the file's mapping, not a copy in the heap.
+    vectors = small_library.vectors
+    assert not isinstance(vectors, np.memmap) and isinstance(vectors.base, np.memmap)
+    assert not vectors.flags.writeable
+    assert vectors.dtype == np.float32
 
 
 def test_every_track_and_artist_id_round_trips(small_library: Library) -> None:

@@ -183,8 +183,10 @@ class Families:
                                f"{meta.get('format_version')}, this musicrec reads version "
                                f"{FORMAT_VERSION}; rebuild the library")
         try:
+            # Plain ndarray views: indexing a np.memmap wraps each result in a new memmap.
             arrays = {name: np.load(folder / f"{name}.npy",
-                                    mmap_mode="r" if name in _MMAPPED else None)
+                                    mmap_mode="r" if name in _MMAPPED else None
+                                    ).view(np.ndarray)
                       for name in _ARRAYS}
             families = [Family(**{**r, "catalogue_means": meta["catalogue_means"],
                                   "years": tuple(r["years"]),

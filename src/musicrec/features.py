@@ -130,11 +130,13 @@ class FeaturePipeline:
     def __init__(self, features: list[FittedFeature]):
         self.features = features
         self._by_name = {f.name: f for f in features}
+        self._dims = [d for f in features for d in f.dims]
+        self._start = {f.name: self._dims.index(f.dims[0]) for f in features}
 
     @property
     def dims(self) -> list[str]:
         """Names of the vector's dimensions, in order."""
-        return [d for f in self.features for d in f.dims]
+        return list(self._dims)
 
     @property
     def names(self) -> list[str]:
@@ -200,7 +202,7 @@ class FeaturePipeline:
         out = np.array(weighted, dtype=np.float32)
         for name, value in targets.items():
             f = self._feature(name)
-            start = self.dims.index(f.dims[0])
+            start = self._start[name]
             z = self.standardize(name, np.array([value], dtype=np.float64)).reshape(-1)
             out[start:start + len(f.dims)] = z * f.weight
         return out

@@ -43,6 +43,9 @@ PROFILE_SAMPLE = 2000
 # Filter masks kept for reuse: a client with fixed knobs sends the same filters every time,
 # and a mask over 1.2M songs costs about 1 ms to compute.
 MASK_CACHE = 16
+# Explanations: a feature is "similar" within CLOSE standard deviations of the seed (or target),
+# and named as a difference from FAR on.
+CLOSE, FAR = 0.35, 0.75
 
 # How a difference in each feature reads in an explanation: (higher, lower, noun).
 WORDS: dict[str, tuple[str, str, str]] = {
@@ -242,8 +245,11 @@ class Recommender:
 
     def profile(self, rows: np.ndarray) -> dict[str, float]:
         """Mean raw value of each feature over the rows (one row for a track seed)."""
-        sample = _sample(rows)
         names = self.src.pipeline.names
+        if len(rows) == 1:  # a track seed: its own values, NaN where unknown
+            row = int(rows[0])
+            return {name: float(self.src.numeric(name)[row]) for name in names}
+        sample = _sample(rows)
         values = np.column_stack([self.src.numeric(name)[sample] for name in names])
         with warnings.catch_warnings():
             # A feature unknown for every sampled song (e.g. year) stays NaN: not explained.
@@ -269,7 +275,8 @@ class Recommender:
         pipeline = self.src.pipeline
         in_vectors = {k: v for k, v in req.target.items() if pipeline.has(k)}
         bounded = [n for n in {*req.min, *req.max} if pipeline.has(n)]
-        for i, seed in enumerate(seeds):
+        changes = []
+        for seed in seeds:
             wanted = {**seed.profile, **in_vectors}
             moved = dict(in_vectors)
             for name in bounded:
@@ -278,18 +285,38 @@ class Recommender:
                               req.max.get(name, np.inf))
                 if np.isfinite(value) and clipped != value:
                     moved[name] = clipped
-            if len(seed.rows) == 1 and not moved:  # the song's own query
+            changes.append(moved)
+        # A song seed searched as it is uses its stored vector; every other seed is rebuilt
+        # from raw features, all of their songs weighted in one pass.
+        rebuilt = [i for i, (seed, moved) in enumerate(zip(seeds, changes, strict=True))
+                   if moved or len(seed.rows) != 1]
+        samples = {i: _sample(seeds[i].rows) for i in rebuilt}
+        weighted = self._weighted(np.concatenate([samples[i] for i in rebuilt]
+                                                 or [np.empty(0, np.int64)]))
+        start = 0
+        for i, (seed, moved) in enumerate(zip(seeds, changes, strict=True)):
+            if i not in samples:
                 out[i] = self.src.seed_vector(int(seed.rows[0]))
-            else:
-                out[i] = self._query(seed, moved, context=len(moved) == len(in_vectors))
+                continue
+            mine = weighted[start:start + len(samples[i])]
+            start += len(samples[i])
+            out[i] = self._query(seed, samples[i], mine, moved,
+                                 context=len(moved) == len(in_vectors))
         return out
 
-    def _query(self, seed: Seed, replaced: dict[str, float], context: bool = True) -> np.ndarray:
+    def _weighted(self, rows: np.ndarray) -> np.ndarray:
+        """The songs' standardised, weighted audio features (not normalised), (len(rows), d)."""
+        pipeline = self.src.pipeline
+        return pipeline.weighted({name: self.src.numeric(name)[rows] for name in pipeline.names})
+
+    def _query(self, seed: Seed, sample: np.ndarray, weighted: np.ndarray,
+               replaced: dict[str, float], context: bool = True) -> np.ndarray:
         """The seed's vector with some features replaced, unit length.
 
-        The audio-feature part is rebuilt from the seed's raw features with the replacements;
-        any further part of the library's vectors (learned context, see `musicrec.learn`) is
-        the seed songs' own, and the audio part keeps the share of the length it has in them.
+        The audio-feature part is rebuilt from the seed's raw features (`weighted`, of the
+        songs in `sample`) with the replacements; any further part of the library's vectors
+        (learned context, see `musicrec.learn`) is the seed songs' own, and the audio part
+        keeps the share of the length it has in them.
         Without `context` (a seed moved inside filters it breaks) the audio part alone leads:
         its artist's songs break the filters too, and their part kept 1 query in 3 of a filter
         half the songs pass searching where almost nothing is allowed (1.2M songs).
@@ -297,17 +324,13 @@ class Recommender:
         pipeline = self.src.pipeline
         d = len(pipeline.dims)
         if seed.info.type == "FEATURES":  # no songs: its own values (NaN: unknown)
-            columns = {name: np.array([seed.profile[name]]) for name in pipeline.names}
-            sample = None
-        else:
-            sample = _sample(seed.rows)
-            columns = {name: self.src.numeric(name)[sample] for name in pipeline.names}
-        weighted = pipeline.apply_targets(pipeline.weighted(columns).mean(axis=0), replaced)
-        audio = normalize(weighted[None, :])[0]
+            weighted = pipeline.weighted({name: np.array([seed.profile[name]])
+                                          for name in pipeline.names})
+        audio = normalize(pipeline.apply_targets(weighted.mean(axis=0), replaced)[None, :])[0]
         width = self.src.vectors.shape[1]
         if width == d:
             return audio
-        if sample is None or not context:  # the audio part alone
+        if not len(sample) or not context:  # the audio part alone
             return np.concatenate([audio, np.zeros(width - d, dtype=np.float32)])
         stored = np.asarray(self.src.vectors[sample], dtype=np.float32)
         share = float(np.linalg.norm(stored[:, :d], axis=1).mean())
@@ -331,18 +354,19 @@ class Recommender:
         return mask
 
     def _compute_mask(self, req: RecommendRequest) -> np.ndarray:
-        ok = np.ones(len(self.src), dtype=bool)
+        tests = []
         with np.errstate(invalid="ignore"):
             # Bounds in float32 like the stored values, so max_energy=0.8 keeps a song whose
             # energy was given as 0.8. An unknown value (NaN) fails every bound.
-            for name, value in req.min.items():
-                ok &= self.src.numeric(name) >= np.float32(value)
-            for name, value in req.max.items():
-                ok &= self.src.numeric(name) <= np.float32(value)
+            tests += [self.src.numeric(name) >= np.float32(v) for name, v in req.min.items()]
+            tests += [self.src.numeric(name) <= np.float32(v) for name, v in req.max.items()]
         if req.explicit is not None:
-            ok &= self.src.numeric("explicit") == float(req.explicit)
+            tests.append(self.src.numeric("explicit") == float(req.explicit))
         if req.families is not None:
-            ok &= np.isin(self.src.family_labels, req.families)
+            tests.append(np.isin(self.src.family_labels, req.families))
+        ok = tests[0]
+        for test in tests[1:]:
+            ok &= test
         return ok
 
     def candidates(self, queries: np.ndarray, k: int, mask: np.ndarray | None,
@@ -356,8 +380,10 @@ class Recommender:
         for seed, row_ids, row_sims in zip(seeds, ids, sims, strict=True):
             valid = row_ids >= 0
             rows, found = row_ids[valid], row_sims[valid]
-            keep = ~np.isin(rows, seed_rows) & ~np.isin(self.src.version_key[rows],
-                                                         seed_versions)
+            # A seed song is its own version, so leaving out the seeds' versions leaves out
+            # the seeds too. At most 5 keys: a broadcast compare beats np.isin's sort.
+            versions = self.src.version_key[rows]
+            keep = ~(versions[:, None] == seed_versions[None, :]).any(axis=1)
             seed.info.initial_pool_size = len(rows)
             seed.info.after_filtering_size = int(keep.sum())
             pools.append(Pool(rows[keep], found[keep]))
@@ -442,41 +468,50 @@ class Recommender:
             mine = [i for i, p in enumerate(picks) if p.seed == s_i]
             together[mine] = self.src.put_together(
                 queries[s_i], np.array([picks[i].row for i in mine], dtype=np.int64))
-        references = [{**seeds[p.seed].profile, **target} for p in picks]
         rows = np.array([p.row for p in picks], dtype=np.int64)
         pipeline = self.src.pipeline
-        names = [n for n in WORDS if pipeline.has(n) and n in references[0]]
-        weights = {f.name: f.weight for f in pipeline.features}
-        diff = np.empty((len(rows), len(names)))
-        for j, name in enumerate(names):
-            ref = np.array([r[name] for r in references])
-            both = np.concatenate([self.src.numeric(name)[rows], ref])
-            z = pipeline.standardize(name, both)
-            diff[:, j] = z[: len(rows)] - z[len(rows):]
-        return [("people put these together; " if both else "") + _reason(names, d, weights,
-                                                                           target)
-                for d, both in zip(diff, together, strict=True)]
+        names = [n for n in WORDS if pipeline.has(n) and n in seeds[0].profile]
+        reference = np.array([[{**seeds[s_i].profile, **target}[n] for n in names]
+                              for s_i in range(len(seeds))])[[p.seed for p in picks]]
+        both = np.concatenate([np.column_stack([self.src.numeric(n)[rows] for n in names]),
+                               reference])
+        z = np.column_stack([pipeline.standardize(n, both[:, j]) for j, n in enumerate(names)])
+        diff = z[: len(rows)] - z[len(rows):]
+        # Orderings for every song at once; the reasons are then put together from lists.
+        size = np.abs(diff)
+        is_close = size < CLOSE
+        weight = {f.name: f.weight for f in pipeline.features}
+        weights = np.array([weight[n] for n in names])
+        close = np.argsort(np.where(is_close, size / weights, np.inf), axis=1, kind="stable")
+        far = np.argsort(-size, axis=1, kind="stable")[:, :2]
+        is_far = np.take_along_axis(size, far, axis=1) >= FAR
+        words = [WORDS[n] for n in names]
+        return [("people put these together; " if together_ else "")
+                + _reason(words, [n in target for n in names], order[:n_close],
+                          [(i, up) for i, f, up in zip(far_i, far_ok, higher, strict=True) if f])
+                for together_, order, n_close, far_i, far_ok, higher in zip(
+                    together, close.tolist(), is_close.sum(axis=1).tolist(), far.tolist(),
+                    is_far.tolist(), (np.take_along_axis(diff, far, axis=1) > 0).tolist(),
+                    strict=True)]
 
 
 def _sample(rows: np.ndarray) -> np.ndarray:
     return rows[:: max(1, len(rows) // PROFILE_SAMPLE)]
 
 
-def _reason(names: list[str], diff: np.ndarray, weights: dict[str, float],
-            target: dict[str, float]) -> str:
-    close = sorted((i for i in range(len(names)) if abs(diff[i]) < 0.35),
-                   key=lambda i: abs(diff[i]) / weights.get(names[i], 1.0))
-    far = sorted((i for i in range(len(names)) if abs(diff[i]) >= 0.75),
-                 key=lambda i: -abs(diff[i]))
+def _reason(words: list[tuple[str, str, str]], on_target: list[bool], close: list[int],
+            far: list[tuple[int, bool]]) -> str:
+    """One song's reason: the features closest to the reference (`close`, closest first), and
+    up to two far from it (`far`: feature, whether the song's value is higher)."""
     parts = []
-    on_target = [WORDS[names[i]][2] for i in close if names[i] in target]
-    if on_target:
-        parts.append(f"on target for {_join(on_target)}")
-    similar = [WORDS[names[i]][2] for i in close if names[i] not in target][:3]
+    targeted = [words[i][2] for i in close if on_target[i]]
+    if targeted:
+        parts.append(f"on target for {_join(targeted)}")
+    similar = [words[i][2] for i in close if not on_target[i]][:3]
     if similar:
         parts.append(f"similar {_join(similar)}")
     if far:
-        parts.append(_join([WORDS[names[i]][0 if diff[i] > 0 else 1] for i in far[:2]]))
+        parts.append(_join([words[i][0 if higher else 1] for i, higher in far]))
     return "; ".join(parts) if parts else "close overall sound"
 
 

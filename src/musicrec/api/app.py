@@ -114,8 +114,10 @@ class JSON(Response):
         return dumps(content)
 
 
-# Dependencies are `async def`: they do not block, and a plain `def` would cost a trip to the
-# thread pool each.
+# Handlers and dependencies are `async def`, so they run on the event loop. Their work is
+# CPU-bound and short (about a millisecond); as plain `def`s each would cost a trip to the thread
+# pool and back and a fight for the GIL with the loop, and threads add no parallelism to
+# Python code: that comes from worker processes (`--workers`).
 async def _library(request: Request) -> Library:
     """The current library; a 503 when there is no usable one (see `LiveLibrary`).
 
@@ -192,7 +194,7 @@ Market = Annotated[str | None, Query(description="Accepted and ignored.")]
 @router.get("/recommendations", response_model=models.Recommendations,
             summary="Recommendations from seeds, targets and filters",
             openapi_extra={"parameters": KNOB_PARAMETERS})
-def recommendations(
+async def recommendations(
     request: Request, lib: Lib, knobs: Annotated[Knobs, Depends(tuning)],
     seed_artists: Annotated[str | None, Query(
         description="Comma-separated artist ids. 1 to 5 seeds in total, of all kinds.")] = None,
@@ -237,13 +239,13 @@ def recommendations(
 
 @router.get("/recommendations/available-genre-seeds", response_model=models.GenreSeeds,
             summary="Genre seeds: sound family names, then genre labels")
-def available_genre_seeds(lib: Lib) -> JSON:
+async def available_genre_seeds(lib: Lib) -> JSON:
     return JSON({"genres": lib.genre_seeds()})
 
 
 @router.get("/audio-features/{id}", response_model=models.AudioFeatures,
             summary="Audio features of one track")
-def audio_features(request: Request, lib: Lib, id: TrackId) -> JSON:
+async def audio_features(request: Request, lib: Lib, id: TrackId) -> JSON:
     row = lib.row_of(id)
     if row is None:
         raise NotFoundError(f"track {id!r} is not in the catalogue")
@@ -255,7 +257,7 @@ def audio_features(request: Request, lib: Lib, id: TrackId) -> JSON:
 @router.get("/audio-features", response_model=models.SeveralAudioFeatures,
             summary="Audio features of several tracks (null for unknown ids)")
 @router.get("/audio-features/", include_in_schema=False)
-def several_audio_features(request: Request, lib: Lib, ids: IdsQuery) -> JSON:
+async def several_audio_features(request: Request, lib: Lib, ids: IdsQuery) -> JSON:
     rows = lib.rows_of(id_list(ids, "ids", MAX_FEATURE_IDS))
     shapes = _shapes(request, lib)
     known = iter(shapes.audio_features(r) for r in _feature_records(
@@ -264,14 +266,14 @@ def several_audio_features(request: Request, lib: Lib, ids: IdsQuery) -> JSON:
 
 
 @router.get("/tracks/{id}", response_model=models.Track, summary="One track")
-def track(request: Request, lib: Lib, id: TrackId, market: Market = None) -> JSON:
+async def track(request: Request, lib: Lib, id: TrackId, market: Market = None) -> JSON:
     return JSON(_shapes(request, lib).track(_record(lib, id)))
 
 
 @router.get("/tracks", response_model=models.SeveralTracks,
             summary="Several tracks (null for unknown ids)")
 @router.get("/tracks/", include_in_schema=False)
-def several_tracks(request: Request, lib: Lib, ids: IdsQuery, market: Market = None) -> JSON:
+async def several_tracks(request: Request, lib: Lib, ids: IdsQuery, market: Market = None) -> JSON:
     shapes = _shapes(request, lib)
     records = _records(lib, id_list(ids, "ids", MAX_TRACK_IDS))
     return JSON({"tracks": [shapes.track(rec) if rec else None for rec in records]})
@@ -288,14 +290,14 @@ def _artist_row(lib: Library, artist_id: str) -> int:
 
 
 @router.get("/artists/{id}", response_model=models.Artist, summary="One artist")
-def artist(request: Request, lib: Lib, id: ArtistId) -> JSON:
+async def artist(request: Request, lib: Lib, id: ArtistId) -> JSON:
     return JSON(_shapes(request, lib).artist(_artist_row(lib, id)))
 
 
 @router.get("/artists", response_model=models.SeveralArtists,
             summary="Several artists (null for unknown ids)")
 @router.get("/artists/", include_in_schema=False)
-def several_artists(request: Request, lib: Lib, ids: Annotated[str, Query(
+async def several_artists(request: Request, lib: Lib, ids: Annotated[str, Query(
         description="Comma-separated artist ids (up to 50).")]) -> JSON:
     shapes = _shapes(request, lib)
     rows = [lib.artist_row_of(i) for i in id_list(ids, "ids", MAX_ARTIST_IDS)]
@@ -304,7 +306,7 @@ def several_artists(request: Request, lib: Lib, ids: Annotated[str, Query(
 
 @router.get("/artists/{id}/related-artists", response_model=models.SeveralArtists,
             summary="Artists whose songs sound like this artist's")
-def related_artists(request: Request, lib: Lib, id: ArtistId) -> JSON:
+async def related_artists(request: Request, lib: Lib, id: ArtistId) -> JSON:
     """Up to 20 artists, closest first by the cosine of their mean song vectors (artists with at
     least 3 songs first, since a one-song artist's mean is one song). Retired by Spotify in
     2024 like the recommendations; answered here from the catalogue's own sound."""
@@ -315,7 +317,7 @@ def related_artists(request: Request, lib: Lib, id: ArtistId) -> JSON:
 
 @router.get("/artists/{id}/top-tracks", response_model=models.SeveralTracks,
             summary="An artist's top tracks: most popular, or most typical of its sound")
-def top_tracks(request: Request, lib: Lib, id: ArtistId, market: Market = None) -> JSON:
+async def top_tracks(request: Request, lib: Lib, id: ArtistId, market: Market = None) -> JSON:
     """Up to 10 of the artist's songs: by popularity when the catalogue has it (ties by
     catalogue order), otherwise by how central a song is to the artist, the cosine similarity
     of its vector to the mean vector of all the artist's songs."""
@@ -351,7 +353,7 @@ def _paging(request: Request, items: list[dict[str, Any]], total: int, offset: i
 
 @router.get("/artists/{id}/albums", response_model=models.ArtistAlbums,
             summary="An artist's albums")
-def artist_albums(
+async def artist_albums(
     request: Request, lib: Lib, id: ArtistId,
     include_groups: Annotated[str | None, Query(
         description="Comma-separated: album, single, compilation, appears_on.")] = None,
@@ -412,7 +414,7 @@ def _full_album(request: Request, shapes: Shapes, code: int) -> dict[str, Any]:
 
 
 @router.get("/albums/{id}", response_model=models.Album, summary="One album")
-def album(request: Request, lib: Lib, id: AlbumId, market: Market = None) -> JSON:
+async def album(request: Request, lib: Lib, id: AlbumId, market: Market = None) -> JSON:
     shapes = _shapes(request, lib)
     return JSON(_full_album(request, shapes, _album_code(shapes.albums, id)))
 
@@ -420,7 +422,7 @@ def album(request: Request, lib: Lib, id: AlbumId, market: Market = None) -> JSO
 @router.get("/albums", response_model=models.SeveralAlbums,
             summary="Several albums (null for unknown ids)")
 @router.get("/albums/", include_in_schema=False)
-def several_albums(request: Request, lib: Lib, ids: Annotated[str, Query(
+async def several_albums(request: Request, lib: Lib, ids: Annotated[str, Query(
         description="Comma-separated album ids (up to 20).")], market: Market = None) -> JSON:
     shapes = _shapes(request, lib)
     codes = [shapes.albums.code_of(i) for i in id_list(ids, "ids", MAX_ALBUM_IDS)]
@@ -430,7 +432,7 @@ def several_albums(request: Request, lib: Lib, ids: Annotated[str, Query(
 
 @router.get("/albums/{id}/tracks", response_model=models.AlbumTracks,
             summary="An album's tracks, in catalogue order")
-def album_tracks(request: Request, lib: Lib, id: AlbumId, market: Market = None,
+async def album_tracks(request: Request, lib: Lib, id: AlbumId, market: Market = None,
                  limit: Annotated[int, Query(ge=1, le=50)] = 20,
                  offset: Annotated[int, Query(ge=0)] = 0) -> JSON:
     shapes = _shapes(request, lib)
@@ -479,7 +481,7 @@ class _AlbumDocs:
 
 @router.get("/search", response_model=models.SearchResults, response_model_exclude_none=True,
             summary="Search tracks, artists and albums by title and artist name")
-def search(
+async def search(
     request: Request, lib: Lib,
     q: Annotated[str, Query(description="Words of a title, album and/or artist (at most "
                                         f"{MAX_QUERY_WORDS} words, {MAX_QUERY_CHARS} "
@@ -529,13 +531,13 @@ FamilyKey = Annotated[str, Path(description="A sound family id or name.")]
 
 @router.get("/musicrec/families", response_model=models.FamilyList,
             summary="The sound families (musicrec extension)")
-def families(lib: Lib) -> JSON:
+async def families(lib: Lib) -> JSON:
     return JSON({"families": [family_summary(f) for f in lib.families.families]})
 
 
 @router.get("/musicrec/families/{family}", response_model=models.FamilyProfile,
             summary="One sound family's profile (musicrec extension)")
-def family(request: Request, lib: Lib, family: FamilyKey) -> JSON:
+async def family(request: Request, lib: Lib, family: FamilyKey) -> JSON:
     found = lib.families.by_name_or_id(family)
     neighbours = [lib.families.families[i] for i in found.neighbours]
     return JSON(_shapes(request, lib).family_profile(found, neighbours,
