@@ -176,8 +176,14 @@ class Library:
 
     def label(self, row: int) -> str:
         """ "Title — Artist, Artist" for one song, without reading its other columns."""
-        artists = self.table.column("artists")[row].as_py()
-        return f"{self.table.column('name')[row].as_py()} — {', '.join(artists)}"
+        return self.labels([row])[0]
+
+    def labels(self, rows: list[int]) -> list[str]:
+        """ "Title — Artist, Artist" for each song, in order."""
+        at = pa.array(rows, pa.int64())
+        names = self.table.column("name").take(at).to_pylist()
+        artists = self.table.column("artists").take(at).to_pylist()
+        return [f"{name} — {', '.join(who)}" for name, who in zip(names, artists, strict=True)]
 
     def seed_vector(self, row: int) -> np.ndarray:
         """The query for one song as a seed: its stored vector, or for a song in no training
