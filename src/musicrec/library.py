@@ -134,7 +134,11 @@ class Library:
         return self.families.labels
 
     def has_column(self, name: str) -> bool:
-        return name in self.table.column_names
+        return name in self._columns
+
+    @cached_property
+    def _columns(self) -> frozenset[str]:
+        return frozenset(self.table.column_names)  # Arrow builds a new list on every call
 
     def numeric(self, name: str) -> np.ndarray:
         """A numeric column as float32 (n,), NaN where unknown; cached after first use.
@@ -258,10 +262,10 @@ class Library:
         """Catalogue records for rows, in the given order, with `row` and `family` added."""
         rows = np.asarray(rows, dtype=np.int64)
         records = self.table.take(pa.array(rows)).to_pylist()
-        for row, rec in zip(rows, records, strict=True):
-            rec["row"] = int(row)
-            rec["family"] = int(self.families.labels[row])
-            rec["family_name"] = self.families.families[rec["family"]].name
+        names = [f.name for f in self.families.families]
+        for rec, row, family in zip(records, rows.tolist(), self.families.labels[rows].tolist(),
+                                    strict=True):
+            rec.update(row=row, family=family, family_name=names[family])
         return records
 
     # --- searching and seeds ------------------------------------------------------------------
