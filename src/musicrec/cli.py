@@ -522,7 +522,10 @@ def print_playlist_evaluation(lib: Library, playlists: Path, rng_seed: int, out:
     """The held-out playlist table of `musicrec.evaluate.playlist_evaluation`."""
     from musicrec.evaluate import playlist_evaluation
 
-    content = np.asarray(lib.vectors[:, :int(lib.manifest.learn["content_dims"])])
+    from musicrec.features import normalize
+
+    # Unit rows: a popularity dimension makes the stored content part's length vary by song.
+    content = normalize(np.asarray(lib.vectors[:, :int(lib.manifest.learn["content_dims"])]))
     ids = lib.table.column("id").to_numpy(zero_copy_only=False)
     data = playlist_evaluation(lib.table, ids, content, playlists, rng_seed)
     if out is not None:
