@@ -521,7 +521,6 @@ def print_playlist_evaluation(lib: Library, playlists: Path, rng_seed: int, out:
                               as_json: bool) -> None:
     """The held-out playlist table of `musicrec.evaluate.playlist_evaluation`."""
     from musicrec.evaluate import playlist_evaluation
-
     from musicrec.features import normalize
 
     # Unit rows: a popularity dimension makes the stored content part's length vary by song.

@@ -547,10 +547,13 @@ class PlaylistConfig(BaseModel):
     # holding the song) / log(1 + the most any song is in); 0 adds none. Songs held by many
     # playlists are the likeliest to share one with any seed, and cosine on unit playlist
     # vectors cannot see that. Seed and candidate both carry it, so the boost grows with the
-    # seed's own popularity; songs in no playlist carry the mean (`popularity_column`). Validation hit@10 (seed's
-    # artists and album excluded, own playlist / any held-out playlist, cold seeds):
-    # 0 -> 0.444 / 0.808 / 0.249, 1 -> 0.468 / 0.838 / 0.326, 2 -> 0.477 / 0.841 / 0.304,
-    # 3 -> 0.481 / 0.845 / 0.298; coverage 0.105 -> 0.085 / 0.080 / 0.077.
+    # seed's own popularity; songs in no playlist carry the mean (`popularity_column`).
+    # Validation hit@10 (seed's artists and album excluded, own playlist / any held-out
+    # playlist, cold seeds' own):
+    # 0 -> 0.444 / 0.808 / 0.249, 1 -> 0.461 / 0.827 / 0.276, 2 -> 0.475 / 0.840 / 0.304,
+    # 3 -> 0.480 / 0.843 / 0.298; coverage 0.105 / 0.094 / 0.080 / 0.077. A fixed boost
+    # (similarity + b x the column, seed-independent) measured 0.484-0.515 at b 0.1-0.4, but
+    # needs a query that differs from the stored vector for every seed.
     popularity: float = Field(2.0, ge=0)
     seed: int = 0
 
