@@ -233,7 +233,7 @@ def test_cold_start_mapping_beats_random(rng: np.random.Generator) -> None:
     mapped = group_precision(part, group, cold)
     random_part = normalize(rng.normal(size=part.shape).astype(np.float32))
     assert mapped > 0.8 > group_precision(random_part, group, cold) + 0.5
-    assert vectors.shape == (n, content.shape[1] + 8)
+    assert vectors.shape == (n, content.shape[1] + 8 + 1)  # + the popularity dimension
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1, rtol=1e-5)
 
 
@@ -341,6 +341,59 @@ def test_cold_seeds_query_with_their_artists_playlist_vector() -> None:
     np.testing.assert_allclose(q[3], [*content[3], 0, 0], atol=1e-6)  # no artist in playlists
     one = learn.cold_query(v[1], 2, learn.artist_playlist_vectors(groups, space)[[0]], 1.0)
     np.testing.assert_allclose(one, q[1], atol=1e-6)
+
+
+def test_popularity_column_scales_log_counts_and_gives_cold_songs_the_mean() -> None:
+    counts = np.array([0, 1, 3, 0], np.int32)
+    column = learn.popularity_column(counts, 2.0)
+    warm = 2.0 * np.log1p([1.0, 3.0]) / np.log1p(3.0)
+    np.testing.assert_allclose(column[:, 0], [warm.mean(), warm[0], 2.0, warm.mean()],
+                               rtol=1e-6)
+    assert learn.popularity_column(counts, 0.0).shape == (4, 0)
+    assert learn.popularity_column(np.zeros(3, np.int32), 2.0).shape == (3, 0)
+
+
+def test_cold_query_keeps_the_popularity_dimension() -> None:
+    table = catalogue([["a"], ["a"], ["b"], ["c"]])
+    groups = learn.Groups.from_table(table)
+    pl = np.array([[1, 0], [0.6, 0.8], [0, 1], [0.6, 0.8]], np.float32)
+    counts = np.array([2, 0, 1, 0], np.int32)
+    space = learn.PlaylistSpace(normalize(pl * (counts > 0)[:, None]), counts)
+    content = normalize(np.array([[1, 0], [0, 1], [1, 1], [1, -1]], np.float32))
+    popularity = learn.popularity_column(counts, 1.0)
+    v = learn.blend(content, pl, 1.0, popularity)
+    assert v.shape == (4, 5)
+    q = learn.query_vectors(v, space, groups, n_content=2, weight=1.0)
+    np.testing.assert_allclose(q[[0, 2]], v[[0, 2]])
+    # Song 1: content, its artist's playlist vector ([1, 0]) and its stored popularity.
+    expected = normalize(np.array([[0, 1, 1, 0, popularity[1, 0]]], np.float32))[0]
+    np.testing.assert_allclose(q[1], expected, atol=1e-6)
+    one = learn.cold_query(v[1], 2, learn.artist_playlist_vectors(groups, space)[[0]], 1.0)
+    np.testing.assert_allclose(one, q[1], atol=1e-6)
+
+
+def test_any_playlist_hits_count_every_held_out_co_occurrence() -> None:
+    # Held-out playlists {0, 1} and {1, 2}. Seed 0 drawn from playlist 0, its top 1 is song 2:
+    # not in its own playlist, and 0 and 2 share no playlist; seed 1 drawn from playlist 0,
+    # top 1 is song 2: a miss in its own playlist, a hit in playlist 1.
+    test = sp.csr_matrix(np.array([[1, 1, 0], [0, 1, 1]], np.float32))
+    ps = ev.PlaylistSeeds(np.array([0, 1]), np.array([0, 0]),
+                          [np.array([0]), np.array([1])], np.array([False, True]))
+    m = ev.score_playlist_lists(ps, test, np.array([[2], [2]]))
+    assert m["all hit@1"] == 0 and m["all any-playlist hit@1"] == 0.5
+    assert m["cold any-playlist hit@1"] == 1.0 and m["cold any-playlist P@1"] == 1.0
+    m = ev.score_playlist_lists(ps, test, np.array([[1], [0]]))
+    assert m["all hit@1"] == 1.0 and m["all any-playlist hit@1"] == 1.0
+
+
+def test_validation_split_never_touches_the_held_out_playlists() -> None:
+    m = sp.csr_matrix(np.eye(50, 60, dtype=np.float32))
+    pl = learn.Playlists(m, np.arange(50).astype(str), 50, 0, 1)
+    _, held_out, _ = ev.playlist_split(pl, 0, 0.1, 0.2)
+    train, valid, _ = ev.playlist_split(pl, 0, 0.1, 0.2, validation=True)
+    held = set(held_out.pids)
+    assert len(held) == 10 and not held & set(valid.pids) and not held & set(train.pids)
+    assert len(valid) == 8 and len(train) == 32 and not set(train.pids) & set(valid.pids)
 
 
 @pytest.mark.realdata

@@ -231,7 +231,8 @@ def _write_artefacts(catalogue: Catalogue, sources: list[SourceFile], folder: Pa
             playlists = read_playlists(config.playlists,
                                        table.column("id").to_numpy(zero_copy_only=False))
             vectors, space, mapping = learned_vectors(vectors, playlists, config.playlist)
-            dims = dims + [f"playlist_{i}" for i in range(vectors.shape[1] - len(dims))]
+            dims = dims + [f"playlist_{i}" for i in range(space.vectors.shape[1])]
+            dims += ["playlist_popularity"] * (vectors.shape[1] - len(dims))
             learned = save_learned(folder, context, config.context, len(context.dims),
                                    playlists, space, mapping, config.playlist)
             progress.advance("playlists", 1)

@@ -470,7 +470,8 @@ def evaluate(
         "(e.g. the 30k songs file).")] = None,
     playlists: Annotated[Path | None, typer.Option(
         "--playlists", help="Playlists (MPD JSON, CSV, or a folder): learn from 80% of them, "
-        "score held-out playlists for content only, playlists only and blended.")] = None,
+        "score held-out playlists for content only, playlists only and blended, hit@10 against "
+        "the seed's own playlist and against any held-out playlist.")] = None,
     library: LibraryOption = None,
     label_column: Annotated[list[str] | None, typer.Option(
         "--label-column", help="Label column; repeat for several. Aliases work: 'genre' finds "
@@ -520,8 +521,10 @@ def print_playlist_evaluation(lib: Library, playlists: Path, rng_seed: int, out:
                               as_json: bool) -> None:
     """The held-out playlist table of `musicrec.evaluate.playlist_evaluation`."""
     from musicrec.evaluate import playlist_evaluation
+    from musicrec.features import normalize
 
-    content = np.asarray(lib.vectors[:, :int(lib.manifest.learn["content_dims"])])
+    # Unit rows: a popularity dimension makes the stored content part's length vary by song.
+    content = normalize(np.asarray(lib.vectors[:, :int(lib.manifest.learn["content_dims"])]))
     ids = lib.table.column("id").to_numpy(zero_copy_only=False)
     data = playlist_evaluation(lib.table, ids, content, playlists, rng_seed)
     if out is not None:
@@ -530,13 +533,21 @@ def print_playlist_evaluation(lib: Library, playlists: Path, rng_seed: int, out:
         print(json.dumps(data, indent=2))
         return
     for rule, result in data["rules"].items():
-        table = Table("method", "hit@10", "P@10", "cold-start hit@10", "coverage",
+        table = Table("method", "hit@10, seed's own playlist", "hit@10, any held-out playlist",
+                      "P@10, own", "cold seeds hit@10, own / any", "coverage",
                       title=f"held-out playlists, {rule}: {result['seeds']:,} seeds "
                             f"({result['cold seeds']:,} in no training playlist)")
         for name, m in result["methods"].items():
-            table.add_row(name, *(f"{m.get(key, float('nan')):.3f}" for key in (
-                "all hit@10", "all P@10", "cold hit@10", "coverage")))
+            cell = {key: f"{m.get(key, float('nan')):.3f}" for key in (
+                "all hit@10", "all any-playlist hit@10", "all P@10", "cold hit@10",
+                "cold any-playlist hit@10", "coverage")}
+            table.add_row(name, cell["all hit@10"], cell["all any-playlist hit@10"],
+                          cell["all P@10"],
+                          f"{cell['cold hit@10']} / {cell['cold any-playlist hit@10']}",
+                          cell["coverage"])
         console.print(table)
+    console.print("own: another song of the playlist the seed was drawn from; any: a song "
+                  "sharing any held-out playlist with the seed", highlight=False)
 
 
 app.command("analyze")(analyze_command)

@@ -585,19 +585,29 @@ def playlist_seeds(test: sp.csr_matrix, train_counts: np.ndarray,
 
 def score_playlist_lists(ps: PlaylistSeeds, test: sp.csr_matrix, recs: np.ndarray
                          ) -> dict[str, float]:
-    """hit@k, P@k, recall@k and coverage of lists against the held-out playlists.
+    """hit@k, P@k, recall@k and coverage of lists against the held-out playlists, two ways.
 
-    For a seed drawn from held-out playlist P, a recommended song is a hit when it is another
-    song of P; hit@k is the share of seeds with at least one hit in their top k, P@k the share
-    of the k slots that are hits, recall@k the share of P's other songs found. Computed over all
-    seeds and over the cold-start seeds (in no training playlist) alone.
+    Against the seed's own playlist (our protocol): for a seed drawn from held-out playlist P,
+    a recommended song is a hit when it is another song of P; hit@k is the share of seeds with
+    at least one hit in their top k, P@k the share of the k slots that are hits, recall@k the
+    share of P's other songs found.
+
+    Against every held-out co-occurrence (the protocol of the issue's experiment, keys
+    "... any-playlist hit@k" and "... any-playlist P@k"): a recommended song is a hit when it
+    shares any held-out playlist with the seed, not only the one the seed was drawn from.
+
+    Computed over all seeds and over the cold-start seeds (in no training playlist) alone.
     """
     k = recs.shape[1]
     test = test.tocsr()
     valid = recs >= 0
+    flat_recs = np.where(valid, recs, 0).ravel()
     members = np.asarray(test[ps.playlist[:, None].repeat(k, 1).ravel(),
-                              np.where(valid, recs, 0).ravel()]).reshape(recs.shape) > 0
+                              flat_recs]).reshape(recs.shape) > 0
     hits = members & valid
+    together = (test.T @ test).tocsr()
+    anywhere = (np.asarray(together[np.repeat(ps.seeds, k), flat_recs]).reshape(recs.shape)
+                > 0) & valid
     sizes = np.diff(test.indptr)[ps.playlist] - 1
     out: dict[str, float] = {}
     for name, mask in (("all", np.ones(len(ps.seeds), bool)), ("cold", ps.cold)):
@@ -608,6 +618,8 @@ def score_playlist_lists(ps: PlaylistSeeds, test: sp.csr_matrix, recs: np.ndarra
         out[f"{name} P@{k}"] = float(hits[mask].mean())
         out[f"{name} recall@{k}"] = float((hits[mask].sum(axis=1) / np.maximum(
             sizes[mask], 1)).mean())
+        out[f"{name} any-playlist hit@{k}"] = float(anywhere[mask].any(axis=1).mean())
+        out[f"{name} any-playlist P@{k}"] = float(anywhere[mask].mean())
     n = test.shape[1]
     out["coverage"] = float((np.bincount(recs[valid], minlength=n) > 0).mean())
     return out
@@ -729,43 +741,94 @@ def cap_per_artist(recs: np.ndarray, artists: np.ndarray, k: int, cap: int = 2) 
 PLAYLIST_RULES = ("strict (seed's artists and album excluded)", "seed only excluded")
 
 
-def playlist_evaluation(table: pa.Table, ids: np.ndarray, content: np.ndarray,
-                        playlists_path: str | Path, rng_seed: int = 0,
-                        cold_share: float = 0.1, test_share: float = 0.2) -> dict[str, Any]:
-    """Learn from one part of the playlists and score lists on the other, per method.
+def playlist_split(playlists: Any, rng_seed: int = 0, cold_share: float = 0.1,
+                   test_share: float = 0.2, validation: bool = False) -> tuple[Any, Any, int]:
+    """(training playlists, scored playlists, songs held out) for `playlist_evaluation`.
 
     Playlists are split by playlist id; a further `cold_share` of the playlist songs is
-    removed from every training playlist (cold-start songs). Up to 3 seeds per held-out
-    playlist; hit@10 is the share of seeds with another song of their playlist in the top 10.
-    Methods: content only, playlists only, blended (cold seeds as stored), blended with
-    cold-seed queries (the default), content with the mapped playlist part for every song.
+    removed from every training playlist (cold-start songs). With `validation`, the held-out
+    playlists are set aside unseen and the training part is split again the same way (seed
+    `rng_seed + 1`): tune there, report on the held-out playlists.
 
     Args:
-        table: the catalogue table; ids: its track ids (n,); content: (n, d) content vectors
-            (audio features and artist context), the library's vectors without playlists.
+        playlists: a `musicrec.learn.Playlists`.
     """
     from musicrec import learn
 
-    playlists = learn.read_playlists(playlists_path, ids)
     train_rows, test_rows = split_playlists(playlists.matrix, test_share, rng_seed)
     train, test = playlists.subset(train_rows), playlists.subset(test_rows)
+    if validation:
+        playlists, rng_seed = train, rng_seed + 1
+        train_rows, test_rows = split_playlists(train.matrix, test_share, rng_seed)
+        train, test = playlists.subset(train_rows), playlists.subset(test_rows)
     in_playlists = np.flatnonzero(playlists.matrix.getnnz(axis=0) > 0)
     held_matrix, held_songs = hold_out_songs(train.matrix, in_playlists, cold_share, rng_seed)
     train = learn.Playlists(held_matrix, train.pids, train.entries, train.unknown,
                             train.files, train.extra)
-    config = learn.PlaylistConfig()
+    return train, test, len(held_songs)
+
+
+def playlist_methods(table: pa.Table, content: np.ndarray, train: Any, config: Any
+                     ) -> dict[str, np.ndarray | tuple[np.ndarray, np.ndarray]]:
+    """The vectors of each method learned from `train` (a `musicrec.learn.Playlists`) with
+    `config` (a `PlaylistConfig`), for `evaluate_playlists`."""
+    from musicrec import learn
+
     space = learn.fit_playlists(train, config)
     mapping = learn.fit_cold_start(content, space, config.ridge_alpha)
     part = learn.playlist_part(content, space, mapping, config.mapped_prior)
-    blended = learn.blend(content, part, config.weight)
-    methods = {"content only (artist context)": content,
-               "playlists only (learned; zero for songs in no playlist)": space.vectors,
-               "blended, cold seeds query as stored": blended,
-               "blended + cold-seed queries (default)": (blended, learn.query_vectors(
-                   blended, space, learn.Groups.from_table(table), content.shape[1],
-                   config.weight)),
-               "content + mapped playlist part for every song": learn.blend(
-                   content, mapping.predict(content), config.weight)}
+    groups = learn.Groups.from_table(table)
+    popularity = learn.popularity_column(space.counts, config.popularity)
+    blended = learn.blend(content, part, config.weight, popularity)
+    plain = learn.blend(content, part, config.weight)
+    queries = learn.query_vectors(blended, space, groups, content.shape[1], config.weight)
+    return {"content only (artist context)": content,
+            "playlists only (learned; zero for songs in no playlist)": space.vectors,
+            "blended, cold seeds query as stored": blended,
+            "blended, no popularity dimension": (plain, learn.query_vectors(
+                plain, space, groups, content.shape[1], config.weight)),
+            "blended + cold-seed queries (default)": (blended, queries),
+            "content + mapped playlist part for every song": learn.blend(
+                content, mapping.predict(content), config.weight)}
+
+
+PLAYLIST_METRICS = {
+    "hit@10": "share of seeds with another song of the seed's own held-out playlist in the "
+              "top 10",
+    "any-playlist hit@10": "share of seeds with a song sharing any held-out playlist with the "
+                           "seed in the top 10 (the protocol of the issue's experiment)",
+    "P@10": "share of the 10 slots holding another song of the seed's own playlist",
+    "any-playlist P@10": "share of the 10 slots holding a song sharing any held-out playlist "
+                         "with the seed",
+    "recall@10": "share of the seed's own playlist's other songs found",
+    "coverage": "share of the catalogue in at least one list",
+    "prefix all / cold": "over every seed / over seeds in no training playlist"}
+
+
+def playlist_evaluation(table: pa.Table, ids: np.ndarray, content: np.ndarray,
+                        playlists_path: str | Path, rng_seed: int = 0,
+                        cold_share: float = 0.1, test_share: float = 0.2,
+                        config: Any = None, validation: bool = False) -> dict[str, Any]:
+    """Learn from one part of the playlists and score lists on the other, per method.
+
+    Split as `playlist_split` does. Up to 3 seeds per held-out playlist; hit@10 against the
+    seed's own playlist and against any held-out playlist (`score_playlist_lists`), with the
+    seed's artists and album excluded and with only the seed excluded. Methods: those of
+    `playlist_methods`.
+
+    Args:
+        table: the catalogue table; ids: its track ids (n,); content: (n, d) content vectors
+            (audio features and artist context), the library's vectors without playlists.
+        config: a `PlaylistConfig`; None for the defaults.
+        validation: score a validation split of the training playlists instead (for tuning).
+    """
+    from musicrec import learn
+
+    playlists = learn.read_playlists(playlists_path, ids)
+    train, test, held_songs = playlist_split(playlists, rng_seed, cold_share, test_share,
+                                             validation)
+    config = config or learn.PlaylistConfig()
+    methods = playlist_methods(table, content, train, config)
     counts = np.asarray(train.matrix.getnnz(axis=0))
     rules = dict(zip(PLAYLIST_RULES, (lambda s: table_exclusions(table, s),
                                       lambda s: [np.array([x], np.int64) for x in s]),
@@ -777,6 +840,7 @@ def playlist_evaluation(table: pa.Table, ids: np.ndarray, content: np.ndarray,
                           "methods": evaluate_playlists(methods, seeds, test.matrix),
                           "continuation, 5 seeds (mean query)": evaluate_continuation(
                               methods, test.matrix, 5, exclude, 10, rng_seed)}
-    return {"read": playlists.summary(), "train_playlists": len(train),
-            "test_playlists": len(test), "songs_held_out": len(held_songs),
-            "config": config.model_dump(), "rules": per_rule}
+    return {"read": playlists.summary(), "split": "validation (part of the training "
+            "playlists)" if validation else "held-out playlists", "train_playlists": len(train),
+            "test_playlists": len(test), "songs_held_out": held_songs,
+            "config": config.model_dump(), "metrics": PLAYLIST_METRICS, "rules": per_rule}
