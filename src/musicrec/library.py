@@ -213,8 +213,9 @@ class Library:
         if counts is None:
             return np.zeros(len(rows), dtype=bool)
         d = int(self.manifest.learn["content_dims"])
-        found = np.asarray(self.vectors[rows], dtype=np.float32)
-        sound, playlists = found[:, :d] @ query[:d], found[:, d:] @ query[d:]
+        end = d + self.learned.artist_playlist.shape[1]  # the popularity dimension after it
+        found = np.asarray(self.vectors[rows], dtype=np.float32)  # says nothing of "together"
+        sound, playlists = found[:, :d] @ query[:d], found[:, d:end] @ query[d:end]
         return (playlists > sound) & (np.asarray(counts[rows]) > 0)
 
     def related_artists(self, artist_row: int, limit: int = 20) -> list[dict[str, Any]]:
