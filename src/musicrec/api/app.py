@@ -171,8 +171,9 @@ def _feature_records(lib: Library, rows: Sequence[int]) -> list[dict[str, Any]]:
     cached float32 columns (taking whole records cost 4x as much for 100 ids)."""
     at = np.asarray(rows, dtype=np.int64)
     columns: dict[str, list[Any]] = {"id": lib.table.column("id").take(at).to_pylist()}
-    for name in AUDIO_FEATURES:
-        columns[name] = shortest_floats(lib.numeric(name)[at])
+    # All features in one pass: shortest_floats costs about the same for 9 columns as for 1.
+    floats = shortest_floats(np.vstack([lib.numeric(name)[at] for name in AUDIO_FEATURES]))
+    columns.update(zip(AUDIO_FEATURES, floats, strict=True))
     for name in ("key", "mode", "duration_ms"):
         columns[name] = lib.numeric(name)[at].astype(np.int64).tolist()
     if lib.has_column("time_signature"):
