@@ -172,7 +172,8 @@ class FeaturePipeline:
             angle = 2 * np.pi * values / 12
             known = (values >= 0) & ~np.isnan(values)
             # A circle of radius sqrt(2) has the same spread as a standardised feature.
-            out = np.where(known[:, None], np.c_[np.sin(angle), np.cos(angle)] * np.sqrt(2), 0.0)
+            out = np.where(known[:, None],
+                           np.column_stack((np.sin(angle), np.cos(angle))) * np.sqrt(2), 0.0)
             return out
         z = (_pre(f.transform, values) - f.center) / f.scale
         z[np.isnan(z)] = 0.0

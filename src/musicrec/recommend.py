@@ -293,8 +293,8 @@ class Recommender:
         rebuilt = [i for i, (seed, moved) in enumerate(zip(seeds, changes, strict=True))
                    if moved or len(seed.rows) != 1]
         samples = {i: _sample(seeds[i].rows) for i in rebuilt}
-        weighted = self._weighted(np.concatenate([samples[i] for i in rebuilt]
-                                                 or [np.empty(0, np.int64)]))
+        if rebuilt:
+            weighted = self._weighted(np.concatenate([samples[i] for i in rebuilt]))
         start = 0
         for i, (seed, moved) in enumerate(zip(seeds, changes, strict=True)):
             if i not in samples:
