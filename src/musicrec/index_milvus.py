@@ -45,7 +45,8 @@ from musicrec.index import EXACT_BELOW, VectorIndex, exact_top_k
 LITE_DIR = "index.milvus.db"
 # Entities per insert call: 5,000 x 16 floats is well under gRPC's 64 MB message limit.
 INSERT_BATCH = 5_000
-# A Milvus search returns at most 16,384 results per query; more are answered exactly.
+# A Milvus search returns at most 16,384 results per query (more are answered exactly); its
+# beam is kept as narrow.
 MAX_TOPK = 16_384
 
 
@@ -252,11 +253,15 @@ class MilvusIndex(VectorIndex):
         if not by_engine or k > MAX_TOPK:
             return exact_top_k(self.vectors, q, k, None if mask is None else
                                np.flatnonzero(mask))
-        ids, sims = self._engine_search(q, k, "" if where is None else where.expression())
+        # A filtered beam holds allowed and forbidden songs alike: widen it by the share the
+        # filter allows, so that it keeps as many allowed songs as an unfiltered one (Milvus
+        # Lite, 2,000 songs, 8% allowed: recall@20 0.86 with ef 64, 1.0 with ef 800).
+        ef = min(MAX_TOPK, -(-max(self.ef_search, k) * len(self) // n_allowed))
+        ids, sims = self._engine_search(q, k, "" if where is None else where.expression(), ef)
         return self._fill_short(q, k, mask, n_allowed, ids, sims)
 
-    def _engine_search(self, q: np.ndarray, k: int,
-                       expression: str) -> tuple[np.ndarray, np.ndarray]:
+    def _engine_search(self, q: np.ndarray, k: int, expression: str,
+                       ef: int) -> tuple[np.ndarray, np.ndarray]:
         pymilvus = _milvus()
         try:
             if not self._loaded:  # Milvus Lite forgets a loaded collection when reopened
@@ -265,7 +270,7 @@ class MilvusIndex(VectorIndex):
             hits = self.client.search(
                 self.collection, data=q.tolist(), limit=k, anns_field="vec",
                 filter=expression, output_fields=["row"],
-                search_params={"metric_type": "IP", "params": {"ef": max(self.ef_search, k)}})
+                search_params={"metric_type": "IP", "params": {"ef": ef}})
         except pymilvus.MilvusException as exc:
             raise LibraryError(f"Milvus search failed ({exc.message}); is the server at "
                                f"{self.uri or self.lite_path} up?") from exc
