@@ -8,11 +8,11 @@ Both come from here, so they cannot disagree:
 
 * Bounds are float32, as the library stores its values: max_energy=0.8 keeps a song whose
   energy was given as 0.8. The expression writes each bound as the exact decimal of its float32
-  value (0.800000011920929): Milvus keeps FLOAT fields in float32, and `energy <= 0.8` there
-  drops the song whose energy is float32(0.8), which is slightly above 0.8.
+  value (0.800000011920929): Milvus compares a FLOAT field's float32 value with the literal as
+  a double, so `energy <= 0.8` there drops the song whose energy is float32(0.8), which is
+  0.800000011920929 (checked with milvus-lite 3.2.2).
 * An unknown value fails every bound: NaN in the library's columns, null in Milvus's nullable
-  fields, where a comparison with null is never true (checked with milvus-lite 3.2.2, also
-  under `not`).
+  fields, where a comparison with null is never true (also under `not`).
 * `explicit` is the bound explicit == 1 or == 0 (unknown fails it, as above).
 """
 
