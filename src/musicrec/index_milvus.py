@@ -19,11 +19,11 @@ for up to 93,000 of 100,000 rows, where a filtered Milvus Lite query took 300-90
 benchmarks/milvus_filters.py); above it the request's filters (`where`, which the
 recommender passes beside the mask) become a filter expression on the scalar fields,
 `tempo >= 100.0 and tempo <= 130.0 and family in [3, 5]`, and the engine filters inside its
-search. A mask that comes without a `where` the fields can answer (the
-generic contract, or a collection built before the fields existed) is scanned exactly: sending
-its rows as a `row in [...]` list costs megabytes of expression at scale. Any query that
-comes back short of min(k, allowed) results is answered exactly. Milvus Lite is for tests and
-single-process use; serving at scale is a Milvus server.
+search. A mask that comes without a `where` the fields can answer (the generic contract, or a
+collection built before the fields existed) is scanned exactly: sending its rows as a
+`row in [...]` list costs megabytes of expression at scale. Any query that comes back short of
+min(k, allowed) results is answered exactly. Milvus Lite is for tests and single-process use;
+serving at scale is a Milvus server.
 
 pymilvus is imported only when a Milvus index is built or opened (`pip install musicrec[milvus]`).
 """
@@ -46,8 +46,8 @@ from musicrec.index import EXACT_BELOW, VectorIndex, exact_top_k
 LITE_DIR = "index.milvus.db"
 # Entities per insert call: 5,000 x 16 floats is well under gRPC's 64 MB message limit.
 INSERT_BATCH = 5_000
-# A Milvus search returns at most 16,384 results per query (more are answered exactly); its
-# beam is kept as narrow.
+# A Milvus search returns at most 16,384 results per query (more are answered exactly), and
+# its beam (ef) is kept at most as wide.
 MAX_TOPK = 16_384
 
 
