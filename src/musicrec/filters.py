@@ -75,16 +75,22 @@ class Where:
 
     def mask(self, songs: Columns) -> np.ndarray:
         """bool (n,): which songs pass."""
-        ok = np.ones(len(songs), dtype=bool)
+        tests = []
         with np.errstate(invalid="ignore"):  # NaN compares false: unknown fails every bound
             for name, low, high in self.bounds:
                 values = songs.numeric(name)
                 if low > -np.inf:
-                    ok &= values >= np.float32(low)
+                    tests.append(values >= np.float32(low))
                 if high < np.inf:
-                    ok &= values <= np.float32(high)
+                    tests.append(values <= np.float32(high))
         if self.families is not None:
-            ok &= np.isin(songs.family_labels, self.families)
+            tests.append(np.isin(songs.family_labels, self.families))
+        if not tests:
+            return np.ones(len(songs), dtype=bool)
+        # The first test is the start: no pass over an array of ones, per request.
+        ok = tests[0]
+        for test in tests[1:]:
+            ok &= test
         return ok
 
     def expression(self) -> str:

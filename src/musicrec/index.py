@@ -22,16 +22,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import faiss
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from musicrec.errors import InvalidQueryError, LibraryError
-
-if TYPE_CHECKING:
-    from musicrec.filters import Where
+from musicrec.filters import Where
 
 # Masks allowing at most this many rows are scanned exactly; see HNSWIndex. At 1.2M songs x 32
 # dimensions a filtered graph search from inside the filters took about 12 ms for 5 queries at

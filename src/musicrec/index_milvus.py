@@ -14,16 +14,16 @@ places for it:
   file's path, never the token. Any number of API processes can share the collection.
 
 Filtered search picks its method by how many rows the mask allows, as `HNSWIndex` does: up to
-`exact_below` rows are scanned exactly over the library's own vectors (0.2-16 ms in process
-for up to 93,000 of 100,000 rows, where a filtered Milvus Lite query took 300-900 ms over gRPC:
-benchmarks/milvus_filters.py); above it the request's filters (`where`, which the
-recommender passes beside the mask) become a filter expression on the scalar fields,
-`tempo >= 100.0 and tempo <= 130.0 and family in [3, 5]`, and the engine filters inside its
-search. A mask that comes without a `where` the fields can answer (the generic contract, or a
-collection built before the fields existed) is scanned exactly: sending its rows as a
-`row in [...]` list costs megabytes of expression at scale. Any query that comes back short of
-min(k, allowed) results is answered exactly. Milvus Lite is for tests and single-process use;
-serving at scale is a Milvus server.
+`exact_below` rows (`musicrec.index.EXACT_BELOW`) are scanned exactly over the library's own
+vectors (0.2-16 ms in process for up to 93,000 of 100,000 rows, where a filtered Milvus Lite
+query took 300-900 ms over gRPC: benchmarks/milvus_filters.py); above it the request's filters
+(`where`, which the recommender passes beside the mask) become a filter expression on the
+scalar fields, `tempo >= 100.0 and tempo <= 130.0 and family in [3, 5]`, and the engine
+filters inside its search. A mask that comes without a `where` the fields can answer (the
+generic contract, or a collection built before the fields existed) is scanned exactly: sending
+its rows as a `row in [...]` list costs megabytes of expression at scale. Any query that comes
+back short of min(k, allowed) results is answered exactly. Milvus Lite is for tests and
+single-process use; serving at scale is a Milvus server.
 
 pymilvus is imported only when a Milvus index is built or opened (`pip install musicrec[milvus]`).
 """
