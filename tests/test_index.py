@@ -12,6 +12,7 @@ import pytest
 
 from musicrec.errors import InvalidQueryError, LibraryError
 from musicrec.features import normalize
+from musicrec.filters import Where
 from musicrec.index import ExactIndex, HNSWIndex, VectorIndex
 
 
@@ -29,16 +30,24 @@ def recall_at(ids: np.ndarray, truth: np.ndarray) -> float:
                           for a, b in zip(ids, truth, strict=True)]))
 
 
+def ranks(n: int) -> np.ndarray:
+    """float32 (n,): a fixed random order of the rows, a column to filter on: `rank < m`
+    allows m rows spread over the whole set."""
+    return np.random.default_rng(3).permutation(n).astype(np.float32)
+
+
 def make(kind: str, vectors: np.ndarray, folder: Path | None = None) -> VectorIndex:
     """A backend; "hnsw" and "milvus" never scan a mask exactly, so the filtered search of the
     graph or the engine is tested ("+scan" keeps the default switch to an exact scan for
-    small masks). Milvus runs as Milvus Lite in `folder` (a temporary folder if None)."""
+    small masks). Milvus runs as Milvus Lite in `folder` (a temporary folder if None), with
+    the `ranks` as a scalar field `rank` to filter on."""
     if kind == "exact":
         return ExactIndex(vectors)
     if kind.startswith("milvus"):
         from musicrec.index_milvus import MilvusIndex
 
-        index: VectorIndex = MilvusIndex.build(vectors, folder=folder)
+        index: VectorIndex = MilvusIndex.build(vectors, scalars={"rank": ranks(len(vectors))},
+                                               folder=folder)
     else:
         index = HNSWIndex.build(vectors)
     if kind in ("hnsw", "milvus"):
@@ -93,11 +102,13 @@ class TestIndexContract:
             built[kind] = make(kind, clustered(np.random.default_rng(5)), tmp_path)
         index = built[kind]
         x = index.vectors
-        allowed = np.zeros(len(x), dtype=bool)
-        allowed[rng.choice(len(x), n_allowed, replace=False)] = True
+        # The mask and the same filter as column bounds: backends that filter by column
+        # values (Milvus) use the bounds, the others the mask.
+        allowed = ranks(len(x)) < n_allowed
+        where = Where(bounds=(("rank", -np.inf, float(n_allowed - 1)),))
         queries = x[rng.choice(len(x), 40, replace=False)]
         k = 50
-        ids, sims = index.search(queries, k, allowed=allowed)
+        ids, sims = index.search(queries, k, allowed=allowed, where=where)
         assert ids.shape == (40, k)
         expected = min(k, n_allowed)
         for row_ids, row_sims in zip(ids, sims, strict=True):
@@ -124,6 +135,8 @@ class TestIndexContract:
             index.search(np.ones(16), 0)
         with pytest.raises(InvalidQueryError, match="mask"):
             index.search(np.ones(16), 5, allowed=np.ones(10, dtype=bool))
+        with pytest.raises(InvalidQueryError, match="pass the mask too"):
+            index.search(np.ones(16), 5, where=Where(families=(1,)))
 
     def test_one_dimensional_query_is_accepted(self, kind: str, rng: np.random.Generator,
                                                tmp_path: Path) -> None:

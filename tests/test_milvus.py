@@ -12,13 +12,14 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from musicrec.build import BuildConfig, build_library
+from musicrec.build import BuildConfig, build_library, rebuild_families
 from musicrec.cli import app
 from musicrec.errors import LibraryError
+from musicrec.filters import FAMILY, Where
 from musicrec.index import ExactIndex
 from musicrec.library import Library
 from musicrec.request import RecommendRequest
-from test_index import MILVUS, clustered
+from test_index import MILVUS, clustered, recall_at
 
 pytestmark = MILVUS
 
@@ -117,3 +118,131 @@ def test_opening_an_hnsw_library_does_not_import_pymilvus(small_library_path: Pa
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
+
+
+class Songs:
+    """2,000 songs with filterable columns: unknown values, values exactly on the bounds."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        n = 2000
+        self.vectors = clustered(rng, n=n)
+        unknown = rng.random(n) < 0.1
+        self.columns = {
+            "tempo": np.where(unknown, np.nan, rng.uniform(60, 200, n)).astype(np.float32),
+            "energy": rng.choice(np.array([0.2, 0.5, 0.8, 0.81, np.nan], np.float32), n),
+            "year": np.where(rng.random(n) < 0.2, np.nan,
+                             rng.integers(1960, 2024, n)).astype(np.float32),
+            "explicit": rng.choice(np.array([0, 1, np.nan], np.float32), n),
+        }
+        self.family_labels = rng.integers(0, 8, n).astype(np.int16)
+
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+    def numeric(self, name: str) -> np.ndarray:
+        return self.columns[name]
+
+
+def matching(index, expression: str) -> list[int]:
+    """Every row whose scalar fields match the expression (a query, not a search)."""
+    index.client.load_collection(index.collection)
+    found = index.client.query(index.collection, filter=expression, output_fields=["row"],
+                               limit=len(index))
+    return sorted(r["row"] for r in found)
+
+
+FILTER_SWEEP = [
+    {"min": {"tempo": 100}},
+    {"max": {"tempo": 130}},
+    {"min": {"tempo": 100, "year": 1990}, "max": {"tempo": 130}},
+    {"max": {"energy": 0.8}},
+    {"min": {"energy": 0.8}, "max": {"energy": 0.8}},
+    {"explicit": False},
+    {"explicit": True, "families": [3, 5]},
+    {"families": [0, 1, 2, 4, 6, 7]},
+    {"min": {"year": 2000}, "max": {"energy": 0.5}, "explicit": False, "families": [1]},
+    {"max": {"tempo": 10}},  # nobody passes
+]
+
+
+@pytest.fixture(scope="module")
+def filtered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Songs, object]:
+    """The songs, and a Milvus Lite index holding their columns as scalar fields that always
+    searches in the engine."""
+    from musicrec.index_milvus import MilvusIndex
+
+    songs = Songs(np.random.default_rng(11))
+    index = MilvusIndex.build(songs.vectors, folder=tmp_path_factory.mktemp("filtered"),
+                              scalars={**songs.columns, FAMILY: songs.family_labels})
+    index.exact_below = 0
+    return songs, index
+
+
+def test_the_expression_selects_exactly_the_songs_of_the_mask(filtered) -> None:
+    """Asked for every match (a query, not a search), Milvus returns the mask's songs exactly,
+    NaN (null) values, float32 bounds, explicit and families included."""
+    songs, index = filtered
+    for filters in FILTER_SWEEP:
+        where = Where.of(RecommendRequest(seed_tracks=["x"], **filters))
+        assert matching(index, where.expression()) == np.flatnonzero(where.mask(songs)).tolist(), \
+            filters
+
+
+def test_filtered_search_in_the_engine_gives_min_k_allowed_nearest_first(
+        filtered, monkeypatch: pytest.MonkeyPatch) -> None:
+    songs, index = filtered
+    sent = []
+    engine = type(index)._engine_search
+    monkeypatch.setattr(index, "_engine_search", lambda q, k, expression, ef: (
+        sent.append(expression) or engine(index, q, k, expression, ef)))
+    queries = songs.vectors[::250]
+    k, by_engine = 20, 0
+    for filters in FILTER_SWEEP:
+        where = Where.of(RecommendRequest(seed_tracks=["x"], **filters))
+        allowed = where.mask(songs)
+        ids, _ = index.search(queries, k, allowed=allowed, where=where)
+        truth, _ = ExactIndex(songs.vectors).search(queries, k, allowed=allowed)
+        expected = min(k, int(allowed.sum()))
+        by_engine += int(allowed.sum()) > k  # fewer are scanned exactly
+        assert ((ids >= 0).sum(axis=1) == expected).all() and allowed[ids[ids >= 0]].all()
+        assert not expected or recall_at(ids, truth) >= 0.95, filters
+    assert len(sent) == by_engine >= 7 and "" not in sent
+    # Without a `where` the fields can answer, a mask is scanned in process, exactly.
+    allowed = songs.columns["tempo"] > 150
+    for where in (None, Where(bounds=(("popularity", 50.0, np.inf),))):
+        ids, _ = index.search(queries, k, allowed=allowed, where=where)
+        np.testing.assert_array_equal(
+            ids, ExactIndex(songs.vectors).search(queries, k, allowed=allowed)[0])
+    assert len(sent) == by_engine
+
+
+@pytest.mark.parametrize("filters", [
+    {"min": {"tempo": 100.0, "year": 1990}, "max": {"tempo": 130.0}},
+    {"min": {"energy": 0.5}},
+    {"explicit": False, "families": [0, 1]},
+])
+def test_a_milvus_library_filters_in_the_engine_like_an_hnsw_library(
+        milvus_library: Path, small_library: Library, filters: dict[str, object]) -> None:
+    lib = Library.open(milvus_library)
+    lib.index.exact_below = 0  # 3,000 songs: the engine, not an exact scan
+    assert {"tempo", "year", "energy", "explicit", FAMILY} <= set(lib.index.scalars)
+    for row in (42, 1234):
+        request = RecommendRequest(seed_tracks=[lib.tracks([row])[0]["id"]], limit=10,
+                                   **filters)
+        got = [t.track for t in lib.recommend(request).tracks]
+        expected = [t.track for t in small_library.recommend(request).tracks]
+        assert [t["id"] for t in got] == [t["id"] for t in expected] and len(got) == 10
+    lib.index.close()
+
+
+def test_rebuilt_families_are_written_to_the_collection(milvus_library: Path,
+                                                        tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "lib"
+    shutil.copytree(milvus_library.resolve(), copy)
+    rebuild_families(copy, 3)
+    lib = Library.open(copy)
+    expected = np.flatnonzero(lib.families.labels == 2).tolist()
+    assert expected and matching(lib.index, f"{FAMILY} == 2") == expected
+    lib.index.close()

@@ -43,6 +43,7 @@ from musicrec.catalogue import Catalogue, one_chunk
 from musicrec.errors import LibraryError
 from musicrec.families import Families, build_families
 from musicrec.features import FeatureConfig, FeaturePipeline
+from musicrec.filters import FAMILY, scalar_columns
 from musicrec.folders import build_lock, new_build_folder, publish, recover
 from musicrec.index import HNSWIndex
 from musicrec.index_milvus import MilvusIndex
@@ -239,17 +240,18 @@ def _write_artefacts(catalogue: Catalogue, sources: list[SourceFile], folder: Pa
     else:
         learned = save_learned(folder, context, config.context, len(context.dims))
     np.save(folder / FILES["vectors"], vectors)
-    with _stage(times, progress, "index"):
-        index_params = _build_index(vectors, folder, config)
-        progress.advance("index", 1)
-    with _stage(times, progress, "lookups"):
-        _write_lookups(table, folder)
-        progress.advance("lookups", 1)
+    # Families before the index: a Milvus collection stores each song's family to filter on.
     with _stage(times, progress, "families"):
         families = build_families(vectors, table, config.family_count,
                                   layout=config.map_layout)
         families.save(folder / FILES["families"])
         progress.advance("families", 1)
+    with _stage(times, progress, "index"):
+        index_params = _build_index(vectors, folder, config, table, families.labels)
+        progress.advance("index", 1)
+    with _stage(times, progress, "lookups"):
+        _write_lookups(table, folder)
+        progress.advance("lookups", 1)
     with _stage(times, progress, "write"):
         with pa.OSFile(str(folder / FILES["catalogue"]), "wb") as sink, \
                 pa.ipc.new_file(sink, table.schema) as writer:
@@ -281,11 +283,13 @@ def _write_artefacts(catalogue: Catalogue, sources: list[SourceFile], folder: Pa
     })
 
 
-def _build_index(vectors: np.ndarray, folder: Path, config: BuildConfig) -> dict[str, Any]:
+def _build_index(vectors: np.ndarray, folder: Path, config: BuildConfig, table: pa.Table,
+                 family_labels: np.ndarray) -> dict[str, Any]:
     """Build the index the config asks for, save it into `folder`; its manifest entry."""
     if config.index == "milvus":
         index = MilvusIndex.build(
-            vectors, folder=folder, uri=config.milvus_uri,
+            vectors, scalars=scalar_columns(table, family_labels), folder=folder,
+            uri=config.milvus_uri,
             token_file=(str(Path(config.milvus_token_file).expanduser().resolve())
                         if config.milvus_token_file else None),
             m=config.hnsw_m, ef_construction=config.hnsw_ef_construction,
@@ -372,6 +376,9 @@ def rebuild_families(path: str | Path, count: int | None = None) -> Families:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    if isinstance(lib.index, MilvusIndex) and FAMILY in lib.index.scalars:
+        lib.index.update_scalar(FAMILY, families.labels)  # what family filters read there
+        lib.index.close()
     manifest = lib.manifest.model_copy(deep=True)
     manifest.families = FamilyInfo(count=len(families.families), method=families.method)
     manifest.build_config["family_count"] = count

@@ -26,6 +26,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from musicrec.errors import InvalidQueryError, NotFoundError
+from musicrec.filters import Where
 from musicrec.playlists import track_id_of
 from musicrec.request import MAX_SEEDS, RecommendRequest, first_error
 
@@ -48,8 +49,9 @@ class Filters(BaseModel):
     max: dict[str, float] = Field(default_factory=dict)
     explicit: bool | None = None
 
-    def mask(self, lib: Library, seed_id: str) -> np.ndarray | None:
-        """bool (n,): the songs passing every filter; None when there are none.
+    def allowed(self, lib: Library, seed_id: str) -> tuple[np.ndarray | None, Where | None]:
+        """bool (n,): the songs passing every filter, and the `Where` it was made from, to
+        search with (`VectorIndex.search`); (None, None) when there are none.
 
         Raises:
             InvalidQueryError: an unknown feature, a value out of range, min above max, or a
@@ -59,7 +61,7 @@ class Filters(BaseModel):
                                      explicit=self.explicit)
         rec = lib.recommender()
         rec.check_columns(req)
-        return rec.filter_mask(req)
+        return rec.filter_mask(req), Where.of(req)
 
 
 class ContinueRequest(Filters):
@@ -142,13 +144,13 @@ def continue_playlist(lib: Library, rows: Sequence[int], req: ContinueRequest,
     if not MIN_PLAYLIST <= len(playlist) <= MAX_PLAYLIST:
         raise InvalidQueryError(f"a playlist to continue has {MIN_PLAYLIST} to {MAX_PLAYLIST} "
                                 f"songs in this library, got {len(playlist)}")
-    mask = req.mask(lib, str(lib.tracks([int(playlist[0])])[0]["id"]))
+    mask, where = req.allowed(lib, str(lib.tracks([int(playlist[0])])[0]["id"]))
     vectors = np.asarray(lib.vectors[playlist], dtype=np.float32)
     centres, assignment = _spherical_kmeans(vectors, _cluster_count(len(playlist)))
     depth = 1
     while True:
-        picked = _continue(lib, playlist, vectors, centres, assignment, req, mask, spread,
-                           depth)
+        picked = _continue(lib, playlist, vectors, centres, assignment, req, mask, where,
+                           spread, depth)
         # The artist cap and the versions can use up the candidates: look further first.
         if len(picked) >= req.count or depth >= 16:
             return picked
@@ -157,11 +159,12 @@ def continue_playlist(lib: Library, rows: Sequence[int], req: ContinueRequest,
 
 def _continue(lib: Library, playlist: np.ndarray, vectors: np.ndarray, centres: np.ndarray,
               assignment: np.ndarray, req: ContinueRequest, mask: np.ndarray | None,
-              spread: bool, depth: int) -> list[int]:
+              where: Where | None, spread: bool, depth: int) -> list[int]:
     per_song = min(MAX_POOL, depth * max(PER_SONG, -(-req.count * 3 // len(playlist))))
-    ids, _ = lib.index.search(np.vstack([vectors, centres]), per_song, allowed=mask)
+    ids, _ = lib.index.search(np.vstack([vectors, centres]), per_song, allowed=mask,
+                              where=where)
     more, _ = lib.index.search(centres, min(MAX_POOL, depth * (PER_CENTRE * req.count + 20)),
-                               allowed=mask)
+                               allowed=mask, where=where)
     cand = np.unique(np.concatenate([ids.ravel(), more.ravel()]))
     cand = cand[cand >= 0]
     versions = lib.version_key
@@ -288,14 +291,14 @@ def journey(lib: Library, req: JourneyRequest) -> list[int]:
         InvalidQueryError: bad filters, or fewer allowed songs than steps.
     """
     a, b = rows_of_ids(lib, [req.start, req.end])
-    mask = req.mask(lib, req.start)
+    mask, where = req.allowed(lib, req.start)
     va, vb = (np.asarray(lib.vectors[r], dtype=np.float32) for r in (a, b))
     inner = req.length - 2
     points = _slerp(va, vb, np.arange(1, inner + 1) / (inner + 1))
     versions, artists = lib.version_key, lib.primary_artist
     k = JOURNEY_CANDIDATES
     while True:
-        ids, sims = lib.index.search(points, k, allowed=mask)
+        ids, sims = lib.index.search(points, k, allowed=mask, where=where)
         steps = _disjoint(ids, sims, versions, {int(versions[a]), int(versions[b])}, {a, b})
         # With artist context in the vectors a song's nearest neighbours are often all by its
         # own artist: look further until every step offers a few artists to alternate.

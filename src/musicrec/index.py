@@ -29,6 +29,7 @@ import numpy as np
 from threadpoolctl import ThreadpoolController
 
 from musicrec.errors import InvalidQueryError, LibraryError
+from musicrec.filters import Where
 
 # Masks allowing at most this many rows are scanned exactly; see HNSWIndex. A recommendation
 # with 5 seeds over 1.2M songs x 32 dimensions (p50, 2 busy cores): 12k allowed songs, 6.5 ms
@@ -82,14 +83,16 @@ class VectorIndex(ABC):
     def __len__(self) -> int:
         return int(self.vectors.shape[0])
 
-    def search(self, queries: np.ndarray, k: int,
-               allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, queries: np.ndarray, k: int, allowed: np.ndarray | None = None,
+               where: Where | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The k most similar rows for each query.
 
         Args:
             queries: float array of shape (q, dims) or (dims,).
             k: how many neighbours, >= 1.
             allowed: optional bool array of shape (n,): only these rows may be returned.
+            where: the same filter as `allowed`, as column bounds (`musicrec.filters`), for a
+                backend that holds the columns and filters by itself; the others ignore it.
 
         Returns:
             (ids, sims): int64 and float32 arrays of shape (q, k), best first. Each query has
@@ -100,11 +103,13 @@ class VectorIndex(ABC):
             raise InvalidQueryError(f"k must be a positive integer, got {k!r}")
         q = check_queries(queries, self.dims)
         mask = check_mask(allowed, len(self))
-        return self._search(q, int(k), mask)
+        if where is not None and mask is None:
+            raise InvalidQueryError("`where` describes an allowed mask: pass the mask too")
+        return self._search(q, int(k), mask, where)
 
     @abstractmethod
-    def _search(self, q: np.ndarray, k: int,
-                mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]: ...
+    def _search(self, q: np.ndarray, k: int, mask: np.ndarray | None,
+                where: Where | None) -> tuple[np.ndarray, np.ndarray]: ...
 
     def _fill_short(self, q: np.ndarray, k: int, mask: np.ndarray | None, n_allowed: int,
                     ids: np.ndarray, sims: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -161,7 +166,7 @@ class ExactIndex(VectorIndex):
 
     kind = "exact"
 
-    def _search(self, q, k, mask):
+    def _search(self, q, k, mask, where):
         rows = None if mask is None else np.flatnonzero(mask)
         return exact_top_k(self.vectors, q, k, rows)
 
@@ -202,7 +207,7 @@ class HNSWIndex(VectorIndex):
         index.add(np.ascontiguousarray(vectors, dtype=np.float32))
         return cls(vectors, index, ef_search)
 
-    def _search(self, q, k, mask):
+    def _search(self, q, k, mask, where):
         n_allowed = len(self) if mask is None else int(np.count_nonzero(mask))
         if mask is not None and n_allowed <= max(k, self.exact_below):
             return exact_top_k(self.vectors, q, k, np.flatnonzero(mask))

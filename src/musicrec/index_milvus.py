@@ -2,7 +2,10 @@
 
 The library keeps its vectors (memory-mapped, as with every backend); the collection holds a
 copy of them, one entity per song (`row` INT64 primary key = the song's row, `vec`
-FLOAT_VECTOR, an HNSW index with inner product). Two places for it:
+FLOAT_VECTOR, an HNSW index with inner product), with the columns a request can filter on as
+scalar fields (`musicrec.filters.scalar_columns`: the tunable audio features, year,
+popularity, explicit as nullable FLOAT, null where unknown; the sound family as INT32). Two
+places for it:
 
 * Milvus Lite (the `milvus-lite` package): a data folder inside the library, `index.milvus.db`,
   opened in-process. For tests and single-machine use; one process at a time holds its lock.
@@ -10,17 +13,17 @@ FLOAT_VECTOR, an HNSW index with inner product). Two places for it:
   a file (`--milvus-token-file`). The manifest records the URI, the collection and the token
   file's path, never the token. Any number of API processes can share the collection.
 
-Filtered search (the generic `allowed` mask of the contract, which is what the recommender
-passes for min/max filters) picks its method by how many rows the mask allows, as `HNSWIndex`
-does: up to `exact_below` rows are scanned exactly over the library's own vectors; above it the
-mask becomes a Milvus filter expression on the `row` field, `row in [...]` or, when fewer rows
-are excluded than allowed, `row not in [...]`, so the engine filters inside its search. A mask
-whose shorter id list is longer than `max_expression_ids` is scanned exactly too. Any query
-that comes back short of min(k, allowed) results is answered exactly.
-Measured with milvus-lite 3.2.2 (pure Python, on 2 busy cores, 20,000 x 16 vectors): one
-unfiltered query took 70-150 ms over gRPC, 5 queries filtered by a 6,000-id `in` list 0.9 s and
-by a 2,000-id `not in` list 0.4 s, against well under 1 ms for an exact scan of 50,000 rows in
-process; hence the exact path for small masks, and Lite for tests rather than for serving.
+Filtered search picks its method by how many rows the mask allows, as `HNSWIndex` does: up to
+`exact_below` rows (`musicrec.index.EXACT_BELOW`) are scanned exactly over the library's own
+vectors (0.1-5 ms in process for up to 93,000 of 100,000 rows, where a filtered Milvus Lite
+query took 75-150 ms over gRPC: benchmarks/milvus_filters.py); above it the request's filters
+(`where`, which the recommender passes beside the mask) become a filter expression on the
+scalar fields, `tempo >= 100.0 and tempo <= 130.0 and family in [3, 5]`, and the engine
+filters inside its search. A mask that comes without a `where` the fields can answer (the
+generic contract, or a collection built before the fields existed) is scanned exactly: sending
+its rows as a `row in [...]` list costs megabytes of expression at scale. Any query that comes
+back short of min(k, allowed) results is answered exactly. Milvus Lite is for tests and
+single-process use; serving at scale is a Milvus server.
 
 pymilvus is imported only when a Milvus index is built or opened (`pip install musicrec[milvus]`).
 """
@@ -30,6 +33,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import uuid
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -42,10 +46,11 @@ from musicrec.index import EXACT_BELOW, VectorIndex, exact_top_k
 LITE_DIR = "index.milvus.db"
 # Entities per insert call: 5,000 x 16 floats is well under gRPC's 64 MB message limit.
 INSERT_BATCH = 5_000
-# A Milvus search returns at most 16,384 results per query; more are answered exactly.
+# A Milvus search returns at most 16,384 results per query (more are answered exactly), and
+# its beam (ef) is kept at most as wide.
+# A filtered search's beam is at least this many times k wide (HNSWIndex's retry width).
+FILTERED_EF_FACTOR = 16
 MAX_TOPK = 16_384
-# Filter lists longer than this are not sent: the expression would be megabytes of text.
-MAX_EXPRESSION_IDS = 200_000
 
 
 def _milvus() -> Any:
@@ -75,8 +80,8 @@ class MilvusIndex(VectorIndex):
 
     def __init__(self, vectors: np.ndarray, collection: str, *, uri: str | None = None,
                  lite_path: Path | None = None, token_file: str | None = None,
-                 m: int = 16, ef_construction: int = 40, ef_search: int = 64,
-                 exact_below: int = EXACT_BELOW):
+                 scalars: tuple[str, ...] = (), m: int = 16, ef_construction: int = 40,
+                 ef_search: int = 64, exact_below: int = EXACT_BELOW):
         super().__init__(vectors)
         if (uri is None) == (lite_path is None):
             raise ValueError("give exactly one of uri (a server) or lite_path (Milvus Lite)")
@@ -84,9 +89,9 @@ class MilvusIndex(VectorIndex):
         self.uri = uri
         self.lite_path = lite_path
         self.token_file = token_file
+        self.scalars = scalars  # the scalar fields a `where` may name
         self.m, self.ef_construction, self.ef_search = m, ef_construction, ef_search
         self.exact_below = exact_below
-        self.max_expression_ids = MAX_EXPRESSION_IDS
         self._client: Any = None
         self._loaded = False  # the collection is loaded for search on this connection
 
@@ -124,10 +129,15 @@ class MilvusIndex(VectorIndex):
     # --- build, save, load -----------------------------------------------------------------
 
     @classmethod
-    def build(cls, vectors: np.ndarray, *, folder: Path | None = None, uri: str | None = None,
-              token_file: str | None = None, collection: str | None = None, m: int = 16,
-              ef_construction: int = 40, ef_search: int = 64) -> MilvusIndex:
+    def build(cls, vectors: np.ndarray, *, scalars: Mapping[str, np.ndarray] | None = None,
+              folder: Path | None = None, uri: str | None = None, token_file: str | None = None,
+              collection: str | None = None, m: int = 16, ef_construction: int = 40,
+              ef_search: int = 64) -> MilvusIndex:
         """Create a collection holding `vectors` (float32 (n, d) unit rows) and index it.
+
+        `scalars` are columns of n values each, by field name, for filter expressions:
+        integer arrays become INT32 fields, float arrays nullable FLOAT fields with NaN
+        stored as null (which fails every comparison, as NaN fails the mask's).
 
         Without `uri`, a Milvus Lite data folder is made in `folder` (a temporary folder if
         None; `save` copies it into the library). With `uri`, a new collection on that server
@@ -135,19 +145,29 @@ class MilvusIndex(VectorIndex):
         collection a running server reads; drop old ones with the Milvus tools).
         """
         pymilvus = _milvus()
+        scalars = dict(scalars or {})
+        for name, values in scalars.items():
+            if np.shape(values) != (len(vectors),):
+                raise ValueError(f"scalar column {name} has shape {np.shape(values)}, "
+                                 f"expected ({len(vectors)},)")
+        common = {"scalars": tuple(scalars), "m": m, "ef_construction": ef_construction,
+                  "ef_search": ef_search}
         if uri is None:
             base = Path(folder) if folder is not None else Path(tempfile.mkdtemp("-milvus"))
             base.mkdir(parents=True, exist_ok=True)
-            index = cls(vectors, collection or "musicrec", lite_path=base / LITE_DIR,
-                        m=m, ef_construction=ef_construction, ef_search=ef_search)
+            index = cls(vectors, collection or "musicrec", lite_path=base / LITE_DIR, **common)
         else:
             name = collection or f"musicrec_{uuid.uuid1().hex[:12]}_{uuid.uuid4().hex[:8]}"
-            index = cls(vectors, name, uri=uri, token_file=token_file, m=m,
-                        ef_construction=ef_construction, ef_search=ef_search)
+            index = cls(vectors, name, uri=uri, token_file=token_file, **common)
         client = index.client
         schema = client.create_schema(auto_id=False, enable_dynamic_field=False)
         schema.add_field("row", pymilvus.DataType.INT64, is_primary=True)
         schema.add_field("vec", pymilvus.DataType.FLOAT_VECTOR, dim=int(vectors.shape[1]))
+        for name, values in scalars.items():
+            if np.issubdtype(np.asarray(values).dtype, np.integer):
+                schema.add_field(name, pymilvus.DataType.INT32)
+            else:
+                schema.add_field(name, pymilvus.DataType.FLOAT, nullable=True)
         params = client.prepare_index_params()
         params.add_index(field_name="vec", index_type="HNSW", metric_type="IP",
                          params={"M": m, "efConstruction": ef_construction})
@@ -158,14 +178,29 @@ class MilvusIndex(VectorIndex):
         x = np.ascontiguousarray(vectors, dtype=np.float32)
         for start in range(0, len(x), INSERT_BATCH):
             stop = min(start + INSERT_BATCH, len(x))
-            client.insert(index.collection, [{"row": i, "vec": x[i]}
-                                             for i in range(start, stop)])
+            columns = {name: _field_values(values[start:stop])
+                       for name, values in scalars.items()}
+            client.insert(index.collection, [
+                {"row": i, "vec": x[i], **{name: col[i - start] for name, col in columns.items()}}
+                for i in range(start, stop)])
         client.flush(index.collection)
         return index
 
+    def update_scalar(self, name: str, values: np.ndarray) -> None:
+        """Rewrite one scalar field of every song in place (the families after they are
+        re-clustered), by partial upserts."""
+        if name not in self.scalars:
+            raise LibraryError(f"Milvus collection {self.collection} has no field {name}")
+        for start in range(0, len(values), INSERT_BATCH):
+            column = _field_values(values[start:start + INSERT_BATCH])
+            self.client.upsert(self.collection, [{"row": start + i, name: v}
+                                                 for i, v in enumerate(column)],
+                               partial_update=True)
+        self.client.flush(self.collection)
+
     def save(self, folder: Path) -> dict[str, Any]:
         params: dict[str, Any] = {"kind": self.kind, "collection": self.collection,
-                                  "rows": len(self), "m": self.m,
+                                  "rows": len(self), "scalars": list(self.scalars), "m": self.m,
                                   "ef_construction": self.ef_construction,
                                   "ef_search": self.ef_search}
         if self.uri is not None:
@@ -182,7 +217,9 @@ class MilvusIndex(VectorIndex):
         """Open the collection a manifest names; its row count must match the vectors."""
         try:
             common = {"m": int(params["m"]), "ef_construction": int(params["ef_construction"]),
-                      "ef_search": int(params["ef_search"])}
+                      "ef_search": int(params["ef_search"]),
+                      # A collection built before the fields existed: masks are scanned.
+                      "scalars": tuple(str(f) for f in params.get("scalars", ()))}
             collection, rows = str(params["collection"]), int(params["rows"])
             if params.get("uri"):
                 index = cls(vectors, collection, uri=str(params["uri"]),
@@ -212,30 +249,27 @@ class MilvusIndex(VectorIndex):
 
     # --- search ----------------------------------------------------------------------------
 
-    def _search(self, q, k, mask):
-        n = len(self)
-        n_allowed = n if mask is None else int(np.count_nonzero(mask))
-        expression = None
-        if mask is not None:
-            allowed_ids = np.flatnonzero(mask)
-            if n_allowed <= max(k, self.exact_below):
-                return exact_top_k(self.vectors, q, k, allowed_ids)
-            if n_allowed <= n - n_allowed:
-                ids_text, negate = allowed_ids, False
-            else:
-                ids_text, negate = np.flatnonzero(~mask), True
-            if len(ids_text) > self.max_expression_ids:
-                return exact_top_k(self.vectors, q, k, allowed_ids)
-            if len(ids_text):
-                expression = f"row {'not in' if negate else 'in'} {ids_text.tolist()}"
-        if k > MAX_TOPK:
+    def _search(self, q, k, mask, where):
+        n_allowed = len(self) if mask is None else int(np.count_nonzero(mask))
+        by_engine = mask is None or (n_allowed > max(k, self.exact_below) and where is not None
+                                     and where.columns <= set(self.scalars))
+        if not by_engine or k > MAX_TOPK:
             return exact_top_k(self.vectors, q, k, None if mask is None else
                                np.flatnonzero(mask))
-        ids, sims = self._engine_search(q, k, expression)
+        ef = max(self.ef_search, k)
+        if mask is not None:
+            # A filtered beam holds allowed and forbidden songs alike: widen it by the share the
+            # filter allows (Milvus Lite, 2,000 songs, 8% allowed: recall@20 0.86 with ef 64,
+            # 1.0 with ef 800), and to at least FILTERED_EF_FACTOR x k for a query with no
+            # allowed song near it (a seed moved inside the filters; 3,000 songs, 44% allowed,
+            # none in the unfiltered top 40: recall@40 0.475 with ef 217, 1.0 with ef 400).
+            ef = max(-(-ef * len(self) // n_allowed), FILTERED_EF_FACTOR * k)
+        ids, sims = self._engine_search(q, k, "" if where is None else where.expression(),
+                                        min(MAX_TOPK, ef))
         return self._fill_short(q, k, mask, n_allowed, ids, sims)
 
-    def _engine_search(self, q: np.ndarray, k: int,
-                       expression: str | None) -> tuple[np.ndarray, np.ndarray]:
+    def _engine_search(self, q: np.ndarray, k: int, expression: str,
+                       ef: int) -> tuple[np.ndarray, np.ndarray]:
         pymilvus = _milvus()
         try:
             if not self._loaded:  # Milvus Lite forgets a loaded collection when reopened
@@ -243,8 +277,8 @@ class MilvusIndex(VectorIndex):
                 self._loaded = True
             hits = self.client.search(
                 self.collection, data=q.tolist(), limit=k, anns_field="vec",
-                filter=expression or "", output_fields=["row"],
-                search_params={"metric_type": "IP", "params": {"ef": max(self.ef_search, k)}})
+                filter=expression, output_fields=["row"],
+                search_params={"metric_type": "IP", "params": {"ef": ef}})
         except pymilvus.MilvusException as exc:
             raise LibraryError(f"Milvus search failed ({exc.message}); is the server at "
                                f"{self.uri or self.lite_path} up?") from exc
@@ -260,3 +294,8 @@ class MilvusIndex(VectorIndex):
         order = np.argsort(-sims, axis=1, kind="stable")
         return np.take_along_axis(ids, order, 1), np.take_along_axis(sims, order, 1)
 
+
+
+def _field_values(values: np.ndarray) -> list[Any]:
+    """Python values for an insert: ints, floats, and None for NaN (unknown)."""
+    return [None if v != v else v for v in np.asarray(values).tolist()]

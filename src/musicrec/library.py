@@ -26,6 +26,7 @@ from musicrec.artefacts import FILES, PER_SONG, Artefacts, Manifest
 from musicrec.errors import LibraryError, MusicrecError, NotFoundError
 from musicrec.families import Families
 from musicrec.features import FeaturePipeline
+from musicrec.filters import numeric_column
 from musicrec.index import ExactIndex, VectorIndex, load_index
 from musicrec.learn import cold_query, load_learned, related_artists
 from musicrec.recommend import Recommendations, Recommender
@@ -141,16 +142,11 @@ class Library:
         return frozenset(self.table.column_names)  # Arrow builds a new list on every call
 
     def numeric(self, name: str) -> np.ndarray:
-        """A numeric column as float32 (n,), NaN where unknown; cached after first use.
-
-        float32 is exact for every stored value (the catalogue keeps features as float32 and
-        integers below 2**24) at half the memory of float64.
-        """
+        """A numeric column as float32 (n,), NaN where unknown (`numeric_column`); cached."""
         if name not in self._numeric:
             if not self.has_column(name):
                 raise NotFoundError(f"this library has no {name!r} column")
-            col = self.table.column(name)
-            self._numeric[name] = np.asarray(col.to_pandas(), dtype=np.float32)
+            self._numeric[name] = numeric_column(self.table.column(name))
         return self._numeric[name]
 
     def row_of(self, track_id: str) -> int | None:

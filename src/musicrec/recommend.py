@@ -5,7 +5,7 @@ It runs in stages, each a method with explicit inputs and outputs, testable on i
     resolve_seeds(request)              -> [Seed]          what each seed stands for
     queries(seeds, request)             -> (s, d) float32  one query vector per seed
     filter_mask(request)                -> (n,) bool       the hard filters, or None
-    candidates(queries, k, mask, seeds) -> [Pool]          each seed's nearest allowed songs
+    candidates(queries, k, mask, seeds, where) -> [Pool]   each seed's nearest allowed songs
     rerank(pools, request)              -> [Pick]          targets, interleave, diversity
     explain(picks, seeds, target)       -> [str]           why each song is there
 
@@ -13,8 +13,9 @@ Each seed is searched on its own and the results are interleaved, so with a jazz
 metal song as seeds the list holds songs like each, rather than songs like their average
 (which sound like neither). Targets move the query towards the wanted values and re-rank the
 candidates by how far they are from them. Hard filters (min/max) move a seed that breaks them
-just inside them, and go into the index search as a mask; the index returns as many songs as
-asked whenever that many pass.
+just inside them, and go into the index search as a mask and as the column bounds it was made
+from (`musicrec.filters.Where`, for an index that filters by itself); the index returns as many
+songs as asked whenever that many pass.
 
 The recommender reads the library only through `SongSource`, so it can be tested over a few
 arrays, and the library module depends on it, never the other way round.
@@ -31,6 +32,7 @@ import numpy as np
 
 from musicrec.errors import InvalidQueryError, NotFoundError
 from musicrec.features import FeaturePipeline, normalize
+from musicrec.filters import Where
 from musicrec.index import VectorIndex
 from musicrec.request import RecommendRequest
 
@@ -183,12 +185,12 @@ class Recommender:
         self.check_columns(req)
         seeds = self.resolve_seeds(req)
         queries = self.queries(seeds, req)
-        mask = self.filter_mask(req)
+        mask, where = self.filter_mask(req), Where.of(req)
         # Targets re-rank the pool, so they need a deeper one to find songs near the values.
         depth = 12 if req.target else 4
         pool_size = min(max(depth * -(-req.limit // len(seeds)), 40), MAX_POOL)
         while True:
-            pools = self.candidates(queries, pool_size, mask, seeds)
+            pools = self.candidates(queries, pool_size, mask, seeds, where)
             picks = self.rerank(pools, req)
             # The artist and version rules can use up a pool: look further before giving up.
             if len(picks) >= req.limit or pool_size >= min(MAX_POOL, len(self.src)):
@@ -355,25 +357,13 @@ class Recommender:
         return mask
 
     def _compute_mask(self, req: RecommendRequest) -> np.ndarray:
-        tests = []
-        with np.errstate(invalid="ignore"):
-            # Bounds in float32 like the stored values, so max_energy=0.8 keeps a song whose
-            # energy was given as 0.8. An unknown value (NaN) fails every bound.
-            tests += [self.src.numeric(name) >= np.float32(v) for name, v in req.min.items()]
-            tests += [self.src.numeric(name) <= np.float32(v) for name, v in req.max.items()]
-        if req.explicit is not None:
-            tests.append(self.src.numeric("explicit") == float(req.explicit))
-        if req.families is not None:
-            tests.append(np.isin(self.src.family_labels, req.families))
-        ok = tests[0]
-        for test in tests[1:]:
-            ok &= test
-        return ok
+        return (Where.of(req) or Where()).mask(self.src)
 
     def candidates(self, queries: np.ndarray, k: int, mask: np.ndarray | None,
-                   seeds: list[Seed]) -> list[Pool]:
-        """Each seed's k nearest allowed songs, without the seed songs or other versions."""
-        ids, sims = self.index.search(queries, k, allowed=mask)
+                   seeds: list[Seed], where: Where | None = None) -> list[Pool]:
+        """Each seed's k nearest allowed songs, without the seed songs or other versions;
+        `where` is the filter `mask` was made from, for an index that filters by itself."""
+        ids, sims = self.index.search(queries, k, allowed=mask, where=where)
         seed_rows = np.concatenate([s.rows for s in seeds if s.info.type == "TRACK"]
                                    or [np.empty(0, np.int64)])
         seed_versions = np.unique(self.src.version_key[seed_rows])
