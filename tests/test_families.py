@@ -170,7 +170,7 @@ def test_save_load_round_trip(families: Families, tmp_path: Path) -> None:
     assert loaded.method == families.method
     for name in ("labels", "centroids", "map_xy", "sample_rows"):
         np.testing.assert_array_equal(getattr(loaded, name), getattr(families, name))
-    assert isinstance(loaded.labels, np.memmap)
+    assert isinstance(loaded.labels.base, np.memmap)  # mapped from the file, not copied
 
 
 def test_load_rejects_old_foreign_and_missing(families: Families, tmp_path: Path) -> None:
