@@ -145,11 +145,15 @@ def exact_top_k(vectors: np.ndarray, q: np.ndarray, k: int,
 
     Private to the backends: everything else searches through a `VectorIndex`.
     """
-    matrix = vectors if rows is None else vectors[rows]
+    # A subset of over a quarter of the rows is scanned whole and its similarities picked out:
+    # copying 600k of 1.2M vectors first took 4 times as long as reading them all in place.
+    whole = rows is None or 4 * len(rows) > len(vectors)
     with _blas().limit(limits=1, user_api="blas"):
         # One query's scan is too small to share: on 2 busy cores, (5 x 16) @ (16 x 20k)
         # took 16 ms with OpenBLAS's 2 threads and 0.4 ms with one.
-        sims = q @ matrix.T
+        sims = q @ (vectors if whole else vectors[rows]).T
+    if whole and rows is not None:
+        sims = sims[:, rows]
     k_eff = min(k, sims.shape[1])
     if k_eff == 0:
         return _pad(np.empty((len(q), 0), np.int64), np.empty((len(q), 0), np.float32), k)
