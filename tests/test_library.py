@@ -120,3 +120,11 @@ def test_committed_version_2_library_still_opens() -> None:
     seed = lib.table.column("id")[0].as_py()
     result = lib.recommend(RecommendRequest.parse(seed_tracks=[seed], limit=5))
     assert len(result.tracks) == 5 and seed not in [r.track["id"] for r in result.tracks]
+
+
+def test_tracks_can_read_only_some_columns(small_library: Library) -> None:
+    full = small_library.tracks([3, 1])
+    some = small_library.tracks([3, 1], ["id", "name", "no_such_column"])
+    assert [set(r) for r in some] == [{"id", "name", "row", "family", "family_name"}] * 2
+    assert [(r["id"], r["name"], r["row"], r["family"]) for r in some] == \
+        [(r["id"], r["name"], r["row"], r["family"]) for r in full]

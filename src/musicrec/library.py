@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from hashlib import blake2b
@@ -255,10 +256,17 @@ class Library:
         """Every valid genre seed: family names, then the catalogue's genre labels, sorted."""
         return [f.name for f in self.families.families] + sorted(self._genre_label_rows)
 
-    def tracks(self, rows: np.ndarray | list[int]) -> list[dict[str, Any]]:
-        """Catalogue records for rows, in the given order, with `row` and `family` added."""
+    def tracks(self, rows: np.ndarray | list[int],
+               columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """Catalogue records for rows, in the given order, with `row` and `family` added.
+
+        `columns`: only these of the catalogue's columns (those it lacks are left out); reading
+        the 11 a Spotify track object needs instead of all 25 halves the cost of the records.
+        """
         rows = np.asarray(rows, dtype=np.int64)
-        records = self.table.take(pa.array(rows)).to_pylist()
+        table = self.table if columns is None else self.table.select(
+            [c for c in columns if self.has_column(c)])
+        records = table.take(pa.array(rows)).to_pylist()
         names = [f.name for f in self.families.families]
         for rec, row, family in zip(records, rows.tolist(), self.families.labels[rows].tolist(),
                                     strict=True):
@@ -324,9 +332,11 @@ class Library:
 
     # --- recommending -------------------------------------------------------------------------
 
-    def recommend(self, request: RecommendRequest) -> Recommendations:
-        """Songs for a request; see `musicrec.recommend.Recommender` for the stages."""
-        return self._recommender.recommend(request)
+    def recommend(self, request: RecommendRequest,
+                  columns: Sequence[str] | None = None) -> Recommendations:
+        """Songs for a request; see `musicrec.recommend.Recommender` for the stages.
+        `columns`: the catalogue columns each result's record holds (default all)."""
+        return self._recommender.recommend(request, columns)
 
     def recommender(self, exact: bool = False) -> Recommender:
         """The recommender's stages, over the HNSW index or (as a reference) exact search."""

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import warnings
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
@@ -105,7 +106,8 @@ class SongSource(Protocol):
 
     def genre_seed(self, genre: str) -> tuple[np.ndarray, str]: ...  # rows, display name
 
-    def tracks(self, rows: np.ndarray | list[int]) -> list[dict[str, Any]]: ...
+    def tracks(self, rows: np.ndarray | list[int],
+               columns: Sequence[str] | None = None) -> list[dict[str, Any]]: ...
 
 
 @dataclass
@@ -175,8 +177,10 @@ class Recommender:
         self._spreads: dict[str, float] = {}
         self._masks: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
 
-    def recommend(self, req: RecommendRequest) -> Recommendations:
-        """Run every stage for one request.
+    def recommend(self, req: RecommendRequest,
+                  columns: Sequence[str] | None = None) -> Recommendations:
+        """Run every stage for one request; `columns` are those the results' records hold
+        (default all).
 
         Raises:
             InvalidQueryError: a target or filter on a column this library lacks.
@@ -196,7 +200,7 @@ class Recommender:
             if len(picks) >= req.limit or pool_size >= min(MAX_POOL, len(self.src)):
                 break
             pool_size = min(pool_size * 4, MAX_POOL)
-        records = self.src.tracks([p.row for p in picks])
+        records = self.src.tracks([p.row for p in picks], columns)
         reasons = self.explain(picks, seeds, req.target, queries)
         out = [Recommendation(rec, round(p.score, 4), round(p.similarity, 4),
                               seeds[p.seed].info.id, reason)

@@ -36,6 +36,7 @@ from musicrec.api import audio, flows, models
 from musicrec.api.params import KNOB_PARAMETERS, IdsQuery, id_list, split_ids, tuning
 from musicrec.api.spotify import (
     AUDIO_FEATURES,
+    TRACK_COLUMNS,
     Shapes,
     dumps,
     family_summary,
@@ -155,7 +156,7 @@ def _shapes(request: Request, lib: Library) -> Shapes:
 def _records(lib: Library, ids: list[str]) -> list[dict[str, Any] | None]:
     """Catalogue records for ids, in order; None for an id not in the catalogue."""
     rows = lib.rows_of(ids)
-    known = iter(lib.tracks([r for r in rows if r is not None]))
+    known = iter(lib.tracks([r for r in rows if r is not None], TRACK_COLUMNS))
     return [next(known) if r is not None else None for r in rows]
 
 
@@ -163,7 +164,7 @@ def _record(lib: Library, track_id: str) -> dict[str, Any]:
     row = lib.row_of(track_id)
     if row is None:
         raise NotFoundError(f"track {track_id!r} is not in the catalogue")
-    return lib.tracks([row])[0]
+    return lib.tracks([row], TRACK_COLUMNS)[0]
 
 
 def _feature_records(lib: Library, rows: Sequence[int]) -> list[dict[str, Any]]:
@@ -229,7 +230,8 @@ async def recommendations(
                     ignored.append(f"{kind}_{name}")
     result = lib.recommend(RecommendRequest.parse(
         seed_tracks=split_ids(seed_tracks), seed_artists=split_ids(seed_artists),
-        seed_genres=genres, limit=limit, target=knobs.target, min=knobs.min, max=knobs.max))
+        seed_genres=genres, limit=limit, target=knobs.target, min=knobs.min, max=knobs.max),
+        columns=TRACK_COLUMNS)
     shapes = _shapes(request, lib)
     body: dict[str, Any] = {"tracks": [shapes.recommended_track(r) for r in result.tracks],
                             "seeds": [shapes.seed(s) for s in result.seeds]}
@@ -332,7 +334,7 @@ async def top_tracks(request: Request, lib: Lib, id: ArtistId, market: Market = 
                                     + 1e-12)
     best = rows[np.argsort(-score, kind="stable")[:TOP_TRACKS]]
     shapes = _shapes(request, lib)
-    return JSON({"tracks": [shapes.track(rec) for rec in lib.tracks(best)]})
+    return JSON({"tracks": [shapes.track(rec) for rec in lib.tracks(best, TRACK_COLUMNS)]})
 
 
 def _paging(request: Request, items: list[dict[str, Any]], total: int, offset: int,

@@ -42,6 +42,9 @@ from musicrec.recommend import Recommendation, SeedInfo
 OPEN_SPOTIFY = "https://open.spotify.com"
 AUDIO_FEATURES = ("danceability", "energy", "speechiness", "acousticness", "instrumentalness",
                   "liveness", "valence", "loudness", "tempo")
+# The catalogue columns a track object is made of (`Shapes.track`).
+TRACK_COLUMNS = ("id", "name", "artists", "artist_ids", "album", "album_id", "release_date",
+                 "duration_ms", "explicit", "track_number", "disc_number", "popularity")
 TIME_SIGNATURES = (3, 7)  # the spec's range
 NEUTRAL_TIME_SIGNATURE = 4
 UNKNOWN_RELEASE_DATE = "0000"
