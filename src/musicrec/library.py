@@ -135,6 +135,16 @@ class Library:
     def family_labels(self) -> np.ndarray:
         return self.families.labels
 
+    def warm(self) -> None:
+        """Load now what requests would otherwise load at first use: the search indexes, every
+        numeric column and the genre seeds. A server does this before it forks its workers,
+        which then share these pages instead of each building its own copy."""
+        _ = self.text, self.artist_text, self._genre_label_rows
+        for field in self.table.schema:
+            if pa.types.is_integer(field.type) or pa.types.is_floating(field.type) \
+                    or pa.types.is_boolean(field.type):
+                self.numeric(field.name)
+
     def has_column(self, name: str) -> bool:
         return name in self._columns
 
@@ -360,7 +370,8 @@ class LiveLibrary:
     def __init__(self, path: str | Path, warm: bool = False):
         """Args:
             path: the library folder.
-            warm: load the search indexes at open, so that no request waits for them.
+            warm: load the search indexes and the numeric columns at open (`Library.warm`),
+                so that no request waits for them.
         """
         self.path = Path(path).expanduser()
         self.warm = warm
@@ -398,7 +409,7 @@ class LiveLibrary:
     def _open(self) -> Library:
         lib = Library.open(self.path)
         if self.warm:
-            _ = lib.text, lib.artist_text
+            lib.warm()
         return lib
 
 
