@@ -17,10 +17,13 @@ Results: benchmarks/results/quality_30k.json and the markdown table README_secti
 by coordinate search on seeds from one half only, then scored on seeds from the other half,
 so the held-out figure is not flattered by the search. The objective is the mean of genre
 P@10 / 0.50 and subgenre P@10 / 0.25 (the targets). Results: results/quality_tuning.json.
-`learn` needs no built library: it reads the catalogue table and builds vectors itself. It scores
-artist/album context variants on the same artist halves (context is learned without labels; the
-halves keep the choice of its settings honest), hubness with every song as a seed, and playlist
-continuation on the MPD sample split by playlist: results/quality_learn.json.
+`learn` reads the catalogue table and builds vectors itself. It scores artist/album context
+variants on the same artist halves by exact search (context is learned without labels; the
+halves keep the choice of its settings honest); then builds the 30k file into two libraries,
+audio features only and the default artist context, and with every song a seed scores each by
+exact search and through `Library.recommend` as users get it (per-artist cap): P@10 on both
+halves, coverage, hubness; and playlist continuation on the MPD sample split by playlist:
+results/quality_learn.json.
 `holdout` scores the shipped DEFAULT_WEIGHTS (which may round the search's answer) the same
 way: results/quality_holdout.json.
 """
@@ -352,27 +355,57 @@ def learn_report(args: argparse.Namespace) -> None:
                           f"{scores['standard']['coverage']:.3f}",
                           f"{scores['standard']['top 1% share']:.4f}")
     console.print(table_out)
-    every = np.arange(len(ids))
-    every_excluded = ev.table_exclusions(table, every)
-    hubness = {}
-    for name in ("shipped weights, no context", "default ContextConfig (artist 1.4, scaled)"):
-        vectors = learn.context_vectors(table, base, variants[name], pipeline.dims)
-        hubness[name] = slot_stats(ev.exact_top_k_excluding(vectors, every, every_excluded, 10),
-                                   len(ids))
-    console.print(hubness)
+    paths = shipped_paths(ids, truths, seed_sets["tuning"], rows_b)
     results: dict[str, Any] = {
         "source": REAL_30K.name, "k": 10,
         "exclusions": "seed's artists and album",
         "split": f"primary artists halved at random (rng seed {args.rng_seed}); tuning seeds "
                  "from half A, every song of half B held out",
         "seeds": {k: len(v) for k, v in seed_sets.items()},
-        "context": context, "hubness_every_song_as_seed": hubness,
+        "context": context, "every song a seed (coverage, hubness)": paths,
         "playlists": playlist_report(table, ids, learn.context_vectors(
             table, base, default, pipeline.dims), args),
         "seconds": round(time.perf_counter() - t0, 1)}
     out = RESULTS / "quality_learn.json"
     out.write_text(json.dumps(results, indent=2))
     console.print(f"wrote {out}")
+
+
+def shipped_paths(ids: np.ndarray, truths: list[ev.Truth], tuning: np.ndarray,
+                  held_out: np.ndarray) -> dict[str, Any]:
+    """Audio only against the default artist context, each built as a library and searched
+    exactly (no cap) and through `Library.recommend` (the default per-artist cap, and 3),
+    with every song a seed: P@10 of the tuning seeds and of the held-out artists' songs,
+    coverage and the top 1%'s share of slots over the whole catalogue."""
+    from musicrec.build import BuildConfig
+    from musicrec.learn import ContextConfig
+
+    builds = {"audio features only": ContextConfig(artist_weight=0.0),
+              "artist context (default)": ContextConfig()}
+    every = np.arange(len(ids))
+    out: dict[str, Any] = {}
+    grid = Table("vectors", "search", "tuning genre", "tuning subgenre", "held-out genre",
+                 "held-out subgenre", "coverage", "top 1% share",
+                 title="every song a seed, seed's artists and album excluded")
+    for name, context in builds.items():
+        path = WORK.parent / f"learn_{'audio' if context.artist_weight == 0 else 'context'}"
+        build_library(REAL_30K, path, BuildConfig(context=context))
+        lib = Library.open(path)
+        assert (lib.table.column("id").to_numpy(zero_copy_only=False) == ids).all()
+        excluded = ev.exclusions(lib, every)
+        methods = {"exact search, no cap": ev.vector_method("exact", "", lib.vectors),
+                   "recommend(), default cap (2)": ev.recommender_method(lib),
+                   "recommend(), at most 3 per artist": ev.recommender_method(lib, 3)}
+        for search, method in methods.items():
+            recs = method.recommend(every, excluded, 10)
+            row = {f"{part} {t.name}": round(float(t.hits(seeds, recs[seeds]).mean()), 4)
+                   for part, seeds in (("tuning", tuning), ("held-out", held_out))
+                   for t in truths}
+            row.update(slot_stats(recs, len(ids)))
+            out[f"{name}, {search}"] = row
+            grid.add_row(name, search, *(f"{v:.4f}" for v in list(row.values())[:6]))
+    console.print(grid)
+    return out
 
 
 def slot_stats(recs: np.ndarray, n: int) -> dict[str, float]:

@@ -177,6 +177,21 @@ def test_evaluate_finds_the_hidden_styles(small_library: Library, style_labels: 
         "artist diversity"]
 
 
+def test_recommender_method_keeps_the_cap_it_is_given(small_library: Library) -> None:
+    seeds = np.arange(0, 600, 20)
+    nothing = [np.empty(0, np.int64) for _ in seeds]
+    artists = np.asarray(small_library.primary_artist)
+    default = ev.recommender_method(small_library)
+    one = ev.recommender_method(small_library, max_per_artist=1)
+    assert "at most 2 songs per artist" in default.description
+    assert "at most 1 songs per artist" in one.description
+    for method, cap in ((default, 2), (one, 1)):
+        recs = method.recommend(seeds, nothing, 10)
+        assert (recs >= 0).all()
+        most = max(np.bincount(artists[row]).max() for row in recs)
+        assert most == cap  # the synthetic artists have enough close songs to fill the cap
+
+
 def test_cli_evaluate_json_and_table(small_library_path: Path, style_labels: Path,
                                      tmp_path: Path) -> None:
     out = tmp_path / "eval.json"

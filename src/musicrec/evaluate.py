@@ -318,8 +318,14 @@ def vector_method(name: str, description: str, vectors: np.ndarray,
     return Method(name, description, recommend)
 
 
-def recommender_method(lib: Library) -> Method:
-    """`Library.recommend` as users get it; excluded songs are dropped from a longer list."""
+def recommender_method(lib: Library, max_per_artist: int | None = None) -> Method:
+    """`Library.recommend` as users get it; excluded songs are dropped from a longer list.
+
+    Args:
+        max_per_artist: the request's per-artist cap; None keeps the request's default.
+    """
+    cap = {} if max_per_artist is None else {"max_per_artist": max_per_artist}
+    shown = cap.get("max_per_artist", RecommendRequest.model_fields["max_per_artist"].default)
 
     def recommend(seeds: np.ndarray, excluded: list[np.ndarray], k: int) -> np.ndarray:
         ids = lib.table.column("id").take(seeds).to_pylist()
@@ -327,15 +333,16 @@ def recommender_method(lib: Library) -> Method:
         for i, (track_id, ex) in enumerate(zip(ids, excluded, strict=True)):
             # The seed's artists take at most max_per_artist slots each, so k + 30 leaves k
             # after the exclusions for all but seeds on big compilations.
-            result = lib.recommend(RecommendRequest(seed_tracks=[track_id], limit=min(100, k + 30)))
+            result = lib.recommend(RecommendRequest(seed_tracks=[track_id],
+                                                    limit=min(100, k + 30), **cap))
             rows = np.array([r.track["row"] for r in result.tracks], dtype=np.int64)
             rows = rows[~np.isin(rows, ex)][:k]
             out[i, :len(rows)] = rows
         return out
 
     return Method("musicrec recommend()",
-                  "Library.recommend: HNSW index, at most 2 songs per artist, no other versions",
-                  recommend)
+                  f"Library.recommend: HNSW index, at most {shown} songs per artist, no other "
+                  "versions", recommend)
 
 
 def sklearn_cosine_method(name: str, description: str, features: np.ndarray) -> Method:
