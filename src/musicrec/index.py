@@ -259,7 +259,7 @@ class HNSWIndex(VectorIndex):
             params.sel = faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits))
         with _one_thread():
             sims, ids = self.index.search(q, k, params=params)
-        ids = ids.astype(np.int64)
+        ids = np.asarray(ids, dtype=np.int64)
         return ids, _clean(sims, ids)
 
     def save(self, folder: Path) -> dict[str, Any]:
@@ -310,7 +310,8 @@ def _one_thread() -> Iterator[None]:
 
 
 def _clean(sims: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    return np.where(ids >= 0, sims, -np.inf).astype(np.float32)
+    sims = np.asarray(sims, dtype=np.float32)
+    return np.where(ids >= 0, sims, np.float32(-np.inf)) if (ids < 0).any() else sims
 
 
 BACKENDS: dict[str, type[VectorIndex]] = {"exact": ExactIndex, "hnsw": HNSWIndex}
