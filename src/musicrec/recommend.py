@@ -470,7 +470,7 @@ class Recommender:
                               for s_i in range(len(seeds))])[[p.seed for p in picks]]
         both = np.concatenate([np.column_stack([self.src.numeric(n)[rows] for n in names]),
                                reference])
-        z = np.column_stack([pipeline.standardize(n, both[:, j]) for j, n in enumerate(names)])
+        z = pipeline.standardize_many(names, both)
         diff = z[: len(rows)] - z[len(rows):]
         # Orderings for every song at once; the reasons are then put together from lists.
         size = np.abs(diff)
