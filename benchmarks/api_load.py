@@ -377,7 +377,8 @@ def main() -> None:
                 if others:
                     print(f"warning: processes {others} outside the server map the library: "
                           "the PSS above is understated")
-                    memory.setdefault("pss_other_mappers", []).extend(others)
+                    memory["pss_other_mappers"] = sorted(
+                        set(memory.get("pss_other_mappers", [])) | set(others))
             finally:
                 stop_server(server)
         memory["ratio_2_to_1"] = round(memory["pss_mb_2_workers"] / memory["pss_mb_1_worker"],
