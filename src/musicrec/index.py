@@ -274,7 +274,7 @@ class HNSWIndex(VectorIndex):
         if not path.is_file():
             raise LibraryError(f"index file missing: {path}; rebuild the library")
         try:
-            index = faiss.read_index(str(path), MMAP_FLAGS)
+            index = _read_index(path)
         except RuntimeError as exc:
             raise LibraryError(f"{path} is damaged ({str(exc).splitlines()[0][:120]}); "
                                "rebuild the library") from exc
@@ -295,6 +295,20 @@ class HNSWIndex(VectorIndex):
 # workers reopening a rebuilt library no longer each read a private copy), and counted only
 # once read. Older faiss reads the file as before (IO_FLAG_MMAP is a no-op for HNSW there).
 MMAP_FLAGS: int = getattr(faiss, "IO_FLAG_MMAP_IFC", 0)
+
+
+def _read_index(path: Path) -> Any:
+    """A faiss index file, mapped where faiss can (see MMAP_FLAGS), else read onto the heap.
+
+    Raises:
+        RuntimeError: faiss cannot read the file either way.
+    """
+    if MMAP_FLAGS:
+        try:
+            return faiss.read_index(str(path), MMAP_FLAGS)
+        except RuntimeError:
+            pass  # e.g. a platform where faiss cannot map files; damage raises again below
+    return faiss.read_index(str(path))
 
 
 @cache
