@@ -355,6 +355,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20, help="wrk duration per kind")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--src", type=Path, help="serve this source folder's musicrec")
+    parser.add_argument("--library", type=Path,
+                        help="serve this library instead of the synthetic one of --rows songs "
+                             "(e.g. a copy, when another process maps that one: see --pss)")
     parser.add_argument("--label", default="after", help="name of this run in the results")
     parser.add_argument("--kinds", default=",".join(TARGETS), help="comma-separated kinds")
     parser.add_argument("--pss", action="store_true", help="also PSS of 1 and 2 workers")
@@ -365,7 +368,7 @@ def main() -> None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
 
     load_before = os.getloadavg()[0]
-    library = library_for(args.rows)
+    library = args.library or library_for(args.rows)
     paths = make_paths(library, args.seed)
     WORK.mkdir(parents=True, exist_ok=True)
     scripts = {kind: lua_script(paths[kind], WORK, re.sub(r"\W+", "_", kind))
