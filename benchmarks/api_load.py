@@ -11,8 +11,8 @@ default) once per kind of request, each kind cycling through many different requ
 The client runs on the same cores as the server. `--src DIR` serves another checkout's code
 (for example the commit before a change: `git archive COMMIT src | tar -x -C /tmp/before`),
 so before and after are measured by one script. `--pss` also measures the proportional set
-size of the server's processes with 1 and with 2 workers after the same load (3 s of each
-kind), and
+size of the server's processes with 1 and with 2 workers after the same load (the same 500
+requests of each kind, 8 at a time), and
 `--profile SECONDS` records the busiest worker with py-spy during the `1 seed` run.
 
     .venv/bin/python benchmarks/api_load.py --rows 200000
@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import http.client
 import json
 import os
 import platform
@@ -61,6 +62,9 @@ RESULTS = ROOT / "benchmarks" / "results" / "api_load.json"
 TARGETS = {"1 seed": 1000, "5 seeds + targets + filters": 400, "audio-features x100": 1000}
 TARGET_P99_MS = 25
 REQUESTS_PER_KIND = 2000
+# --pss: each server gets the first this many requests of each kind, this many at a time.
+PSS_REQUESTS = 500
+PSS_CONNECTIONS = 8
 
 
 def library_for(rows: int) -> Path:
@@ -169,6 +173,35 @@ def run_wrk(base: str, script: Path, threads: int, connections: int,
     return {"requests_per_s": round(rps, 1), "requests": total, "errors": errors,
             "p50_ms": round(int(re.search(r"P50_US (\d+)", out)[1]) / 1000, 2),
             "p99_ms": round(int(re.search(r"P99_US (\d+)", out)[1]) / 1000, 2)}
+
+
+def replay(base: str, paths: list[str], connections: int) -> int:
+    """Send each path once, over `connections` kept-alive connections at a time; returns how
+    many answers were not 200. Unlike a timed wrk run, every server gets the same requests,
+    so the pages they touch (and so their PSS) do not depend on how fast the machine is."""
+    host, port = base.removeprefix("http://").split(":")
+    share = [paths[i::connections] for i in range(connections)]
+    bad = [0] * connections
+
+    def send(k: int) -> None:
+        conn = http.client.HTTPConnection(host, int(port), timeout=60)
+        for done, path in enumerate(share[k]):
+            try:
+                conn.request("GET", path, headers={"Authorization": "Bearer benchmark"})
+                answer = conn.getresponse()
+                answer.read()
+            except OSError:
+                bad[k] += len(share[k]) - done  # this one and the rest were not answered
+                break
+            bad[k] += answer.status != 200
+        conn.close()
+
+    threads = [threading.Thread(target=send, args=(k,)) for k in range(connections)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(bad)
 
 
 def free_port() -> int:
@@ -322,6 +355,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=20, help="wrk duration per kind")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--src", type=Path, help="serve this source folder's musicrec")
+    parser.add_argument("--library", type=Path,
+                        help="serve this library instead of the synthetic one of --rows songs "
+                             "(e.g. a copy, when another process maps that one: see --pss)")
     parser.add_argument("--label", default="after", help="name of this run in the results")
     parser.add_argument("--kinds", default=",".join(TARGETS), help="comma-separated kinds")
     parser.add_argument("--pss", action="store_true", help="also PSS of 1 and 2 workers")
@@ -332,7 +368,7 @@ def main() -> None:
         raise SystemExit("wrk is not installed (apt-get install wrk)")
 
     load_before = os.getloadavg()[0]
-    library = library_for(args.rows)
+    library = args.library or library_for(args.rows)
     paths = make_paths(library, args.seed)
     WORK.mkdir(parents=True, exist_ok=True)
     scripts = {kind: lua_script(paths[kind], WORK, re.sub(r"\W+", "_", kind))
@@ -369,15 +405,18 @@ def main() -> None:
             server = start_server(library, port, workers, args.src)
             try:
                 wait_ready(base, server)
-                for kind in TARGETS:
-                    run_wrk(base, scripts[kind], args.threads, args.connections, 3)
+                bad = sum(replay(base, paths[kind][:PSS_REQUESTS], PSS_CONNECTIONS)
+                          for kind in TARGETS)
+                if bad:
+                    print(f"warning: {bad} answers were not 200 during the PSS load")
                 pids = tree(server.pid)
                 memory[f"pss_mb_{workers}_worker{'s' if workers > 1 else ''}"] = pss_mb(pids)
                 others = other_mappers(library, pids)
                 if others:
                     print(f"warning: processes {others} outside the server map the library: "
                           "the PSS above is understated")
-                    memory.setdefault("pss_other_mappers", []).extend(others)
+                    memory["pss_other_mappers"] = sorted(
+                        set(memory.get("pss_other_mappers", [])) | set(others))
             finally:
                 stop_server(server)
         memory["ratio_2_to_1"] = round(memory["pss_mb_2_workers"] / memory["pss_mb_1_worker"],

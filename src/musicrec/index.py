@@ -249,7 +249,7 @@ class HNSWIndex(VectorIndex):
         if not path.is_file():
             raise LibraryError(f"index file missing: {path}; rebuild the library")
         try:
-            index = faiss.read_index(str(path), MMAP_FLAGS)
+            index = _read_index(path)
         except RuntimeError as exc:
             raise LibraryError(f"{path} is damaged ({str(exc).splitlines()[0][:120]}); "
                                "rebuild the library") from exc
@@ -261,15 +261,29 @@ class HNSWIndex(VectorIndex):
         return cls(vectors, index, int(params["ef_search"]))
 
 
-# faiss >= 1.11 maps an index file into memory and points its arrays into the mapping
+# faiss (1.15 here) can map an index file into memory and point its arrays into the mapping
 # (IO_FLAG_MMAP_IFC) instead of reading it onto the heap; for an HNSWFlat index that is the
 # graph and the stored vectors, everything but a few small arrays. At 1.2M songs x 32
 # dimensions (a 326 MB file): opening 0.41 -> 0.06 s, 330 -> 32 MB of anonymous memory, the
 # same search time (a single query, k 48: p50 0.19 ms read, 0.17 ms mapped). Mapped pages are
 # the page cache's: shared by every process that opens the library, forked or not (a server's
 # workers reopening a rebuilt library no longer each read a private copy), and counted only
-# once read. Older faiss reads the file as before (IO_FLAG_MMAP is a no-op for HNSW there).
+# once read. A faiss without the flag reads the file as before.
 MMAP_FLAGS: int = getattr(faiss, "IO_FLAG_MMAP_IFC", 0)
+
+
+def _read_index(path: Path) -> Any:
+    """A faiss index file, mapped where faiss can (see MMAP_FLAGS), else read onto the heap.
+
+    Raises:
+        RuntimeError: faiss cannot read the file either way.
+    """
+    if MMAP_FLAGS:
+        try:
+            return faiss.read_index(str(path), MMAP_FLAGS)
+        except RuntimeError:
+            pass  # e.g. a platform where faiss cannot map files; damage raises again below
+    return faiss.read_index(str(path))
 
 
 @cache
