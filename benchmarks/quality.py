@@ -52,6 +52,7 @@ from musicrec.features import (
     Transform,
     normalize,
 )
+from musicrec.hubs import exact_other_artist_similarity
 from musicrec.library import Library
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -267,7 +268,7 @@ def catalogue_hubness(lib: Library, space: Space, correction: float) -> dict[str
     """Hubness with every song as a seed (the usual definition), not only the sampled seeds."""
     rows = np.arange(len(lib))
     excluded = ev.exclusions(lib, rows)
-    penalty = correction * ev.k_nearest_mean_similarity(lib.vectors)
+    penalty = correction * exact_other_artist_similarity(lib.vectors, rows)
     out = {}
     for name, vectors, pen in (
             ("scaled cosine", ev.standardised_audio(lib), None),

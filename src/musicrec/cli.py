@@ -119,6 +119,10 @@ def based_on(learned: dict[str, Any]) -> str:
     if learned.get("playlists"):
         parts.append(f"{learned['playlists']['read']['playlists']:,} playlists: songs people "
                      "put together")
+    hubs = learned.get("hub_penalty")
+    if hubs:
+        parts.append(f"less weight to songs close to every other artist's (hub correction, "
+                     f"weight {hubs['weight']:g})")
     return ", ".join(parts)
 
 

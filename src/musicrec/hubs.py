@@ -1,0 +1,128 @@
+"""Hub penalty: how close each song sits to the songs of other artists.
+
+Some songs are near many others (hubs) and turn up in many lists, while others are in none.
+With the artist context a song's nearest songs are mostly its own artist's, so a song's
+"hubness" is measured against the songs of other artists: h = its mean cosine similarity to
+its K nearest songs whose first artist is another. The recommender re-ranks its candidates by
+similarity minus weight x h (`musicrec.recommend.Recommender.hub_penalty`), so a song that is
+close to everything needs to be closer to the seed than a song that is close to few.
+
+Exact k-nearest search of every song is quadratic (1.2M songs: 1.4e12 products), so a
+library build reads the neighbours from the HNSW graph it has just built
+(`graph_neighbour_similarity`): each song's level-0 links, the up to 2M songs faiss keeps as
+its neighbours, are the candidates. At 1.2M songs that took 10 s on one core, where a graph
+search of every song (beam 16) took 4.6 s per 100,000 songs. `exact_other_artist_similarity`
+is the reference.
+
+The penalty is off by default (`BuildConfig.hub_weight`): on the 30k dev songs it buys
+coverage at a cost in genre precision (figures in the README and `benchmarks/quality.py
+learn`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from musicrec.artefacts import FILES
+
+# Neighbours of other artists a song's hubness is the mean similarity to.
+K = 10
+# Songs per block of the exact computation (faiss.knn bounds its own memory per block).
+_BLOCK = 2048
+# Songs per block of the graph computation: 32 links x 32 dims x 4 bytes = 4 kB a song.
+_GRAPH_BLOCK = 32_768
+
+
+def _mean_of_first_others(sims: np.ndarray, ids: np.ndarray, artists: np.ndarray,
+                          own: np.ndarray, k: int) -> np.ndarray:
+    """(b,) mean of the k largest similarities per row among neighbours of another artist.
+
+    sims, ids: (b, m) similarities and rows of each song's candidate neighbours (-1: none);
+    own: (b,) each song's artist. Rows with fewer than k such neighbours average those they
+    have; rows with none get 0.
+    """
+    other = (ids >= 0) & (artists[np.maximum(ids, 0)] != own[:, None])
+    sims = np.where(other, sims, -np.inf)
+    m = sims.shape[1]
+    if m > k:
+        sims = -np.partition(-sims, k - 1, axis=1)[:, :k]
+    found = np.isfinite(sims)
+    return (np.where(found, sims, 0).sum(axis=1) / np.maximum(found.sum(axis=1), 1)
+            ).astype(np.float32)
+
+
+def exact_other_artist_similarity(vectors: np.ndarray, artists: np.ndarray,
+                                  k: int = K) -> np.ndarray:
+    """float32 (n,): each song's mean cosine similarity to its k nearest songs by other
+    artists, by exact search (quadratic: for evaluation and small catalogues).
+
+    Args:
+        vectors: (n, d) unit vectors.
+        artists: (n,) int artist code of each song (its first artist); `np.arange(n)` makes
+            every other song count (plain k-nearest mean similarity, CSLS's local scale).
+    """
+    base = np.ascontiguousarray(vectors, dtype=np.float32)
+    artists = np.asarray(artists)
+    n = len(base)
+    out = np.zeros(n, dtype=np.float32)
+    if n == 0:
+        return out
+    # A song's k nearest of other artists are among its k + (its artist's songs) nearest;
+    # songs of artists of similar sizes share a block, which asks for that many.
+    _, codes = np.unique(artists, return_inverse=True)
+    sizes = np.bincount(codes)[codes]
+    by_size = np.argsort(sizes, kind="stable")
+    for start in range(0, n, _BLOCK):
+        block = by_size[start:start + _BLOCK]
+        depth = int(min(n, k + sizes[block].max()))
+        sims, ids = faiss.knn(base[block], base, depth, metric=faiss.METRIC_INNER_PRODUCT)
+        out[block] = _mean_of_first_others(sims, ids, artists, artists[block], k)
+    return out
+
+
+def graph_links(index: faiss.IndexHNSWFlat) -> np.ndarray:
+    """int32 (n, 2M): each node's level-0 neighbours in a faiss HNSW graph, -1 padded."""
+    hnsw = index.hnsw
+    width = hnsw.nb_neighbors(0)
+    offsets = faiss.vector_to_array(hnsw.offsets)[:-1].astype(np.int64)
+    neighbours = faiss.vector_to_array(hnsw.neighbors)
+    # Level 0 comes first in each node's slots (faiss's cum_nb_neighbors(0) is 0).
+    return neighbours[offsets[:, None] + np.arange(width)]
+
+
+def graph_neighbour_similarity(vectors: np.ndarray, artists: np.ndarray,
+                               links: np.ndarray, k: int = K) -> np.ndarray:
+    """float32 (n,): `exact_other_artist_similarity` approximated over each song's graph
+    links (`graph_links`): the mean similarity to its k most similar linked songs of other
+    artists (fewer when it has fewer such links; 0 with none).
+
+    Args:
+        vectors: (n, d) unit vectors.
+        artists: (n,) int artist code of each song.
+        links: (n, m) int rows of each song's neighbours, -1 where none.
+    """
+    vectors = np.asarray(vectors, dtype=np.float32)
+    artists = np.asarray(artists)
+    n = len(vectors)
+    out = np.empty(n, dtype=np.float32)
+    for start in range(0, n, _GRAPH_BLOCK):
+        stop = min(n, start + _GRAPH_BLOCK)
+        ids = links[start:stop]
+        sims = np.einsum("bd,bmd->bm", vectors[start:stop], vectors[np.maximum(ids, 0)])
+        out[start:stop] = _mean_of_first_others(sims, ids, artists, artists[start:stop], k)
+    return out
+
+
+
+def save_hub_penalty(folder: Path, vectors: np.ndarray, artists: np.ndarray,
+                     links: np.ndarray, weight: float) -> dict[str, Any]:
+    """Write `hub_penalty.npy`, float32 (n,): weight x `graph_neighbour_similarity`, the
+    similarity the recommender subtracts from each song; returns its manifest entry."""
+    penalty = weight * graph_neighbour_similarity(vectors, artists, links)
+    np.save(folder / FILES["hub_penalty"], penalty.astype(np.float32))
+    return {"file": FILES["hub_penalty"], "weight": weight, "k": K,
+            "neighbours": "the song's links in the HNSW graph, songs of other artists only"}
