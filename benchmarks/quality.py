@@ -43,6 +43,7 @@ from rich.table import Table
 from scipy.stats import skew
 
 from musicrec import evaluate as ev
+from musicrec import hubs
 from musicrec.build import build_library
 from musicrec.features import (
     DEFAULT_WEIGHTS,
@@ -52,7 +53,6 @@ from musicrec.features import (
     Transform,
     normalize,
 )
-from musicrec.hubs import exact_other_artist_similarity
 from musicrec.library import Library
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -268,7 +268,7 @@ def catalogue_hubness(lib: Library, space: Space, correction: float) -> dict[str
     """Hubness with every song as a seed (the usual definition), not only the sampled seeds."""
     rows = np.arange(len(lib))
     excluded = ev.exclusions(lib, rows)
-    penalty = correction * exact_other_artist_similarity(lib.vectors, rows)
+    penalty = correction * hubs.exact_other_artist_similarity(lib.vectors, rows)
     out = {}
     for name, vectors, pen in (
             ("scaled cosine", ev.standardised_audio(lib), None),
@@ -356,7 +356,7 @@ def learn_report(args: argparse.Namespace) -> None:
                           f"{scores['standard']['coverage']:.3f}",
                           f"{scores['standard']['top 1% share']:.4f}")
     console.print(table_out)
-    paths = shipped_paths(ids, truths, seed_sets["tuning"], rows_b)
+    paths = shipped_paths(ids, truths, seed_sets)
     results: dict[str, Any] = {
         "source": REAL_30K.name, "k": 10,
         "exclusions": "seed's artists and album",
@@ -372,39 +372,48 @@ def learn_report(args: argparse.Namespace) -> None:
     console.print(f"wrote {out}")
 
 
-def shipped_paths(ids: np.ndarray, truths: list[ev.Truth], tuning: np.ndarray,
-                  held_out: np.ndarray) -> dict[str, Any]:
-    """Audio only against the default artist context, each built as a library and searched
-    exactly (no cap) and through `Library.recommend` (the default per-artist cap, and 3),
-    with every song a seed: P@10 of the tuning seeds and of the held-out artists' songs,
-    coverage and the top 1%'s share of slots over the whole catalogue."""
+def shipped_paths(ids: np.ndarray, truths: list[ev.Truth], seed_sets: dict[str, np.ndarray]
+                  ) -> dict[str, Any]:
+    """Audio only against the default artist context, each without and with the hub
+    correction (`BuildConfig.hub_weight` = `hubs.COVERAGE_WEIGHT`), each built as a library
+    and searched exactly (no cap) and through `Library.recommend` (the default per-artist cap;
+    and 3 without the correction), with every song a seed: P@10 of the tuning seeds, of the
+    held-out artists' songs and of the 2,000 standard seeds, coverage and the top 1%'s share
+    of slots over the whole catalogue."""
     from musicrec.build import BuildConfig
     from musicrec.learn import ContextConfig
 
-    builds = {"audio features only": ContextConfig(artist_weight=0.0),
-              "artist context (default)": ContextConfig()}
+    builds = {"audio features only": BuildConfig(context=ContextConfig(artist_weight=0.0)),
+              "artist context (default)": BuildConfig(),
+              f"audio features only + hub correction {hubs.COVERAGE_WEIGHT:g}": BuildConfig(
+                  context=ContextConfig(artist_weight=0.0), hub_weight=hubs.COVERAGE_WEIGHT),
+              f"artist context + hub correction {hubs.COVERAGE_WEIGHT:g}": BuildConfig(
+                  hub_weight=hubs.COVERAGE_WEIGHT)}
+    parts = {"tuning": seed_sets["tuning"], "held-out": seed_sets["held_out"],
+             "standard": seed_sets["standard"]}
     every = np.arange(len(ids))
     out: dict[str, Any] = {}
-    grid = Table("vectors", "search", "tuning genre", "tuning subgenre", "held-out genre",
-                 "held-out subgenre", "coverage", "top 1% share",
+    grid = Table("vectors", "search", *(f"{p} {t.name}" for p in parts for t in truths),
+                 "coverage", "top 1% share",
                  title="every song a seed, seed's artists and album excluded")
-    for name, context in builds.items():
-        path = WORK.parent / f"learn_{'audio' if context.artist_weight == 0 else 'context'}"
-        build_library(REAL_30K, path, BuildConfig(context=context))
+    for i, (name, config) in enumerate(builds.items()):
+        path = WORK.parent / f"learn_{i}"
+        build_library(REAL_30K, path, config)
         lib = Library.open(path)
         assert (lib.table.column("id").to_numpy(zero_copy_only=False) == ids).all()
         excluded = ev.exclusions(lib, every)
-        methods = {"exact search, no cap": ev.vector_method("exact", "", lib.vectors),
-                   "recommend(), default cap (2)": ev.recommender_method(lib),
-                   "recommend(), at most 3 per artist": ev.recommender_method(lib, 3)}
+        methods = {"exact search, no cap": ev.vector_method("exact", "", lib.vectors,
+                                                            penalty=lib.hub_penalty),
+                   "recommend(), default cap (2)": ev.recommender_method(lib)}
+        if lib.hub_penalty is None:
+            methods["recommend(), at most 3 per artist"] = ev.recommender_method(lib, 3)
         for search, method in methods.items():
             recs = method.recommend(every, excluded, 10)
             row = {f"{part} {t.name}": round(float(t.hits(seeds, recs[seeds]).mean()), 4)
-                   for part, seeds in (("tuning", tuning), ("held-out", held_out))
-                   for t in truths}
+                   for part, seeds in parts.items() for t in truths}
             row.update(slot_stats(recs, len(ids)))
             out[f"{name}, {search}"] = row
-            grid.add_row(name, search, *(f"{v:.4f}" for v in list(row.values())[:6]))
+            grid.add_row(name, search, *(f"{v:.4f}" for v in list(row.values())[:8]))
     console.print(grid)
     return out
 

@@ -145,3 +145,22 @@ def test_a_damaged_penalty_is_one_clear_error(hub_library: Path, tmp_path: Path,
 def test_the_correction_needs_the_hnsw_graph() -> None:
     with pytest.raises(ValidationError, match="needs --index hnsw"):
         BuildConfig(hub_weight=0.3, index="milvus")
+
+
+def test_the_cli_builds_with_a_hub_weight_and_info_says_so(small_csv: Path,
+                                                           tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from musicrec.cli import app
+
+    runner = CliRunner()
+    lib = str(tmp_path / "lib")
+    built = runner.invoke(app, ["build", str(small_csv), "--library", lib, "--hub-weight", "0.3"])
+    assert built.exit_code == 0, built.output
+    assert "time: hubs" in built.stdout
+    info = runner.invoke(app, ["info", "--library", lib])
+    assert info.exit_code == 0 and "hub correction, weight 0.3" in info.stdout
+    refused = runner.invoke(app, ["build", str(small_csv), "--library", lib, "--hub-weight",
+                                  "0.3", "--index", "milvus"])
+    said = " ".join(refused.output.replace("│", " ").split())  # unwrapped from Rich's box
+    assert refused.exit_code != 0 and "needs --index hnsw" in said

@@ -43,16 +43,32 @@ def _mean_of_first_others(sims: np.ndarray, ids: np.ndarray, artists: np.ndarray
 
     sims, ids: (b, m) similarities and rows of each song's candidate neighbours (-1: none);
     own: (b,) each song's artist. Rows with fewer than k such neighbours average those they
-    have; rows with none get 0.
+    have; rows with none are NaN.
     """
     other = (ids >= 0) & (artists[np.maximum(ids, 0)] != own[:, None])
     sims = np.where(other, sims, -np.inf)
-    m = sims.shape[1]
-    if m > k:
+    if sims.shape[1] > k:
         sims = -np.partition(-sims, k - 1, axis=1)[:, :k]
     found = np.isfinite(sims)
-    return (np.where(found, sims, 0).sum(axis=1) / np.maximum(found.sum(axis=1), 1)
-            ).astype(np.float32)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (np.where(found, sims, 0).sum(axis=1) / found.sum(axis=1)).astype(np.float32)
+
+
+def _fill_unknown(h: np.ndarray, artists: np.ndarray) -> np.ndarray:
+    """Songs with no neighbour of another artist (NaN) take their artist's mean over its
+    other songs, else the mean of every song. Left at 0 they would be promoted past every
+    other song: 0.4% of the 30k songs had none among their graph links."""
+    unknown = np.isnan(h)
+    if not unknown.any():
+        return h
+    known = ~unknown
+    if not known.any():
+        return np.zeros_like(h)
+    _, codes = np.unique(artists, return_inverse=True)
+    sums = np.bincount(codes[known], h[known], minlength=codes.max() + 1)
+    counts = np.bincount(codes[known], minlength=codes.max() + 1)
+    by_artist = np.where(counts > 0, sums / np.maximum(counts, 1), h[known].mean())
+    return np.where(unknown, by_artist[codes], h).astype(np.float32)
 
 
 def exact_other_artist_similarity(vectors: np.ndarray, artists: np.ndarray,
@@ -81,7 +97,7 @@ def exact_other_artist_similarity(vectors: np.ndarray, artists: np.ndarray,
         depth = int(min(n, k + sizes[block].max()))
         sims, ids = faiss.knn(base[block], base, depth, metric=faiss.METRIC_INNER_PRODUCT)
         out[block] = _mean_of_first_others(sims, ids, artists, artists[block], k)
-    return out
+    return _fill_unknown(out, artists)
 
 
 def graph_links(index: faiss.IndexHNSWFlat) -> np.ndarray:
@@ -98,7 +114,7 @@ def graph_neighbour_similarity(vectors: np.ndarray, artists: np.ndarray,
                                links: np.ndarray, k: int = K) -> np.ndarray:
     """float32 (n,): `exact_other_artist_similarity` approximated over each song's graph
     links (`graph_links`): the mean similarity to its k most similar linked songs of other
-    artists (fewer when it has fewer such links; 0 with none).
+    artists (fewer when it has fewer such links; with none, `_fill_unknown`).
 
     Args:
         vectors: (n, d) unit vectors.
@@ -114,7 +130,7 @@ def graph_neighbour_similarity(vectors: np.ndarray, artists: np.ndarray,
         ids = links[start:stop]
         sims = np.einsum("bd,bmd->bm", vectors[start:stop], vectors[np.maximum(ids, 0)])
         out[start:stop] = _mean_of_first_others(sims, ids, artists, artists[start:stop], k)
-    return out
+    return _fill_unknown(out, artists)
 
 
 
