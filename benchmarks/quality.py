@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/quality.py holdout   # the shipped defaults on both halves
     .venv/bin/python benchmarks/quality.py learn     # artist context and playlists (learn.py)
     .venv/bin/python benchmarks/quality.py learn-tune   # playlist settings, validation split
+    .venv/bin/python benchmarks/quality.py hub-tune     # hub correction, tuning half only
 
 `report` builds the 30k file into a library under benchmarks/work/ (with the current
 DEFAULT_WEIGHTS), then scores, on 2,000 seeded single-song seeds with the seed's artists and
@@ -19,11 +20,17 @@ so the held-out figure is not flattered by the search. The objective is the mean
 P@10 / 0.50 and subgenre P@10 / 0.25 (the targets). Results: results/quality_tuning.json.
 `learn` reads the catalogue table and builds vectors itself. It scores artist/album context
 variants on the same artist halves by exact search (context is learned without labels; the
-halves keep the choice of its settings honest); then builds the 30k file into two libraries,
-audio features only and the default artist context, and with every song a seed scores each by
-exact search and through `Library.recommend` as users get it (per-artist cap): P@10 on both
-halves, coverage, hubness; and playlist continuation on the MPD sample split by playlist:
-results/quality_learn.json.
+halves keep the choice of its settings honest); then builds the 30k file into four libraries,
+audio features only and the default artist context, each without and with the hub correction
+(`hubs.COVERAGE_WEIGHT`), and with every song a seed scores each by exact search and through
+`Library.recommend` as users get it (per-artist cap): P@10 on both halves and on the 2,000
+standard seeds, coverage, hubness; and playlist continuation on the MPD sample split by
+playlist: results/quality_learn.json.
+`hub-tune` chooses the hub correction's weight on the tuning half alone: the artist-context
+library's `Library.recommend` with its penalty array replaced by weight x (the build's graph
+penalty, or the exact one), every song of the tuning half's artists a seed: P@10 of the
+tuning seeds, and coverage of those lists against audio-only vectors' on the same seeds.
+Results: results/quality_hub_tuning.json.
 `holdout` scores the shipped DEFAULT_WEIGHTS (which may round the search's answer) the same
 way: results/quality_holdout.json.
 """
@@ -525,6 +532,49 @@ def learn_tune(args: argparse.Namespace) -> None:
     console.print(f"wrote {out}")
 
 
+def hub_tune(args: argparse.Namespace) -> None:
+    """Hub correction weights and per-artist caps, scored on the tuning half only."""
+    from musicrec.build import BuildConfig
+    from musicrec.learn import ContextConfig
+
+    libs = {}
+    for name, config in (("audio", BuildConfig(context=ContextConfig(artist_weight=0.0))),
+                         ("context", BuildConfig(hub_weight=1.0))):
+        path = WORK.parent / f"hub_tune_{name}"
+        build_library(REAL_30K, path, config)
+        libs[name] = Library.open(path)
+    lib = libs["context"]
+    truths = [t for t in ev.read_truth(lib, REAL_30K, ["genre", "subgenre"])
+              if t.name in TARGETS]
+    rows_a, _ = artist_halves(lib, args.rng_seed)
+    rng = np.random.default_rng(args.rng_seed)
+    tuning = np.sort(rng.choice(rows_a, min(args.seeds, len(rows_a)), replace=False))
+    assert lib.hub_penalty is not None
+    penalties = {"graph": np.asarray(lib.hub_penalty, dtype=np.float32),  # weight 1
+                 "exact": hubs.exact_other_artist_similarity(lib.vectors, lib.primary_artist)}
+    grid = [("audio", "none", 0.0, 2), ("context", "none", 0.0, 2)] + [
+        ("context", kind, w, cap) for kind in ("graph", "exact") for cap in (2, 3)
+        for w in (0.1, 0.2, 0.3, 0.4, 0.5)]
+    rows: list[dict[str, Any]] = []
+    for name, kind, weight, cap in grid:
+        target = libs[name]
+        target.hub_penalty = None if kind == "none" else weight * penalties[kind]
+        recs = ev.recommender_method(target, cap).recommend(
+            rows_a, ev.exclusions(target, rows_a), 10)
+        full = np.full((len(target), 10), -1, np.int64)
+        full[rows_a] = recs
+        row = {"vectors": name, "penalty": kind, "weight": weight, "cap": cap,
+               **{f"tuning {t.name}": round(float(t.hits(tuning, full[tuning]).mean()), 4)
+                  for t in truths}, **slot_stats(recs, len(target))}
+        rows.append(row)
+        console.print(row, highlight=False)
+    out = RESULTS / "quality_hub_tuning.json"
+    out.write_text(json.dumps({"seeds": {"tuning (P@10)": len(tuning),
+                                         "tuning half's songs (coverage)": len(rows_a)},
+                               "rows": rows}, indent=2))
+    console.print(f"wrote {out}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -548,6 +598,10 @@ def main() -> None:
     p_ltune.add_argument("--rng-seed", type=int, default=0)
     p_ltune.add_argument("--cold-share", type=float, default=0.1)
     p_ltune.set_defaults(run=learn_tune)
+    p_hub = sub.add_parser("hub-tune", help="hub correction weight, tuning half only")
+    p_hub.add_argument("--seeds", type=int, default=5000, help="tuning seeds (half A)")
+    p_hub.add_argument("--rng-seed", type=int, default=0)
+    p_hub.set_defaults(run=hub_tune)
     p_report = sub.add_parser("report", help="the evaluation table on the 30k songs")
     p_report.add_argument("--seeds", type=int, default=ev.DEFAULT_SEEDS)
     p_report.add_argument("--rng-seed", type=int, default=0)
