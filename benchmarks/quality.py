@@ -22,7 +22,7 @@ P@10 / 0.50 and subgenre P@10 / 0.25 (the targets). Results: results/quality_tun
 variants on the same artist halves by exact search (context is learned without labels; the
 halves keep the choice of its settings honest); then builds the 30k file into four libraries,
 audio features only and the default artist context, each without and with the hub correction
-(`hubs.COVERAGE_WEIGHT`), and with every song a seed scores each by exact search and through
+(`hubs.MEASURED_WEIGHT`), and with every song a seed scores each by exact search and through
 `Library.recommend` as users get it (per-artist cap): P@10 on both halves and on the 2,000
 standard seeds, coverage, hubness; and playlist continuation on the MPD sample split by
 playlist: results/quality_learn.json.
@@ -382,7 +382,7 @@ def learn_report(args: argparse.Namespace) -> None:
 def shipped_paths(ids: np.ndarray, truths: list[ev.Truth], seed_sets: dict[str, np.ndarray]
                   ) -> dict[str, Any]:
     """Audio only against the default artist context, each without and with the hub
-    correction (`BuildConfig.hub_weight` = `hubs.COVERAGE_WEIGHT`), each built as a library
+    correction (`BuildConfig.hub_weight` = `hubs.MEASURED_WEIGHT`), each built as a library
     and searched exactly (no cap) and through `Library.recommend` (the default per-artist cap;
     and 3 without the correction), with every song a seed: P@10 of the tuning seeds, of the
     held-out artists' songs and of the 2,000 standard seeds, coverage and the top 1%'s share
@@ -392,10 +392,10 @@ def shipped_paths(ids: np.ndarray, truths: list[ev.Truth], seed_sets: dict[str, 
 
     builds = {"audio features only": BuildConfig(context=ContextConfig(artist_weight=0.0)),
               "artist context (default)": BuildConfig(),
-              f"audio features only + hub correction {hubs.COVERAGE_WEIGHT:g}": BuildConfig(
-                  context=ContextConfig(artist_weight=0.0), hub_weight=hubs.COVERAGE_WEIGHT),
-              f"artist context + hub correction {hubs.COVERAGE_WEIGHT:g}": BuildConfig(
-                  hub_weight=hubs.COVERAGE_WEIGHT)}
+              f"audio features only + hub correction {hubs.MEASURED_WEIGHT:g}": BuildConfig(
+                  context=ContextConfig(artist_weight=0.0), hub_weight=hubs.MEASURED_WEIGHT),
+              f"artist context + hub correction {hubs.MEASURED_WEIGHT:g}": BuildConfig(
+                  hub_weight=hubs.MEASURED_WEIGHT)}
     parts = {"tuning": seed_sets["tuning"], "held-out": seed_sets["held_out"],
              "standard": seed_sets["standard"]}
     every = np.arange(len(ids))

@@ -93,10 +93,9 @@ class BuildConfig(BaseModel):
     ray_address: str | None = None
     # Hub correction (musicrec.hubs): the recommender ranks candidates by similarity minus
     # this times the song's mean similarity to its 10 nearest songs of other artists. Off by
-    # default: on the 30k dev songs' tuning half (`Library.recommend`, cap 2) no weight tried
-    # brought coverage up to audio-only vectors' (0.898 at best, against 0.919 on the same
-    # seeds), and every one lowered genre and subgenre P@10 (`hubs.COVERAGE_WEIGHT`; README,
-    # "Learning from the catalogue's artists").
+    # default: on the 30k dev songs' tuning half (`Library.recommend`, cap 2) every weight
+    # tried lowered genre and subgenre P@10, and none brought coverage up to audio-only
+    # vectors' (`hubs.MEASURED_WEIGHT`; README, "Learning from the catalogue's artists").
     hub_weight: float = Field(0.0, ge=0)
 
     @model_validator(mode="after")

@@ -98,8 +98,8 @@ def build(
     hub_weight: Annotated[float, typer.Option(
         "--hub-weight", min=0, help="Rank songs close to every other artist's lower: "
         "similarity minus this times the song's mean similarity to its 10 nearest songs of "
-        "other artists (more of the catalogue gets recommended, at some cost in precision; "
-        "see the README). 0: off.")] = 0.0,
+        "other artists (the most recommended songs fill fewer lists, at some cost in "
+        "precision; see the README). 0: off.")] = 0.0,
 ) -> None:
     """Read CSV or Parquet files and build a library (vectors, index, families)."""
     dest = library_path(library)

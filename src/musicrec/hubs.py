@@ -10,13 +10,15 @@ close to everything needs to be closer to the seed than a song that is close to 
 Exact k-nearest search of every song is quadratic (1.2M songs: 1.4e12 products), so a
 library build reads the neighbours from the HNSW graph it has just built
 (`graph_neighbour_similarity`): each song's level-0 links, the up to 2M songs faiss keeps as
-its neighbours, are the candidates. At 1.2M songs that took 10 s on one core, where a graph
-search of every song (beam 16) took 4.6 s per 100,000 songs. `exact_other_artist_similarity`
+its neighbours, are the candidates. At 1.2M songs that took 7.5-8.6 s on one core
+(`benchmarks/hub_cost.py`), where a graph search of every song (beam 16) took 4.6 s per
+100,000 songs. `exact_other_artist_similarity`
 is the reference.
 
-The penalty is off by default (`BuildConfig.hub_weight`): on the 30k dev songs it buys
-coverage at a cost in genre precision (figures in the README and `benchmarks/quality.py
-learn`).
+The penalty is off by default (`BuildConfig.hub_weight`): on the 30k dev songs, through the
+recommender, it makes the most recommended songs fill fewer slots but costs genre precision and
+buys no coverage, since re-ranking cannot reach songs that are in no candidate pool (figures in
+the README and `benchmarks/quality.py learn`).
 """
 
 from __future__ import annotations
@@ -31,15 +33,16 @@ from musicrec.artefacts import FILES
 
 # Neighbours of other artists a song's hubness is the mean similarity to.
 K = 10
-# The weight that bought the most coverage on the 30k dev songs' tuning half (every song of
-# the tuning half's artists a seed, `Library.recommend`, cap 2; weights 0.2 / 0.3 / 0.4 / 0.5:
+# The weight measured in the README: the most coverage of the lists of the 30k dev songs'
+# tuning half (its songs as seeds, `Library.recommend`, cap 2; weights 0.2 / 0.3 / 0.4 / 0.5:
 # coverage 0.890 / 0.895 / 0.898 / 0.898 against 0.870 without, genre P@10 0.546 / 0.545 /
-# 0.544 / 0.541 against 0.549). Not the default: see `BuildConfig.hub_weight`.
-COVERAGE_WEIGHT = 0.4
+# 0.544 / 0.541 against 0.549). With every song a seed it bought no coverage (0.944 -> 0.942):
+# not the default, see `BuildConfig.hub_weight`.
+MEASURED_WEIGHT = 0.4
 # Songs per block of the exact computation (faiss.knn bounds its own memory per block).
 _BLOCK = 2048
 # Songs per block of the graph computation: 32 links x 32 dims x 4 bytes = 4 kB a song.
-_GRAPH_BLOCK = 32_768
+_GRAPH_BLOCK = 16_384
 
 
 def _mean_of_first_others(sims: np.ndarray, ids: np.ndarray, artists: np.ndarray,
@@ -106,13 +109,25 @@ def exact_other_artist_similarity(vectors: np.ndarray, artists: np.ndarray,
 
 
 def graph_links(index: faiss.IndexHNSWFlat) -> np.ndarray:
-    """int32 (n, 2M): each node's level-0 neighbours in a faiss HNSW graph, -1 padded."""
+    """int32 (n, 2M): each node's level-0 neighbours in a faiss HNSW graph, -1 padded.
+
+    Read in place from faiss's own arrays, a block of nodes at a time: copying the neighbour
+    table and indexing it all at once peaked at 630 MB at 1.2M songs, against 154 MB for the
+    answer alone.
+    """
     hnsw = index.hnsw
     width = hnsw.nb_neighbors(0)
-    offsets = faiss.vector_to_array(hnsw.offsets)[:-1].astype(np.int64)
-    neighbours = faiss.vector_to_array(hnsw.neighbors)
-    # Level 0 comes first in each node's slots (faiss's cum_nb_neighbors(0) is 0).
-    return neighbours[offsets[:, None] + np.arange(width)]
+    n = index.ntotal
+    offsets = faiss.rev_swig_ptr(hnsw.offsets.data(), n + 1)
+    neighbours = faiss.rev_swig_ptr(hnsw.neighbors.data(), hnsw.neighbors.size())
+    out = np.empty((n, width), dtype=np.int32)
+    slots = np.arange(width, dtype=np.int64)
+    for start in range(0, n, _GRAPH_BLOCK):
+        stop = min(n, start + _GRAPH_BLOCK)
+        # Level 0 comes first in each node's slots (faiss's cum_nb_neighbors(0) is 0).
+        first = offsets[start:stop].astype(np.int64)
+        out[start:stop] = neighbours[first[:, None] + slots]
+    return out
 
 
 def graph_neighbour_similarity(vectors: np.ndarray, artists: np.ndarray,
