@@ -11,11 +11,21 @@ default) once per kind of request, each kind cycling through many different requ
 The client runs on the same cores as the server. `--src DIR` serves another checkout's code
 (for example the commit before a change: `git archive COMMIT src | tar -x -C /tmp/before`),
 so before and after are measured by one script. `--pss` also measures the proportional set
-size of the server's processes with 1 and with 2 workers after the same load, and
+size of the server's processes with 1 and with 2 workers after the same load (3 s of each
+kind), and
 `--profile SECONDS` records the busiest worker with py-spy during the `1 seed` run.
 
     .venv/bin/python benchmarks/api_load.py --rows 200000
     .venv/bin/python benchmarks/api_load.py --rows 200000 --src /tmp/before/src --label before
+
+What `--pss` counts: the sum of `Pss` in /proc/PID/smaps_rollup over the server's process
+tree, that is the one process with 1 worker, and the parent (which only waits and replaces
+workers) plus its 2 forked workers with 2. Each resident page a process maps counts divided by
+the number of processes mapping it: a private page whole, a page shared copy-on-write after
+the fork or a page of the library's memory-mapped files in part, the parts of one page summing
+to one. Library pages in the page cache that no server process maps are not counted. A process
+outside the server that maps the library's files takes its part of their pages, so the script
+closes its own copy of the library first and reports any other process that maps it.
 
 Targets (2 cores, 1.2M songs): >= 1,000 req/s for 1 seed with p99 <= 25 ms and no errors;
 >= 400 req/s for 5 seeds with targets and filters; >= 1,000 req/s for audio features x100.
@@ -25,6 +35,7 @@ Results go to benchmarks/results/api_load.json, one entry per setting.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import platform
@@ -72,10 +83,21 @@ def library_for(rows: int) -> Path:
 
 
 def make_paths(library: Path, seed: int) -> dict[str, list[str]]:
-    """For each kind, REQUESTS_PER_KIND different request paths (deterministic)."""
+    """For each kind, REQUESTS_PER_KIND different request paths (deterministic).
+
+    The library it opens is closed again before it returns (see `other_mappers`)."""
     from musicrec.library import Library
 
-    lib = Library.open(library)
+    try:
+        lib = Library.open(library)
+        return _paths(lib, seed)
+    finally:
+        # A library is a reference cycle: collected now, its file mappings go with it.
+        lib = None
+        gc.collect()
+
+
+def _paths(lib: Any, seed: int) -> dict[str, list[str]]:
     rng = np.random.default_rng(seed)
     ids = lib.table.column("id")
     pick = rng.choice(len(lib), size=REQUESTS_PER_KIND * 100, replace=True)
@@ -224,6 +246,24 @@ def measured(base: str, script: Path, args: argparse.Namespace, server: int) -> 
     return result
 
 
+def other_mappers(library: Path, pids: list[int]) -> list[int]:
+    """Processes outside `pids` that map a file of the library (Linux /proc).
+
+    PSS splits each page among every process mapping it, so while another process (another
+    server, a stray benchmark) maps the library, the server's PSS would be understated."""
+    folder = str(library.resolve())
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) in pids:
+            continue
+        try:
+            if folder in (entry / "maps").read_text():
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
 def pss_mb(pids: list[int]) -> float:
     total_kb = 0
     for pid in pids:
@@ -321,7 +361,7 @@ def main() -> None:
     finally:
         stop_server(server)
 
-    memory: dict[str, float] = {}
+    memory: dict[str, Any] = {}
     if args.pss:
         for workers in (1, 2):
             port = free_port()
@@ -331,8 +371,13 @@ def main() -> None:
                 wait_ready(base, server)
                 for kind in TARGETS:
                     run_wrk(base, scripts[kind], args.threads, args.connections, 3)
-                memory[f"pss_mb_{workers}_worker{'s' if workers > 1 else ''}"] = pss_mb(
-                    tree(server.pid))
+                pids = tree(server.pid)
+                memory[f"pss_mb_{workers}_worker{'s' if workers > 1 else ''}"] = pss_mb(pids)
+                others = other_mappers(library, pids)
+                if others:
+                    print(f"warning: processes {others} outside the server map the library: "
+                          "the PSS above is understated")
+                    memory.setdefault("pss_other_mappers", []).extend(others)
             finally:
                 stop_server(server)
         memory["ratio_2_to_1"] = round(memory["pss_mb_2_workers"] / memory["pss_mb_1_worker"],

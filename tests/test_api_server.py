@@ -150,3 +150,43 @@ def test_forked_workers_are_replaced_and_stopped(small_library_path: Path,
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+def test_checking_the_library_leaves_no_copy_of_it(small_library_path: Path) -> None:
+    """`serve` opens the library to check it before any worker starts: that library must be
+    gone when it returns, not left for a later collection (or frozen by `gc.freeze` in the
+    parent of forked workers, with its index)."""
+    import gc
+
+    from musicrec.api.server import library_size
+    from musicrec.library import Library
+
+    def opened() -> int:
+        return sum(1 for o in gc.get_objects()
+                   if isinstance(o, Library) and o.path == small_library_path.expanduser())
+
+    before = opened()
+    assert library_size(small_library_path) > 0
+    assert opened() == before
+
+
+def test_settling_before_fork_collects_garbage_before_freezing() -> None:
+    """Garbage made before the fork is collected, not frozen into every worker."""
+    import gc
+    import weakref
+
+    from musicrec.api.server import settle_before_fork
+
+    class Node:
+        pass
+
+    node = Node()
+    node.self = node  # type: ignore[attr-defined]  # a cycle: only a collection frees it
+    gone = weakref.ref(node)
+    del node
+    try:
+        settle_before_fork()
+        assert gone() is None
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()

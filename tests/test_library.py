@@ -128,3 +128,38 @@ def test_tracks_can_read_only_some_columns(small_library: Library) -> None:
     assert [set(r) for r in some] == [{"id", "name", "row", "family", "family_name"}] * 2
     assert [(r["id"], r["name"], r["row"], r["family"]) for r in some] == \
         [(r["id"], r["name"], r["row"], r["family"]) for r in full]
+
+
+def _mapped_file(address: int) -> str:
+    """The file whose mapping holds `address` in this process ("" for anonymous memory)."""
+    for line in Path("/proc/self/maps").read_text().splitlines():
+        fields = line.split(maxsplit=5)
+        low, high = (int(x, 16) for x in fields[0].split("-"))
+        if low <= address < high:
+            return Path(fields[5]).name if len(fields) > 5 else ""
+    raise AssertionError(f"{address:#x} is not mapped")
+
+
+@pytest.mark.skipif(not Path("/proc/self/maps").is_file(), reason="needs Linux /proc")
+def test_big_arrays_and_the_index_are_file_backed(small_library_path: Path) -> None:
+    """What a library holds per song is the files' mapping, not a copy on the heap: forked
+    server workers and other processes then share it in the page cache (see Prefork)."""
+    from musicrec.index import MMAP_FLAGS, HNSWIndex
+
+    lib = Library.open(small_library_path)
+    assert _mapped_file(lib.vectors.ctypes.data) == "vectors.npy"
+    for name, array in lib._arrays.items():
+        assert _mapped_file(array.ctypes.data) == f"{name}.npy"
+    assert _mapped_file(lib.table.column("name").chunk(0).buffers()[2].address) == \
+        "catalogue.arrow"
+    assert _mapped_file(lib.families.labels.ctypes.data) == "labels.npy"
+    index = lib.index
+    assert isinstance(index, HNSWIndex)
+    if not MMAP_FLAGS:
+        pytest.skip("this faiss reads indexes onto the heap (no IO_FLAG_MMAP_IFC)")
+    import faiss
+
+    graph, storage = index.index.hnsw.neighbors, faiss.downcast_index(index.index.storage).codes
+    for part in (graph, storage):
+        assert not part.is_owned
+        assert _mapped_file(int(part.data())) == "index.faiss"

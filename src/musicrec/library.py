@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from musicrec.allocator import keep_freed_memory
 from musicrec.artefacts import FILES, OPTIONAL_PER_SONG, PER_SONG, Artefacts, Manifest
 from musicrec.errors import LibraryError, MusicrecError, NotFoundError
 from musicrec.families import Families
@@ -31,6 +32,7 @@ from musicrec.filters import numeric_column
 from musicrec.index import ExactIndex, VectorIndex, load_index
 from musicrec.learn import cold_query, load_learned, related_artists
 from musicrec.recommend import Recommendations, Recommender
+from musicrec.records import RecordReader
 from musicrec.request import RecommendRequest
 from musicrec.search import TextIndex
 
@@ -69,6 +71,7 @@ class Library:
     """
 
     def __init__(self, path: Path, manifest: Manifest):
+        keep_freed_memory()  # queries reuse their temporaries' pages (musicrec.allocator)
         files = Artefacts(path)
         self.path = path
         self.manifest = manifest
@@ -149,7 +152,7 @@ class Library:
         """Load now what requests would otherwise load at first use: the search indexes, every
         numeric column and the genre seeds. A server does this before it forks its workers,
         which then share these pages instead of each building its own copy."""
-        _ = self.text, self.artist_text, self._genre_label_rows
+        _ = self.text, self.artist_text, self._genre_label_rows, self._records
         for field in self.table.schema:
             if pa.types.is_integer(field.type) or pa.types.is_floating(field.type) \
                     or pa.types.is_boolean(field.type):
@@ -279,18 +282,26 @@ class Library:
                columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
         """Catalogue records for rows, in the given order, with `row` and `family` added.
 
-        `columns`: only these of the catalogue's columns (those it lacks are left out); reading
-        the 11 a Spotify track object needs instead of all 25 halves the cost of the records.
+        `columns`: only these of the catalogue's columns (those it lacks are left out); a
+        Spotify track object needs 11 of the 24.
         """
         rows = np.asarray(rows, dtype=np.int64)
-        table = self.table if columns is None else self.table.select(
-            [c for c in columns if self.has_column(c)])
-        records = table.take(pa.array(rows)).to_pylist()
-        names = [f.name for f in self.families.families]
-        for rec, row, family in zip(records, rows.tolist(), self.families.labels[rows].tolist(),
-                                    strict=True):
-            rec.update(row=row, family=family, family_name=names[family])
+        names = self.table.column_names if columns is None else [
+            c for c in columns if self.has_column(c)]
+        records = self._records.read(rows, names)
+        families = self.families.labels[rows].tolist()
+        family_names = self._family_names
+        for rec, row, family in zip(records, rows.tolist(), families, strict=True):
+            rec.update(row=row, family=family, family_name=family_names[family])
         return records
+
+    @cached_property
+    def _records(self) -> RecordReader:
+        return RecordReader(self.table)
+
+    @cached_property
+    def _family_names(self) -> list[str]:
+        return [f.name for f in self.families.families]
 
     # --- searching and seeds ------------------------------------------------------------------
 

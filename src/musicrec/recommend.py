@@ -27,6 +27,7 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -479,7 +480,7 @@ class Recommender:
                               for s_i in range(len(seeds))])[[p.seed for p in picks]]
         both = np.concatenate([np.column_stack([self.src.numeric(n)[rows] for n in names]),
                                reference])
-        z = np.column_stack([pipeline.standardize(n, both[:, j]) for j, n in enumerate(names)])
+        z = pipeline.standardize_many(names, both)
         diff = z[: len(rows)] - z[len(rows):]
         # Orderings for every song at once; the reasons are then put together from lists.
         size = np.abs(diff)
@@ -488,25 +489,30 @@ class Recommender:
         weights = np.array([weight[n] for n in names])
         close = np.argsort(np.where(is_close, size / weights, np.inf), axis=1, kind="stable")
         far = np.argsort(-size, axis=1, kind="stable")[:, :2]
-        is_far = np.take_along_axis(size, far, axis=1) >= FAR
-        words = [WORDS[n] for n in names]
+        picked = np.arange(len(rows))[:, None]
+        is_far = size[picked, far] >= FAR
+        higher = diff[picked, far] > 0
+        features, on_target = tuple(names), tuple(n in target for n in names)
         return [("people put these together; " if together_ else "")
-                + _reason(words, [n in target for n in names], order[:n_close],
-                          [(i, up) for i, f, up in zip(far_i, far_ok, higher, strict=True) if f])
-                for together_, order, n_close, far_i, far_ok, higher in zip(
+                + _reason(features, on_target, tuple(order[:n_close]),
+                          tuple((i, up) for i, f, up in zip(far_i, far_ok, up_, strict=True)
+                                if f))
+                for together_, order, n_close, far_i, far_ok, up_ in zip(
                     together, close.tolist(), is_close.sum(axis=1).tolist(), far.tolist(),
-                    is_far.tolist(), (np.take_along_axis(diff, far, axis=1) > 0).tolist(),
-                    strict=True)]
+                    is_far.tolist(), higher.tolist(), strict=True)]
 
 
 def _sample(rows: np.ndarray) -> np.ndarray:
     return rows[:: max(1, len(rows) // PROFILE_SAMPLE)]
 
 
-def _reason(words: list[tuple[str, str, str]], on_target: list[bool], close: list[int],
-            far: list[tuple[int, bool]]) -> str:
-    """One song's reason: the features closest to the reference (`close`, closest first), and
-    up to two far from it (`far`: feature, whether the song's value is higher)."""
+# The same few reasons come up again and again: each is put together once.
+@lru_cache(maxsize=8192)
+def _reason(names: tuple[str, ...], on_target: tuple[bool, ...], close: tuple[int, ...],
+            far: tuple[tuple[int, bool], ...]) -> str:
+    """One song's reason: the features (`names`) closest to the reference (`close`, closest
+    first), and up to two far from it (`far`: feature, whether the song's value is higher)."""
+    words = [WORDS[name] for name in names]
     parts = []
     targeted = [words[i][2] for i in close if on_target[i]]
     if targeted:
