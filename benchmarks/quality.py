@@ -5,6 +5,7 @@
     .venv/bin/python benchmarks/quality.py holdout   # the shipped defaults on both halves
     .venv/bin/python benchmarks/quality.py learn     # artist context and playlists (learn.py)
     .venv/bin/python benchmarks/quality.py learn-tune   # playlist settings, validation split
+    .venv/bin/python benchmarks/quality.py hub-tune     # hub correction, tuning half only
 
 `report` builds the 30k file into a library under benchmarks/work/ (with the current
 DEFAULT_WEIGHTS), then scores, on 2,000 seeded single-song seeds with the seed's artists and
@@ -19,11 +20,17 @@ so the held-out figure is not flattered by the search. The objective is the mean
 P@10 / 0.50 and subgenre P@10 / 0.25 (the targets). Results: results/quality_tuning.json.
 `learn` reads the catalogue table and builds vectors itself. It scores artist/album context
 variants on the same artist halves by exact search (context is learned without labels; the
-halves keep the choice of its settings honest); then builds the 30k file into two libraries,
-audio features only and the default artist context, and with every song a seed scores each by
-exact search and through `Library.recommend` as users get it (per-artist cap): P@10 on both
-halves, coverage, hubness; and playlist continuation on the MPD sample split by playlist:
-results/quality_learn.json.
+halves keep the choice of its settings honest); then builds the 30k file into four libraries,
+audio features only and the default artist context, each without and with the hub correction
+(`hubs.MEASURED_WEIGHT`), and with every song a seed scores each by exact search and through
+`Library.recommend` as users get it (per-artist cap): P@10 on both halves and on the 2,000
+standard seeds, coverage, hubness; and playlist continuation on the MPD sample split by
+playlist: results/quality_learn.json.
+`hub-tune` chooses the hub correction's weight on the tuning half alone: the artist-context
+library's `Library.recommend` with its penalty array replaced by weight x (the build's graph
+penalty, or the exact one), every song of the tuning half's artists a seed: P@10 of the
+tuning seeds, and coverage of those lists against audio-only vectors' on the same seeds.
+Results: results/quality_hub_tuning.json.
 `holdout` scores the shipped DEFAULT_WEIGHTS (which may round the search's answer) the same
 way: results/quality_holdout.json.
 """
@@ -43,6 +50,7 @@ from rich.table import Table
 from scipy.stats import skew
 
 from musicrec import evaluate as ev
+from musicrec import hubs
 from musicrec.build import build_library
 from musicrec.features import (
     DEFAULT_WEIGHTS,
@@ -267,7 +275,7 @@ def catalogue_hubness(lib: Library, space: Space, correction: float) -> dict[str
     """Hubness with every song as a seed (the usual definition), not only the sampled seeds."""
     rows = np.arange(len(lib))
     excluded = ev.exclusions(lib, rows)
-    penalty = correction * ev.k_nearest_mean_similarity(lib.vectors)
+    penalty = correction * hubs.exact_other_artist_similarity(lib.vectors, rows)
     out = {}
     for name, vectors, pen in (
             ("scaled cosine", ev.standardised_audio(lib), None),
@@ -355,7 +363,7 @@ def learn_report(args: argparse.Namespace) -> None:
                           f"{scores['standard']['coverage']:.3f}",
                           f"{scores['standard']['top 1% share']:.4f}")
     console.print(table_out)
-    paths = shipped_paths(ids, truths, seed_sets["tuning"], rows_b)
+    paths = shipped_paths(ids, truths, seed_sets)
     results: dict[str, Any] = {
         "source": REAL_30K.name, "k": 10,
         "exclusions": "seed's artists and album",
@@ -371,39 +379,48 @@ def learn_report(args: argparse.Namespace) -> None:
     console.print(f"wrote {out}")
 
 
-def shipped_paths(ids: np.ndarray, truths: list[ev.Truth], tuning: np.ndarray,
-                  held_out: np.ndarray) -> dict[str, Any]:
-    """Audio only against the default artist context, each built as a library and searched
-    exactly (no cap) and through `Library.recommend` (the default per-artist cap, and 3),
-    with every song a seed: P@10 of the tuning seeds and of the held-out artists' songs,
-    coverage and the top 1%'s share of slots over the whole catalogue."""
+def shipped_paths(ids: np.ndarray, truths: list[ev.Truth], seed_sets: dict[str, np.ndarray]
+                  ) -> dict[str, Any]:
+    """Audio only against the default artist context, each without and with the hub
+    correction (`BuildConfig.hub_weight` = `hubs.MEASURED_WEIGHT`), each built as a library
+    and searched exactly (no cap) and through `Library.recommend` (the default per-artist cap;
+    and 3 without the correction), with every song a seed: P@10 of the tuning seeds, of the
+    held-out artists' songs and of the 2,000 standard seeds, coverage and the top 1%'s share
+    of slots over the whole catalogue."""
     from musicrec.build import BuildConfig
     from musicrec.learn import ContextConfig
 
-    builds = {"audio features only": ContextConfig(artist_weight=0.0),
-              "artist context (default)": ContextConfig()}
+    builds = {"audio features only": BuildConfig(context=ContextConfig(artist_weight=0.0)),
+              "artist context (default)": BuildConfig(),
+              f"audio features only + hub correction {hubs.MEASURED_WEIGHT:g}": BuildConfig(
+                  context=ContextConfig(artist_weight=0.0), hub_weight=hubs.MEASURED_WEIGHT),
+              f"artist context + hub correction {hubs.MEASURED_WEIGHT:g}": BuildConfig(
+                  hub_weight=hubs.MEASURED_WEIGHT)}
+    parts = {"tuning": seed_sets["tuning"], "held-out": seed_sets["held_out"],
+             "standard": seed_sets["standard"]}
     every = np.arange(len(ids))
     out: dict[str, Any] = {}
-    grid = Table("vectors", "search", "tuning genre", "tuning subgenre", "held-out genre",
-                 "held-out subgenre", "coverage", "top 1% share",
+    grid = Table("vectors", "search", *(f"{p} {t.name}" for p in parts for t in truths),
+                 "coverage", "top 1% share",
                  title="every song a seed, seed's artists and album excluded")
-    for name, context in builds.items():
-        path = WORK.parent / f"learn_{'audio' if context.artist_weight == 0 else 'context'}"
-        build_library(REAL_30K, path, BuildConfig(context=context))
+    for i, (name, config) in enumerate(builds.items()):
+        path = WORK.parent / f"learn_{i}"
+        build_library(REAL_30K, path, config)
         lib = Library.open(path)
         assert (lib.table.column("id").to_numpy(zero_copy_only=False) == ids).all()
         excluded = ev.exclusions(lib, every)
-        methods = {"exact search, no cap": ev.vector_method("exact", "", lib.vectors),
-                   "recommend(), default cap (2)": ev.recommender_method(lib),
-                   "recommend(), at most 3 per artist": ev.recommender_method(lib, 3)}
+        methods = {"exact search, no cap": ev.vector_method("exact", "", lib.vectors,
+                                                            penalty=lib.hub_penalty),
+                   "recommend(), default cap (2)": ev.recommender_method(lib)}
+        if lib.hub_penalty is None:
+            methods["recommend(), at most 3 per artist"] = ev.recommender_method(lib, 3)
         for search, method in methods.items():
             recs = method.recommend(every, excluded, 10)
             row = {f"{part} {t.name}": round(float(t.hits(seeds, recs[seeds]).mean()), 4)
-                   for part, seeds in (("tuning", tuning), ("held-out", held_out))
-                   for t in truths}
+                   for part, seeds in parts.items() for t in truths}
             row.update(slot_stats(recs, len(ids)))
             out[f"{name}, {search}"] = row
-            grid.add_row(name, search, *(f"{v:.4f}" for v in list(row.values())[:6]))
+            grid.add_row(name, search, *(f"{v:.4f}" for v in list(row.values())[:8]))
     console.print(grid)
     return out
 
@@ -515,6 +532,49 @@ def learn_tune(args: argparse.Namespace) -> None:
     console.print(f"wrote {out}")
 
 
+def hub_tune(args: argparse.Namespace) -> None:
+    """Hub correction weights and per-artist caps, scored on the tuning half only."""
+    from musicrec.build import BuildConfig
+    from musicrec.learn import ContextConfig
+
+    libs = {}
+    for name, config in (("audio", BuildConfig(context=ContextConfig(artist_weight=0.0))),
+                         ("context", BuildConfig(hub_weight=1.0))):
+        path = WORK.parent / f"hub_tune_{name}"
+        build_library(REAL_30K, path, config)
+        libs[name] = Library.open(path)
+    lib = libs["context"]
+    truths = [t for t in ev.read_truth(lib, REAL_30K, ["genre", "subgenre"])
+              if t.name in TARGETS]
+    rows_a, _ = artist_halves(lib, args.rng_seed)
+    rng = np.random.default_rng(args.rng_seed)
+    tuning = np.sort(rng.choice(rows_a, min(args.seeds, len(rows_a)), replace=False))
+    assert lib.hub_penalty is not None
+    penalties = {"graph": np.asarray(lib.hub_penalty, dtype=np.float32),  # weight 1
+                 "exact": hubs.exact_other_artist_similarity(lib.vectors, lib.primary_artist)}
+    grid = [("audio", "none", 0.0, 2), ("context", "none", 0.0, 2)] + [
+        ("context", kind, w, cap) for kind in ("graph", "exact") for cap in (2, 3)
+        for w in (0.1, 0.2, 0.3, 0.4, 0.5)]
+    rows: list[dict[str, Any]] = []
+    for name, kind, weight, cap in grid:
+        target = libs[name]
+        target.hub_penalty = None if kind == "none" else weight * penalties[kind]
+        recs = ev.recommender_method(target, cap).recommend(
+            rows_a, ev.exclusions(target, rows_a), 10)
+        full = np.full((len(target), 10), -1, np.int64)
+        full[rows_a] = recs
+        row = {"vectors": name, "penalty": kind, "weight": weight, "cap": cap,
+               **{f"tuning {t.name}": round(float(t.hits(tuning, full[tuning]).mean()), 4)
+                  for t in truths}, **slot_stats(recs, len(target))}
+        rows.append(row)
+        console.print(row, highlight=False)
+    out = RESULTS / "quality_hub_tuning.json"
+    out.write_text(json.dumps({"seeds": {"tuning (P@10)": len(tuning),
+                                         "tuning half's songs (coverage)": len(rows_a)},
+                               "rows": rows}, indent=2))
+    console.print(f"wrote {out}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -538,6 +598,10 @@ def main() -> None:
     p_ltune.add_argument("--rng-seed", type=int, default=0)
     p_ltune.add_argument("--cold-share", type=float, default=0.1)
     p_ltune.set_defaults(run=learn_tune)
+    p_hub = sub.add_parser("hub-tune", help="hub correction weight, tuning half only")
+    p_hub.add_argument("--seeds", type=int, default=5000, help="tuning seeds (half A)")
+    p_hub.add_argument("--rng-seed", type=int, default=0)
+    p_hub.set_defaults(run=hub_tune)
     p_report = sub.add_parser("report", help="the evaluation table on the 30k songs")
     p_report.add_argument("--seeds", type=int, default=ev.DEFAULT_SEEDS)
     p_report.add_argument("--rng-seed", type=int, default=0)

@@ -44,9 +44,12 @@ FILES = {
     "families": "families",
     "rejected": "rejected.csv",
     "learned": "learn.json",
+    "hub_penalty": "hub_penalty.npy",
 }
 # Arrays with one entry per song, cross-checked against the catalogue's row count at open.
 PER_SONG = ("vectors", "track_order", "primary_artist", "version_key")
+# The same, present only in some libraries (the manifest's `learn` entry names them).
+OPTIONAL_PER_SONG = ("hub_penalty",)
 
 
 class _Model(BaseModel):

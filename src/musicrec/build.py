@@ -13,6 +13,8 @@ The files are listed in `musicrec.artefacts.FILES`:
     artists.arrow      one row per artist: id, name, tracks; artist_rows.npy / artist_offsets.npy
     primary_artist.npy int32 (n,): artist row of each song's first artist
     version_key.npy    int64 (n,): (core title, first artist), to spot other versions
+    hub_penalty.npy    float32 (n,): similarity the recommender subtracts from each song
+                       (`musicrec.hubs`); only when built with a hub weight
     text/, artist_text/  word indexes for search
     families/          sound families and the 2-D map
     rejected.csv       every source row not kept and every cell made unknown: row number,
@@ -35,7 +37,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from musicrec import __version__
 from musicrec.artefacts import FILES, FORMAT_VERSION, FamilyInfo, Manifest
@@ -45,6 +47,7 @@ from musicrec.families import Families, build_families
 from musicrec.features import FeatureConfig, FeaturePipeline
 from musicrec.filters import FAMILY, scalar_columns
 from musicrec.folders import build_lock, new_build_folder, publish, recover
+from musicrec.hubs import graph_links, save_hub_penalty
 from musicrec.index import HNSWIndex
 from musicrec.index_milvus import MilvusIndex
 from musicrec.learn import (
@@ -88,6 +91,12 @@ class BuildConfig(BaseModel):
     # "local": this process; "ray": Ray Data batches (musicrec.engines.ray_build).
     engine: Literal["local", "ray"] = "local"
     ray_address: str | None = None
+    # Hub correction (musicrec.hubs): the recommender ranks candidates by similarity minus
+    # this times the song's mean similarity to its 10 nearest songs of other artists. Off by
+    # default: on the 30k dev songs' tuning half (`Library.recommend`, cap 2) every weight
+    # tried lowered genre and subgenre P@10, and none brought coverage up to audio-only
+    # vectors' (`hubs.MEASURED_WEIGHT`; README, "Learning from the catalogue's artists").
+    hub_weight: float = Field(0.0, ge=0)
 
     @model_validator(mode="after")
     def _options_fit(self) -> BuildConfig:
@@ -95,6 +104,8 @@ class BuildConfig(BaseModel):
             raise ValueError("--milvus-uri and --milvus-token-file need --index milvus")
         if self.engine != "ray" and self.ray_address:
             raise ValueError("--ray-address needs --engine ray")
+        if self.hub_weight > 0 and self.index != "hnsw":
+            raise ValueError("the hub correction reads the HNSW graph: it needs --index hnsw")
         return self
 
 
@@ -247,8 +258,14 @@ def _write_artefacts(catalogue: Catalogue, sources: list[SourceFile], folder: Pa
         families.save(folder / FILES["families"])
         progress.advance("families", 1)
     with _stage(times, progress, "index"):
-        index_params = _build_index(vectors, folder, config, table, families.labels)
+        index_params, links = _build_index(vectors, folder, config, table, families.labels)
         progress.advance("index", 1)
+    if links is not None:
+        with _stage(times, progress, "hubs"):
+            learned = {**learned, "hub_penalty": save_hub_penalty(
+                folder, vectors, context.groups.primary, links, config.hub_weight)}
+            del links
+            progress.advance("hubs", 1)
     with _stage(times, progress, "lookups"):
         _write_lookups(table, folder)
         progress.advance("lookups", 1)
@@ -284,8 +301,9 @@ def _write_artefacts(catalogue: Catalogue, sources: list[SourceFile], folder: Pa
 
 
 def _build_index(vectors: np.ndarray, folder: Path, config: BuildConfig, table: pa.Table,
-                 family_labels: np.ndarray) -> dict[str, Any]:
-    """Build the index the config asks for, save it into `folder`; its manifest entry."""
+                 family_labels: np.ndarray) -> tuple[dict[str, Any], np.ndarray | None]:
+    """Build the index the config asks for, save it into `folder`; its manifest entry, and
+    with a hub weight the HNSW graph's links (`musicrec.hubs.graph_links`)."""
     if config.index == "milvus":
         index = MilvusIndex.build(
             vectors, scalars=scalar_columns(table, family_labels), folder=folder,
@@ -296,11 +314,12 @@ def _build_index(vectors: np.ndarray, folder: Path, config: BuildConfig, table: 
             ef_search=config.hnsw_ef_search)
         params = index.save(folder)
         index.close()  # Milvus Lite's folder is renamed with the library: nothing may hold it
-        return params
+        return params, None
     # One add call: adding in chunks gave a worse graph (recall@10 0.978 against 0.992).
     graph = HNSWIndex.build(vectors, config.hnsw_m, config.hnsw_ef_construction,
                             config.hnsw_ef_search)
-    return graph.save(folder)  # the graph is dropped here; later stages need its memory more
+    links = graph_links(graph.index) if config.hub_weight > 0 else None
+    return graph.save(folder), links  # the graph is dropped here; later stages need its memory
 
 
 def _write_lookups(table: pa.Table, folder: Path) -> None:

@@ -95,6 +95,11 @@ def build(
     ray_address: Annotated[str | None, typer.Option(
         "--ray-address", help="Ray cluster to join (with --engine ray; default: start a "
         "local Ray).", show_default=False)] = None,
+    hub_weight: Annotated[float, typer.Option(
+        "--hub-weight", min=0, help="Rank songs close to every other artist's lower: "
+        "similarity minus this times the song's mean similarity to its 10 nearest songs of "
+        "other artists (the most recommended songs fill fewer lists, at some cost in "
+        "precision; see the README). 0: off.")] = 0.0,
 ) -> None:
     """Read CSV or Parquet files and build a library (vectors, index, families)."""
     dest = library_path(library)
@@ -102,7 +107,7 @@ def build(
         config = BuildConfig(family_count=families, index=index, milvus_uri=milvus_uri,
                              milvus_token_file=str(milvus_token_file) if milvus_token_file
                              else None, engine=engine, ray_address=ray_address,
-                             playlists=playlists or [])
+                             playlists=playlists or [], hub_weight=hub_weight)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = f"--{first['loc'][0]}: ".replace("_", "-") if first["loc"] else ""
@@ -119,6 +124,10 @@ def based_on(learned: dict[str, Any]) -> str:
     if learned.get("playlists"):
         parts.append(f"{learned['playlists']['read']['playlists']:,} playlists: songs people "
                      "put together")
+    hubs = learned.get("hub_penalty")
+    if hubs:
+        parts.append(f"less weight to songs close to every other artist's (hub correction, "
+                     f"weight {hubs['weight']:g})")
     return ", ".join(parts)
 
 

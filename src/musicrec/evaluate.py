@@ -47,6 +47,7 @@ from sklearn.preprocessing import StandardScaler
 from musicrec.catalogue import ALIASES, AUDIO_FEATURES
 from musicrec.errors import CatalogueError, MusicrecError
 from musicrec.features import normalize
+from musicrec.hubs import exact_other_artist_similarity
 from musicrec.request import RecommendRequest
 
 if TYPE_CHECKING:
@@ -373,20 +374,6 @@ def sklearn_cosine_method(name: str, description: str, features: np.ndarray) -> 
     return Method(name, description, recommend)
 
 
-def k_nearest_mean_similarity(vectors: np.ndarray, k: int = 10) -> np.ndarray:
-    """(n,) mean cosine similarity of every song to its k nearest other songs (exact).
-
-    A song close to many others (a hub) has a high value; subtracting half of it from the
-    similarity is CSLS-style local scaling, which demotes hubs.
-    """
-    n = len(vectors)
-    everyone = np.arange(n)
-    top = exact_top_k_excluding(vectors, everyone, [np.array([i]) for i in everyone], k)
-    vectors = np.asarray(vectors, dtype=np.float32)
-    sims = np.einsum("nd,nkd->nk", vectors, vectors[np.maximum(top, 0)])
-    return np.where(top >= 0, sims, 0.0).mean(axis=1)
-
-
 def baseline_methods(lib: Library, rng_seed: int = 0, *, recommender: bool = True,
                      hub_correction: float = 0.0) -> list[Method]:
     """Random, raw cosine, StandardScaler + cosine, our vectors (exact), our recommender.
@@ -404,7 +391,7 @@ def baseline_methods(lib: Library, rng_seed: int = 0, *, recommender: bool = Tru
                       lib.vectors),
     ]
     if hub_correction > 0:
-        hubness = k_nearest_mean_similarity(lib.vectors)
+        hubness = exact_other_artist_similarity(lib.vectors, np.arange(len(lib)))
         methods.append(vector_method(
             "musicrec vectors + hub correction",
             f"the library's vectors, similarity minus {hub_correction:g} x the song's mean "

@@ -24,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from musicrec.allocator import keep_freed_memory
-from musicrec.artefacts import FILES, PER_SONG, Artefacts, Manifest
+from musicrec.artefacts import FILES, OPTIONAL_PER_SONG, PER_SONG, Artefacts, Manifest
 from musicrec.errors import LibraryError, MusicrecError, NotFoundError
 from musicrec.families import Families
 from musicrec.features import FeaturePipeline
@@ -85,6 +85,10 @@ class Library:
         self._arrays = {name: files.array(name) for name in (
             "track_keys", "track_order", "artist_keys", "artist_order", "artist_rows",
             "artist_offsets", "primary_artist", "version_key")}
+        # A library built without the hub correction (every library before it) has none: the
+        # recommender then subtracts nothing.
+        self.hub_penalty: np.ndarray | None = (
+            files.array("hub_penalty") if manifest.learn.get("hub_penalty") else None)
         self._check_shapes(files)
         self.index: VectorIndex = load_index(path, self.vectors, manifest.index)
         self.exact = ExactIndex(self.vectors)
@@ -110,8 +114,12 @@ class Library:
 
     def _check_shapes(self, files: Artefacts) -> None:
         n = self.table.num_rows
-        arrays = {"vectors": self.vectors, **self._arrays}
-        for role in PER_SONG:
+        if self.hub_penalty is not None and (self.hub_penalty.ndim != 1
+                                             or self.hub_penalty.dtype != np.float32):
+            raise files.damaged("hub_penalty", f"{self.hub_penalty.dtype} {self.hub_penalty.shape}"
+                                f", expected float32 ({n},)")
+        arrays = {"vectors": self.vectors, **self._arrays, "hub_penalty": self.hub_penalty}
+        for role in (*PER_SONG, *(r for r in OPTIONAL_PER_SONG if arrays[r] is not None)):
             if arrays[role].shape[0] != n:
                 raise files.damaged(role, f"{arrays[role].shape[0]} rows, the catalogue has {n}")
         dims = len(self.manifest.features.dims)

@@ -75,6 +75,9 @@ class SongSource(Protocol):
     vectors: np.ndarray  # float32 (n, d), unit rows
     index: VectorIndex  # over `vectors`
     pipeline: FeaturePipeline  # how raw features became the vectors
+    # float32 (n,): each song's hub penalty in similarity units (`musicrec.hubs`), or None
+    # for a library built without one.
+    hub_penalty: np.ndarray | None
 
     @property
     def primary_artist(self) -> np.ndarray: ...  # int32 (n,): artist row of the first artist
@@ -392,7 +395,8 @@ class Recommender:
         keeping the per-artist cap, one version per song and the diversity setting."""
         scored = []
         for pool in pools:
-            scores = pool.sims - self.target_penalty(pool.rows, req.target)
+            scores = pool.sims - self.target_penalty(pool.rows, req.target) \
+                - self.hub_penalty(pool.rows)
             order = np.argsort(-scores, kind="stable")
             scored.append((pool.rows[order], pool.sims[order], scores[order]))
         picked: list[Pick] = []
@@ -428,6 +432,11 @@ class Recommender:
             spread = self._spread(name)
             penalty += TARGET_PENALTY * np.nan_to_num(np.abs(col[rows] - value) / spread, nan=3)
         return penalty
+
+    def hub_penalty(self, rows: np.ndarray) -> np.ndarray | float:
+        """float32 (len(rows),): the songs' hub penalties (`musicrec.hubs`), 0 without any."""
+        penalty = self.src.hub_penalty
+        return 0.0 if penalty is None else penalty[rows]
 
     def _spread(self, name: str) -> float:
         if name not in self._spreads:
