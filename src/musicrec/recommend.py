@@ -27,7 +27,6 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -50,6 +49,10 @@ MASK_CACHE = 16
 # Explanations: a feature is "similar" within CLOSE standard deviations of the seed (or target),
 # and named as a difference from FAR on.
 CLOSE, FAR = 0.35, 0.75
+# Explanation keys (`_Reasons`): the byte of an unused place, and the last byte; and how many
+# reasons in words are kept per set of explained features.
+NONE, END = 255, 254
+MAX_REASONS = 50_000
 
 # How a difference in each feature reads in an explanation: (higher, lower, noun).
 WORDS: dict[str, tuple[str, str, str]] = {
@@ -180,6 +183,7 @@ class Recommender:
         self.index = source.index if index is None else index
         self._spreads: dict[str, float] = {}
         self._masks: OrderedDict[tuple[Any, ...], np.ndarray] = OrderedDict()
+        self._reasons: dict[tuple[tuple[str, ...], tuple[bool, ...]], _Reasons] = {}
 
     def recommend(self, req: RecommendRequest,
                   columns: Sequence[str] | None = None) -> Recommendations:
@@ -492,37 +496,52 @@ class Recommender:
         picked = np.arange(len(rows))[:, None]
         is_far = size[picked, far] >= FAR
         higher = diff[picked, far] > 0
-        features, on_target = tuple(names), tuple(n in target for n in names)
-        return [("people put these together; " if together_ else "")
-                + _reason(features, on_target, tuple(order[:n_close]),
-                          tuple((i, up) for i, f, up in zip(far_i, far_ok, up_, strict=True)
-                                if f))
-                for together_, order, n_close, far_i, far_ok, up_ in zip(
-                    together, close.tolist(), is_close.sum(axis=1).tolist(), far.tolist(),
-                    is_far.tolist(), higher.tolist(), strict=True)]
+        # Each song's reason as a key of bytes (see _Reasons), all made in one pass; the same
+        # few keys come up again and again, and each is put into words once.
+        closest = np.where(np.arange(len(names)) < is_close.sum(axis=1)[:, None], close, NONE)
+        keys = np.hstack([closest, np.where(is_far, far + 16 * higher, NONE),
+                          np.full((len(rows), 1), END)]).astype(np.uint8)
+        context = (tuple(names), tuple(n in target for n in names))
+        reasons = self._reasons.get(context) or self._reasons.setdefault(context,
+                                                                         _Reasons(*context))
+        return [("people put these together; " if together_ else "") + reasons[key]
+                for together_, key in zip(together, keys.view(f"S{keys.shape[1]}")[:, 0].tolist(),
+                                          strict=True)]
 
 
 def _sample(rows: np.ndarray) -> np.ndarray:
     return rows[:: max(1, len(rows) // PROFILE_SAMPLE)]
 
 
-# The same few reasons come up again and again: each is put together once.
-@lru_cache(maxsize=8192)
-def _reason(names: tuple[str, ...], on_target: tuple[bool, ...], close: tuple[int, ...],
-            far: tuple[tuple[int, bool], ...]) -> str:
-    """One song's reason: the features (`names`) closest to the reference (`close`, closest
-    first), and up to two far from it (`far`: feature, whether the song's value is higher)."""
-    words = [WORDS[name] for name in names]
-    parts = []
-    targeted = [words[i][2] for i in close if on_target[i]]
-    if targeted:
-        parts.append(f"on target for {_join(targeted)}")
-    similar = [words[i][2] for i in close if not on_target[i]][:3]
-    if similar:
-        parts.append(f"similar {_join(similar)}")
-    if far:
-        parts.append(_join([words[i][0 if higher else 1] for i, higher in far]))
-    return "; ".join(parts) if parts else "close overall sound"
+class _Reasons(dict[bytes, str]):
+    """Reasons in words, by key, for one set of explained features (`names`) of which some are
+    targets: a key holds a song's features close to the reference (closest first), then up to
+    two far from it (+ 16 where the song's value is higher), NONE in unused places and END
+    last (numpy drops trailing zero bytes, and 0 is a feature)."""
+
+    def __init__(self, names: tuple[str, ...], on_target: tuple[bool, ...]):
+        super().__init__()
+        self.words = [WORDS[name] for name in names]
+        self.on_target = on_target
+
+    def __missing__(self, key: bytes) -> str:
+        if len(self) > MAX_REASONS:
+            self.clear()
+        n = len(self.words)
+        close = [i for i in key[:n] if i != NONE]
+        far = [(i % 16, i >= 16) for i in key[n:n + 2] if i != NONE]
+        words, on_target = self.words, self.on_target
+        parts = []
+        targeted = [words[i][2] for i in close if on_target[i]]
+        if targeted:
+            parts.append(f"on target for {_join(targeted)}")
+        similar = [words[i][2] for i in close if not on_target[i]][:3]
+        if similar:
+            parts.append(f"similar {_join(similar)}")
+        if far:
+            parts.append(_join([words[i][0 if higher else 1] for i, higher in far]))
+        self[key] = text = "; ".join(parts) if parts else "close overall sound"
+        return text
 
 
 class _Taken:
