@@ -310,6 +310,7 @@ def learn_report(args: argparse.Namespace) -> None:
     """Artist context on both artist halves, hubness, and the playlist table."""
     from musicrec import learn
     from musicrec.catalogue import read_catalogue
+    from musicrec.encoder import EncoderConfig
 
     t0 = time.perf_counter()
     table = read_catalogue(REAL_30K).table
@@ -329,22 +330,33 @@ def learn_report(args: argparse.Namespace) -> None:
                  "standard": ev.sample_seeds(truths, len(ids), ev.DEFAULT_SEEDS, 0)}
     excluded = {k: ev.table_exclusions(table, v) for k, v in seed_sets.items()}
     default = learn.ContextConfig()
+    features = learn.ContextConfig(artist_space="features", artist_weight=1.4)
+    # (config, whether the encoder learns from the tuning half only): every learned variant
+    # but one is trained on half A's artists, so the held-out half's artists are unseen.
     variants = {
-        "shipped weights, no context": learn.ContextConfig(artist_weight=0.0),
-        "artist mean, weight 1, no scaling": learn.ContextConfig(artist_weight=1.0,
-                                                                 artist_scale={}),
-        "artist mean, weight 1, shrinkage 1 (prior: the song)": learn.ContextConfig(
-            artist_weight=1.0, artist_scale={}, shrinkage=1.0),
-        "artist mean, weight 1.4, no scaling": learn.ContextConfig(artist_scale={}),
-        "artist mean + album mean 0.5": learn.ContextConfig(album_weight=0.5),
-        "default ContextConfig (artist 1.4, scaled)": default,
+        "shipped weights, no context": (learn.ContextConfig(artist_weight=0.0), False),
+        "audio-feature artist mean, weight 1, no scaling": (learn.ContextConfig(
+            artist_space="features", artist_weight=1.0, artist_scale={}), False),
+        "audio-feature artist mean, weight 1, shrinkage 1 (prior: the song)": (
+            learn.ContextConfig(artist_space="features", artist_weight=1.0, artist_scale={},
+                                shrinkage=1.0), False),
+        "audio-feature artist mean, weight 1.4, scaled (previous default)": (features, False),
+        "audio-feature artist mean + album mean 0.5": (features.model_copy(
+            update={"album_weight": 0.5}), False),
+        "encoded artist mean, weight 1.4": (learn.ContextConfig(artist_weight=1.4), True),
+        "encoded artist mean + album mean 0.5": (learn.ContextConfig(album_weight=0.5), True),
+        "encoded artist mean, 1,000 steps of 512 pairs": (learn.ContextConfig(
+            encoder=EncoderConfig(steps=1000, batch=512)), True),
+        "encoded artist mean (default ContextConfig)": (default, True),
+        "default, encoder trained on every song (as built)": (default, False),
     }
     artists = groups.primary
     context: dict[str, Any] = {}
     table_out = Table("variant", *(f"{p} {g}" for p in seed_sets for g in TARGETS),
                       "std coverage", "std top-1% share", title="P@10, artist + album excluded")
-    for name, cfg in variants.items():
-        vectors = learn.context_vectors(table, base, cfg, pipeline.dims)
+    for name, (cfg, tuning_half_only) in variants.items():
+        vectors = learn.build_context(table, base, cfg, pipeline.dims,
+                                      train_rows=rows_a if tuning_half_only else None).vectors
         scores = {}
         for part, seeds in seed_sets.items():
             recs = ev.exact_top_k_excluding(vectors, seeds, excluded[part], 10)
@@ -358,6 +370,7 @@ def learn_report(args: argparse.Namespace) -> None:
                                    for t in truths},
                                 "coverage": slot_stats(capped, len(ids))["coverage"]}}
         context[name] = {"config": cfg.model_dump(), "dims": int(vectors.shape[1]),
+                         "encoder trained on": "tuning half" if tuning_half_only else "all",
                          "scores": scores}
         table_out.add_row(name, *(f"{scores[p][g]:.4f}" for p in seed_sets for g in TARGETS),
                           f"{scores['standard']['coverage']:.3f}",
@@ -391,6 +404,8 @@ def shipped_paths(ids: np.ndarray, truths: list[ev.Truth], seed_sets: dict[str, 
     from musicrec.learn import ContextConfig
 
     builds = {"audio features only": BuildConfig(context=ContextConfig(artist_weight=0.0)),
+              "audio-feature artist context (previous default)": BuildConfig(
+                  context=ContextConfig(artist_space="features", artist_weight=1.4)),
               "artist context (default)": BuildConfig(),
               f"audio features only + hub correction {hubs.MEASURED_WEIGHT:g}": BuildConfig(
                   context=ContextConfig(artist_weight=0.0), hub_weight=hubs.MEASURED_WEIGHT),
@@ -400,8 +415,9 @@ def shipped_paths(ids: np.ndarray, truths: list[ev.Truth], seed_sets: dict[str, 
              "standard": seed_sets["standard"]}
     every = np.arange(len(ids))
     out: dict[str, Any] = {}
-    grid = Table("vectors", "search", *(f"{p} {t.name}" for p in parts for t in truths),
-                 "coverage", "top 1% share",
+    columns = [*(f"{p} {t.name}" for p in parts for t in truths), "coverage", "song coverage",
+               "top 1% share"]
+    grid = Table("vectors", "search", *columns,
                  title="every song a seed, seed's artists and album excluded")
     for i, (name, config) in enumerate(builds.items()):
         path = WORK.parent / f"learn_{i}"
@@ -418,20 +434,28 @@ def shipped_paths(ids: np.ndarray, truths: list[ev.Truth], seed_sets: dict[str, 
             recs = method.recommend(every, excluded, 10)
             row = {f"{part} {t.name}": round(float(t.hits(seeds, recs[seeds]).mean()), 4)
                    for part, seeds in parts.items() for t in truths}
-            row.update(slot_stats(recs, len(ids)))
+            row.update(slot_stats(recs, len(ids), np.asarray(lib.version_key)))
             out[f"{name}, {search}"] = row
-            grid.add_row(name, search, *(f"{v:.4f}" for v in list(row.values())[:8]))
+            grid.add_row(name, search, *(f"{row[c]:.4f}" for c in columns))
     console.print(grid)
     return out
 
 
-def slot_stats(recs: np.ndarray, n: int) -> dict[str, float]:
-    """Coverage, share of slots going to the 1% most-recommended songs, skewness."""
+def slot_stats(recs: np.ndarray, n: int, version_key: np.ndarray | None = None
+               ) -> dict[str, float]:
+    """Coverage, share of slots going to the 1% most-recommended songs, skewness; with
+    `version_key`, also the coverage of distinct songs (the versions of a song, e.g. the
+    single and the album track with identical features, counted once: a list may hold only
+    one of them, so which one a search meets first moves row coverage, not song coverage)."""
     occurrences = np.bincount(recs[recs >= 0], minlength=n)
     top = np.sort(occurrences)[::-1]
-    return {"coverage": round(float((occurrences > 0).mean()), 4),
-            "top 1% share": round(float(top[: max(1, n // 100)].sum() / occurrences.sum()), 4),
-            "skew": round(float(skew(occurrences)), 3), "most recommended": int(top[0])}
+    out = {"coverage": round(float((occurrences > 0).mean()), 4),
+           "top 1% share": round(float(top[: max(1, n // 100)].sum() / occurrences.sum()), 4),
+           "skew": round(float(skew(occurrences)), 3), "most recommended": int(top[0])}
+    if version_key is not None:
+        songs = np.unique(version_key[recs[recs >= 0]])
+        out["song coverage"] = round(len(songs) / len(np.unique(version_key)), 4)
+    return out
 
 
 PLAYLIST_COLUMNS = {"hit@10 own": "all hit@10", "hit@10 any": "all any-playlist hit@10",

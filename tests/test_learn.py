@@ -37,7 +37,7 @@ def clustered(rng: np.random.Generator, n_artists: int, per_artist: int, d: int 
 
 def test_artist_context_brings_same_artist_songs_together(rng: np.random.Generator) -> None:
     table, x, artist = clustered(rng, 40, 6)
-    cfg = learn.ContextConfig(artist_weight=2.0, artist_scale={})
+    cfg = learn.ContextConfig(artist_weight=2.0, artist_space="features", artist_scale={})
     with_context = learn.context_vectors(table, x, cfg)
     assert with_context.shape == (len(x), 16) and with_context.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(with_context, axis=1), 1, rtol=1e-5)
@@ -115,7 +115,8 @@ def test_related_artists_known_answer() -> None:
 
 def test_build_context_returns_artist_matrix_in_library_order(rng: np.random.Generator) -> None:
     table, x, _ = clustered(rng, 5, 3, d=4)
-    ctx = learn.build_context(table, x, learn.ContextConfig(artist_scale={}))
+    ctx = learn.build_context(table, x, learn.ContextConfig(artist_space="features",
+                                                            artist_scale={}))
     assert ctx.artist_vectors.shape == (5, 4) and len(ctx.dims) == 8
     np.testing.assert_allclose(ctx.artist_vectors[0], normalize(x[:3].mean(0, keepdims=True))[0],
                                rtol=1e-5)
@@ -290,7 +291,7 @@ def test_reads_the_mpd_sample_both_ways(mpd: Path, real_30k: Path) -> None:
 def test_learned_artefacts_round_trip_and_damage(tmp_path: Path, rng: np.random.Generator
                                                  ) -> None:
     table, x, _ = clustered(rng, 4, 3, d=4)
-    cfg = learn.ContextConfig(artist_scale={})
+    cfg = learn.ContextConfig(artist_space="features", artist_scale={})
     ctx = learn.build_context(table, x, cfg)
     learn.save_learned(tmp_path, ctx, cfg, 8)
     plain = learn.load_learned(tmp_path)

@@ -119,8 +119,11 @@ def build(
 
 def based_on(learned: dict[str, Any]) -> str:
     """What a library's similarity is made of, in words."""
-    parts = ["the songs' sound (audio features)",
-             f"their artists' sound (weight {learned['context']['artist_weight']:g})"]
+    parts = ["the songs' sound (audio features)"]
+    weight = learned["context"]["artist_weight"]
+    if weight > 0:
+        how = "learned" if learned.get("artist_space") == "learned" else "audio features"
+        parts.append(f"their artists' sound ({how}, weight {weight:g})")
     if learned.get("playlists"):
         parts.append(f"{learned['playlists']['read']['playlists']:,} playlists: songs people "
                      "put together")

@@ -42,6 +42,7 @@ import pyarrow.compute as pc
 import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
+from musicrec.encoder import EncoderConfig, fit_encoder
 from musicrec.errors import CatalogueError, InvalidQueryError, LibraryError
 from musicrec.features import normalize
 
@@ -50,11 +51,11 @@ from musicrec.features import normalize
 # --------------------------------------------------------------------------------------------
 
 
-# Per-feature multipliers on the artist part, found by coordinate search (x0.5/x2/x3 per
-# feature) on tuning-half seeds: genre/subgenre P@10 there 0.551/0.287 -> 0.559/0.302 at artist
-# weight 1.4; on the held-out artists 0.550/0.299 -> 0.556/0.308. Averaged over an artist's
-# songs, acousticness, instrumentalness, valence and duration say more about the kind of music
-# than tempo and loudness do.
+# Per-feature multipliers on an artist part made of audio features (`artist_space="features"`),
+# found by coordinate search (x0.5/x2/x3 per feature) on tuning-half seeds: genre/subgenre P@10
+# there 0.551/0.287 -> 0.559/0.302 at artist weight 1.4; on the held-out artists 0.550/0.299 ->
+# 0.556/0.308. Averaged over an artist's songs, acousticness, instrumentalness, valence and
+# duration say more about the kind of music than tempo and loudness do.
 DEFAULT_ARTIST_SCALE: dict[str, float] = {
     "valence": 2.0, "acousticness": 2.0, "instrumentalness": 3.0, "loudness": 0.5,
     "tempo": 0.5, "duration_ms": 2.0, "key": 3.0, "mode": 2.0}
@@ -69,9 +70,16 @@ class ContextConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    # Artist weight 1.0 / 1.4 / 2.0: tuning-half genre P@10 0.545 / 0.551 / 0.551, coverage
-    # 0.696 / 0.684 / 0.670; 1.4 takes the precision for the least coverage.
-    artist_weight: float = Field(1.4, ge=0)
+    # What is averaged over an artist's songs: the songs encoded by `musicrec.encoder` (learned
+    # from which songs share an artist), or their audio-feature vectors scaled by
+    # `artist_scale`. Held-out genre / subgenre P@10, at most 2 songs per artist: 0.584 / 0.327
+    # learned against 0.546 / 0.297 features.
+    artist_space: Literal["learned", "features"] = "learned"
+    encoder: EncoderConfig = Field(default_factory=EncoderConfig)
+    # Learned space, artist weight 1.0 / 1.4 / 1.7 / 2.0: tuning-half genre P@10 (at most 2
+    # per artist) 0.571 / 0.576 / 0.579 / 0.578. Features space (weight 1.4 there), weight
+    # 1.0 / 1.4 / 2.0: 0.545 / 0.551 / 0.551 without a cap, coverage 0.696 / 0.684 / 0.670.
+    artist_weight: float = Field(1.7, ge=0)
     # The album mean did not help: album weight 0.5 / 1.0 with artist 1.4 gave genre P@10
     # 0.548 / 0.545 against 0.551 without (most albums of the 30k set hold one or two songs).
     album_weight: float = Field(0.0, ge=0)
@@ -176,12 +184,15 @@ class Context:
         artist_vectors: (m, d) float32 unit rows, each artist's mean song vector (rows as in the
             library's artists.arrow), for `related_artists`.
         dims: names of the d' dimensions.
+        artist_space: what the artist part averages: "learned" (encoded songs) or "features"
+            (a catalogue with too few artists of two songs to learn from falls back to it).
     """
 
     vectors: np.ndarray
     artist_vectors: np.ndarray
     dims: list[str]
     groups: Groups
+    artist_space: Literal["learned", "features"]
 
 
 def song_context(base: np.ndarray, groups: Groups, config: ContextConfig
@@ -237,8 +248,8 @@ def song_context(base: np.ndarray, groups: Groups, config: ContextConfig
 
 
 def build_context(table: pa.Table, base_vectors: np.ndarray,
-                  config: ContextConfig | None = None, base_dims: Sequence[str] | None = None
-                  ) -> Context:
+                  config: ContextConfig | None = None, base_dims: Sequence[str] | None = None,
+                  train_rows: np.ndarray | None = None) -> Context:
     """Song vectors with artist (and album) context appended, and the artist mean matrix.
 
     Args:
@@ -246,39 +257,50 @@ def build_context(table: pa.Table, base_vectors: np.ndarray,
         base_vectors: (n, d) unit vectors, `FeaturePipeline.transform(table)`.
         config: weights of the parts; defaults to `ContextConfig()`.
         base_dims: names of the d base dimensions, for `Context.dims`.
+        train_rows: songs the encoder learns from (default all; the benchmark holds out half
+            the artists).
 
     Returns:
-        A `Context` whose vectors are (n, d x parts) float32 unit rows.
+        A `Context` whose vectors are (n, d + context dims) float32 unit rows.
     """
     config = config or ContextConfig()
     base = np.asarray(base_vectors, dtype=np.float32)
     if base.ndim != 2 or len(base) != table.num_rows:
         raise LibraryError(f"base vectors have shape {base.shape}, expected ({table.num_rows}, d)")
     groups = Groups.from_table(table)
-    artist_part, album_part, artist_means = song_context(base, groups, config)
-    if base_dims is None and config.artist_scale:
-        raise LibraryError("artist_scale names features: pass base_dims (FeaturePipeline.dims)")
     names = list(base_dims) if base_dims is not None else [f"f{i}" for i in range(base.shape[1])]
     if len(names) != base.shape[1]:
         raise LibraryError(f"{len(names)} dimension names for {base.shape[1]}-dimensional vectors")
+    encoder = None
+    if config.artist_space == "learned" and config.artist_weight > 0:
+        encoder = fit_encoder(base, groups.primary, config.encoder, train_rows)
+    if encoder is not None:
+        space = encoder.embed(base)
+        space_names = [f"learned_{i}" for i in range(space.shape[1])]
+    else:
+        space, space_names = base, names
+        if config.artist_scale and config.artist_weight > 0:
+            if base_dims is None:
+                raise LibraryError("artist_scale names features: pass base_dims "
+                                   "(FeaturePipeline.dims)")
+            feature_of_dim = [d.removesuffix("_sin").removesuffix("_cos") for d in names]
+            space = space * np.array([config.artist_scale.get(f, 1.0) for f in feature_of_dim],
+                                     dtype=np.float32)
+    artist_part, album_part, artist_means = song_context(space, groups, config)
     parts, dims = [base], list(names)
     if config.artist_weight > 0:
-        if config.artist_scale:
-            feature_of_dim = [d.removesuffix("_sin").removesuffix("_cos") for d in names]
-            scale = np.array([config.artist_scale.get(f, 1.0) for f in feature_of_dim],
-                             dtype=np.float32)
-            artist_part = artist_part * scale
         if config.artist_norm == "unit":
             artist_part = normalize(artist_part)
         parts.append(artist_part * config.artist_weight)
-        dims += [f"artist_{d}" for d in names]
+        dims += [f"artist_{d}" for d in space_names]
     if album_part is not None:
         parts.append(normalize(album_part) * config.album_weight)
-        dims += [f"album_{d}" for d in names]
+        dims += [f"album_{d}" for d in space_names]
     out = np.hstack(parts)
     if config.center:
         out -= out.mean(axis=0)
-    return Context(normalize(out), normalize(artist_means), dims, groups)
+    return Context(normalize(out), normalize(artist_means), dims, groups,
+                   "learned" if encoder is not None else "features")
 
 
 def context_vectors(table: pa.Table, base_vectors: np.ndarray,
@@ -801,6 +823,7 @@ def save_learned(folder: str | Path, context: Context, context_config: ContextCo
     np.save(folder / ARTIST_VECTORS, np.ascontiguousarray(context.artist_vectors, np.float32))
     entry: dict[str, object] = {
         "format": LEARN_FORMAT, "context": context_config.model_dump(),
+        "artist_space": context.artist_space,
         "content_dims": n_content, "dims": context.dims, "artist_vectors": ARTIST_VECTORS,
         "artists": int(len(context.artist_vectors)), "playlists": None}
     if (playlists is not None and space is not None and mapping is not None
