@@ -20,16 +20,17 @@ so the held-out figure is not flattered by the search. The objective is the mean
 P@10 / 0.50 and subgenre P@10 / 0.25 (the targets). Results: results/quality_tuning.json.
 `learn` reads the catalogue table and builds vectors itself. It scores artist/album context
 variants on the same artist halves by exact search (context is learned without labels; the
-halves keep the choice of its settings honest); then builds the 30k file into four libraries,
-audio features only and the default artist context, each without and with the hub correction
-(`hubs.MEASURED_WEIGHT`), and with every song a seed scores each by exact search and through
-`Library.recommend` as users get it (per-artist cap): P@10 on both halves and on the 2,000
-standard seeds, coverage, hubness; and playlist continuation on the MPD sample split by
+halves keep the choice of its settings honest); then builds the 30k file into libraries
+(audio features only, the previous audio-feature artist context, the default learned artist
+context; audio only and the default also with the hub correction, `hubs.MEASURED_WEIGHT`),
+and with every song a seed scores each by exact search and through `Library.recommend` as
+users get it (per-artist cap): P@10 on both halves and on the 2,000 standard seeds, coverage
+of rows and of distinct songs, hubness; and playlist continuation on the MPD sample split by
 playlist: results/quality_learn.json.
 `hub-tune` chooses the hub correction's weight on the tuning half alone: the artist-context
-library's `Library.recommend` with its penalty array replaced by weight x (the build's graph
-penalty, or the exact one), every song of the tuning half's artists a seed: P@10 of the
-tuning seeds, and coverage of those lists against audio-only vectors' on the same seeds.
+library's `Library.recommend` with its penalty array replaced by weight x the build's graph
+penalty, every song of the tuning half's artists a seed: P@10 of the tuning seeds, and
+coverage of those lists against audio-only vectors' on the same seeds.
 Results: results/quality_hub_tuning.json.
 `holdout` scores the shipped DEFAULT_WEIGHTS (which may round the search's answer) the same
 way: results/quality_holdout.json.
@@ -557,7 +558,7 @@ def learn_tune(args: argparse.Namespace) -> None:
 
 
 def hub_tune(args: argparse.Namespace) -> None:
-    """Hub correction weights and per-artist caps, scored on the tuning half only."""
+    """Hub correction weights (graph penalty, cap 2), scored on the tuning half only."""
     from musicrec.build import BuildConfig
     from musicrec.learn import ContextConfig
 
@@ -574,11 +575,9 @@ def hub_tune(args: argparse.Namespace) -> None:
     rng = np.random.default_rng(args.rng_seed)
     tuning = np.sort(rng.choice(rows_a, min(args.seeds, len(rows_a)), replace=False))
     assert lib.hub_penalty is not None
-    penalties = {"graph": np.asarray(lib.hub_penalty, dtype=np.float32),  # weight 1
-                 "exact": hubs.exact_other_artist_similarity(lib.vectors, lib.primary_artist)}
+    penalties = {"graph": np.asarray(lib.hub_penalty, dtype=np.float32)}  # weight 1
     grid = [("audio", "none", 0.0, 2), ("context", "none", 0.0, 2)] + [
-        ("context", kind, w, cap) for kind in ("graph", "exact") for cap in (2, 3)
-        for w in (0.1, 0.2, 0.3, 0.4, 0.5)]
+        ("context", "graph", w, 2) for w in (0.1, 0.2, 0.3, 0.4, 0.5)]
     rows: list[dict[str, Any]] = []
     for name, kind, weight, cap in grid:
         target = libs[name]
@@ -589,7 +588,7 @@ def hub_tune(args: argparse.Namespace) -> None:
         full[rows_a] = recs
         row = {"vectors": name, "penalty": kind, "weight": weight, "cap": cap,
                **{f"tuning {t.name}": round(float(t.hits(tuning, full[tuning]).mean()), 4)
-                  for t in truths}, **slot_stats(recs, len(target))}
+                  for t in truths}, **slot_stats(recs, len(target), target.version_key)}
         rows.append(row)
         console.print(row, highlight=False)
     out = RESULTS / "quality_hub_tuning.json"

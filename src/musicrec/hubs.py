@@ -16,9 +16,9 @@ its neighbours, are the candidates. At 1.2M songs that took 7.5-8.6 s on one cor
 is the reference.
 
 The penalty is off by default (`BuildConfig.hub_weight`): on the 30k dev songs, through the
-recommender, it makes the most recommended songs fill fewer slots but costs genre precision and
-buys no coverage, since re-ranking cannot reach songs that are in no candidate pool (figures in
-the README and `benchmarks/quality.py learn`).
+recommender, it brings the songs' coverage up to audio-only vectors' but costs genre and
+subgenre precision at every weight (figures in the README, `benchmarks/quality.py hub-tune`
+and `learn`).
 """
 
 from __future__ import annotations
@@ -33,11 +33,11 @@ from musicrec.artefacts import FILES
 
 # Neighbours of other artists a song's hubness is the mean similarity to.
 K = 10
-# The weight measured in the README: the most coverage of the lists of the 30k dev songs'
-# tuning half (its songs as seeds, `Library.recommend`, cap 2; weights 0.2 / 0.3 / 0.4 / 0.5:
-# coverage 0.890 / 0.895 / 0.898 / 0.898 against 0.870 without, genre P@10 0.546 / 0.545 /
-# 0.544 / 0.541 against 0.549). With every song a seed it bought no coverage (0.944 -> 0.942):
-# not the default, see `BuildConfig.hub_weight`.
+# The weight the README's every-song table measures. On the 30k dev songs' tuning half (its
+# songs as seeds, `Library.recommend`, cap 2, learned artist context), weights 0 / 0.1 / 0.2 /
+# 0.3 / 0.4 / 0.5 gave song coverage 0.920 / 0.935 / 0.945 / 0.952 / 0.957 / 0.958 (audio-only
+# vectors: 0.949) and genre P@10 0.586 / 0.584 / 0.580 / 0.578 / 0.575 / 0.573; 0.3 is the
+# least that reaches audio-only coverage there. Not the default, see `BuildConfig.hub_weight`.
 MEASURED_WEIGHT = 0.4
 # Songs per block of the exact computation (faiss.knn bounds its own memory per block).
 _BLOCK = 2048
