@@ -21,8 +21,8 @@ P@10 / 0.50 and subgenre P@10 / 0.25 (the targets). Results: results/quality_tun
 `learn` reads the catalogue table and builds vectors itself. It scores artist/album context
 variants on the same artist halves by exact search (context is learned without labels; the
 halves keep the choice of its settings honest); then builds the 30k file into libraries
-(audio features only, the previous audio-feature artist context, the default learned artist
-context; audio only and the default also with the hub correction, `hubs.MEASURED_WEIGHT`),
+(audio features only, the audio-feature artist context, the learned artist context; audio
+only and the learned context also with the hub correction `hubs.DEFAULT_WEIGHT`, the default),
 and with every song a seed scores each by exact search and through `Library.recommend` as
 users get it (per-artist cap): P@10 on both halves and on the 2,000 standard seeds, coverage
 of rows and of distinct songs, hubness; and playlist continuation on the MPD sample split by
@@ -395,8 +395,8 @@ def learn_report(args: argparse.Namespace) -> None:
 
 def shipped_paths(ids: np.ndarray, truths: list[ev.Truth], seed_sets: dict[str, np.ndarray]
                   ) -> dict[str, Any]:
-    """Audio only against the default artist context, each without and with the hub
-    correction (`BuildConfig.hub_weight` = `hubs.MEASURED_WEIGHT`), each built as a library
+    """Audio only against the artist context, each without and with the hub correction
+    (`hubs.DEFAULT_WEIGHT`, on by default), each built as a library
     and searched exactly (no cap) and through `Library.recommend` (the default per-artist cap;
     and 3 without the correction), with every song a seed: P@10 of the tuning seeds, of the
     held-out artists' songs and of the 2,000 standard seeds, coverage and the top 1%'s share
@@ -404,14 +404,15 @@ def shipped_paths(ids: np.ndarray, truths: list[ev.Truth], seed_sets: dict[str, 
     from musicrec.build import BuildConfig
     from musicrec.learn import ContextConfig
 
-    builds = {"audio features only": BuildConfig(context=ContextConfig(artist_weight=0.0)),
-              "audio-feature artist context (previous default)": BuildConfig(
-                  context=ContextConfig(artist_space="features", artist_weight=1.4)),
-              "artist context (default)": BuildConfig(),
-              f"audio features only + hub correction {hubs.MEASURED_WEIGHT:g}": BuildConfig(
-                  context=ContextConfig(artist_weight=0.0), hub_weight=hubs.MEASURED_WEIGHT),
-              f"artist context + hub correction {hubs.MEASURED_WEIGHT:g}": BuildConfig(
-                  hub_weight=hubs.MEASURED_WEIGHT)}
+    hub = hubs.DEFAULT_WEIGHT
+    builds = {"audio features only": BuildConfig(context=ContextConfig(artist_weight=0.0),
+                                                 hub_weight=0),
+              "audio-feature artist context": BuildConfig(context=ContextConfig(
+                  artist_space="features", artist_weight=1.4), hub_weight=0),
+              "learned artist context": BuildConfig(hub_weight=0),
+              f"audio features only + hub correction {hub:g}": BuildConfig(
+                  context=ContextConfig(artist_weight=0.0), hub_weight=hub),
+              f"learned artist context + hub correction {hub:g} (default)": BuildConfig()}
     parts = {"tuning": seed_sets["tuning"], "held-out": seed_sets["held_out"],
              "standard": seed_sets["standard"]}
     every = np.arange(len(ids))
@@ -543,9 +544,9 @@ def learn_tune(args: argparse.Namespace) -> None:
                                         args.cold_share, config=learn.PlaylistConfig(**change),
                                         validation=True)
         rows[name] = {"change": change, **{
-            rule: {**r["methods"]["blended + cold-seed queries (default)"],
+            rule: {**r["methods"][ev.DEFAULT_PLAYLIST_METHOD],
                    "continuation hit@10": r["continuation, 5 seeds (mean query)"][
-                       "blended + cold-seed queries (default)"]["hit@10"]}
+                       ev.DEFAULT_PLAYLIST_METHOD]["hit@10"]}
             for rule, r in result["rules"].items()}}
         console.print(name, *(f"{rule.split()[0]}: " + " ".join(
             f"{rows[name][rule][key]:.3f}" for key in PLAYLIST_COLUMNS.values())
@@ -563,7 +564,8 @@ def hub_tune(args: argparse.Namespace) -> None:
     from musicrec.learn import ContextConfig
 
     libs = {}
-    for name, config in (("audio", BuildConfig(context=ContextConfig(artist_weight=0.0))),
+    for name, config in (("audio", BuildConfig(context=ContextConfig(artist_weight=0.0),
+                                               hub_weight=0)),
                          ("context", BuildConfig(hub_weight=1.0))):
         path = WORK.parent / f"hub_tune_{name}"
         build_library(REAL_30K, path, config)

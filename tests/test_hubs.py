@@ -87,16 +87,14 @@ def test_rerank_demotes_a_hub() -> None:
 
 
 @pytest.fixture(scope="module")
-def hub_library(small_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("hubs") / "lib"
-    build_library(small_csv, path, BuildConfig(hub_weight=0.4))
-    return path
+def hub_library(small_library_path: Path) -> Path:
+    return small_library_path  # the correction is on by default
 
 
-def test_a_build_with_a_hub_weight_stores_the_penalty(hub_library: Path) -> None:
+def test_a_default_build_stores_the_penalty(hub_library: Path) -> None:
     lib = Library.open(hub_library)
     entry = lib.manifest.learn["hub_penalty"]
-    assert entry["weight"] == 0.4 and entry["k"] == hubs.K
+    assert entry["weight"] == hubs.DEFAULT_WEIGHT == 0.4 and entry["k"] == hubs.K
     assert "hubs" in lib.manifest.stage_seconds
     penalty = lib.hub_penalty
     assert penalty is not None and penalty.dtype == np.float32 and penalty.shape == (len(lib),)
@@ -111,11 +109,14 @@ def test_a_build_with_a_hub_weight_stores_the_penalty(hub_library: Path) -> None
         assert rec.score == pytest.approx(rec.similarity - penalty[rec.track["row"]], abs=2e-4)
 
 
-def test_a_default_build_has_no_penalty(small_library: Library) -> None:
-    assert small_library.hub_penalty is None
-    assert "hub_penalty" not in small_library.manifest.learn
-    assert not (small_library.path / "hub_penalty.npy").exists()
-    assert "hub" not in based_on(small_library.manifest.learn)
+def test_a_build_with_weight_0_has_no_penalty(small_csv: Path, tmp_path: Path) -> None:
+    build_library(small_csv, tmp_path / "lib", BuildConfig(hub_weight=0))
+    lib = Library.open(tmp_path / "lib")
+    assert lib.hub_penalty is None
+    assert "hub_penalty" not in lib.manifest.learn
+    assert not (lib.path / "hub_penalty.npy").exists()
+    assert "hub" not in based_on(lib.manifest.learn)
+    assert "hubs" not in lib.manifest.stage_seconds
 
 
 def test_a_library_from_before_the_correction_recommends_without_it() -> None:
@@ -145,6 +146,11 @@ def test_a_damaged_penalty_is_one_clear_error(hub_library: Path, tmp_path: Path,
 def test_the_correction_needs_the_hnsw_graph() -> None:
     with pytest.raises(ValidationError, match="needs --index hnsw"):
         BuildConfig(hub_weight=0.3, index="milvus")
+    assert BuildConfig(index="milvus").hub == 0  # off by default there, not refused
+    assert BuildConfig().hub == hubs.DEFAULT_WEIGHT and BuildConfig(hub_weight=0).hub == 0
+    # with playlists it measured worse (README), so off unless asked for
+    assert BuildConfig(playlists=["p.json"]).hub == 0
+    assert BuildConfig(playlists=["p.json"], hub_weight=0.2).hub == 0.2
 
 
 def test_the_cli_builds_with_a_hub_weight_and_info_says_so(small_csv: Path,

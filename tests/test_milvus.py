@@ -45,17 +45,27 @@ def milvus_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     db.close()
 
 
+@pytest.fixture(scope="module")
+def hnsw_library(small_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Library:
+    """The same songs with an HNSW index and, like a Milvus build, no hub correction (it reads
+    the HNSW graph)."""
+    dest = tmp_path_factory.mktemp("hnsw") / "lib"
+    build_library(small_csv, dest, BuildConfig(hub_weight=0))
+    return Library.open(dest)
+
+
 def test_a_milvus_library_opens_and_recommends_like_an_hnsw_one(
-        milvus_library: Path, small_library: Library) -> None:
+        milvus_library: Path, hnsw_library: Library) -> None:
     from musicrec.index_milvus import LITE_DIR, MilvusIndex
 
     lib = Library.open(milvus_library)
+    assert lib.hub_penalty is None
     assert isinstance(lib.index, MilvusIndex) and lib.manifest.index["kind"] == "milvus"
     assert (milvus_library / LITE_DIR).is_dir() and not (milvus_library / "index.faiss").exists()
     seed = lib.tracks([42])[0]["id"]
     request = RecommendRequest(seed_tracks=[seed], limit=10, max={"tempo": 120.0})
     got = lib.recommend(request)
-    expected = small_library.recommend(request)
+    expected = hnsw_library.recommend(request)
     assert [t.track["id"] for t in got.tracks] == [t.track["id"] for t in expected.tracks]
     assert all(t.track["tempo"] <= 120.0 for t in got.tracks)
     queries = np.asarray(lib.vectors[:50])
@@ -222,7 +232,7 @@ def test_filtered_search_in_the_engine_gives_min_k_allowed_nearest_first(
     {"explicit": False, "families": [0, 1]},
 ])
 def test_a_milvus_library_filters_in_the_engine_like_an_hnsw_library(
-        milvus_library: Path, small_library: Library, filters: dict[str, object]) -> None:
+        milvus_library: Path, hnsw_library: Library, filters: dict[str, object]) -> None:
     lib = Library.open(milvus_library)
     lib.index.exact_below = 0  # 3,000 songs: the engine, not an exact scan
     assert {"tempo", "year", "energy", "explicit", FAMILY} <= set(lib.index.scalars)
@@ -230,7 +240,7 @@ def test_a_milvus_library_filters_in_the_engine_like_an_hnsw_library(
         request = RecommendRequest(seed_tracks=[lib.tracks([row])[0]["id"]], limit=10,
                                    **filters)
         got = [t.track for t in lib.recommend(request).tracks]
-        expected = [t.track for t in small_library.recommend(request).tracks]
+        expected = [t.track for t in hnsw_library.recommend(request).tracks]
         assert [t["id"] for t in got] == [t["id"] for t in expected] and len(got) == 10
     lib.index.close()
 

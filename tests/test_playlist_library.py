@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from musicrec import evaluate as ev
 from musicrec.build import BuildConfig, build_library
 from musicrec.cli import app
 from musicrec.library import Library
@@ -79,7 +80,7 @@ def test_info_and_evaluate_say_what_the_lists_are_based_on(with_playlists: Libra
     scores = json.loads(evaluated.output)
     methods = scores["rules"]["strict (seed's artists and album excluded)"]["methods"]
     content = methods["content only (artist context)"]
-    blended = methods["blended + cold-seed queries (default)"]
+    blended = methods[ev.DEFAULT_PLAYLIST_METHOD]
     # What playlists add, and what the cold-start query gives seeds in no training playlist
     # (README: 0.505 against 0.087; cold seeds 0.317 against 0.072).
     assert blended["all hit@10"] > 0.4 > 0.15 > content["all hit@10"]

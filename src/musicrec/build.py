@@ -14,7 +14,7 @@ The files are listed in `musicrec.artefacts.FILES`:
     primary_artist.npy int32 (n,): artist row of each song's first artist
     version_key.npy    int64 (n,): (core title, first artist), to spot other versions
     hub_penalty.npy    float32 (n,): similarity the recommender subtracts from each song
-                       (`musicrec.hubs`); only when built with a hub weight
+                       (`musicrec.hubs`); not with a hub weight of 0 or Milvus
     text/, artist_text/  word indexes for search
     families/          sound families and the 2-D map
     rejected.csv       every source row not kept and every cell made unknown: row number,
@@ -47,6 +47,7 @@ from musicrec.families import Families, build_families
 from musicrec.features import FeatureConfig, FeaturePipeline
 from musicrec.filters import FAMILY, scalar_columns
 from musicrec.folders import build_lock, new_build_folder, publish, recover
+from musicrec.hubs import DEFAULT_WEIGHT as DEFAULT_HUB_WEIGHT
 from musicrec.hubs import graph_links, save_hub_penalty
 from musicrec.index import HNSWIndex
 from musicrec.index_milvus import MilvusIndex
@@ -95,11 +96,13 @@ class BuildConfig(BaseModel):
     engine: Literal["local", "ray"] = "local"
     ray_address: str | None = None
     # Hub correction (musicrec.hubs): the recommender ranks candidates by similarity minus
-    # this times the song's mean similarity to its 10 nearest songs of other artists. Off by
-    # default: on the 30k dev songs' tuning half (`Library.recommend`, cap 2) every weight
-    # tried lowered genre and subgenre P@10; 0.3 brings the songs' coverage up to audio-only
-    # vectors' (`hubs.MEASURED_WEIGHT`; README, "Learning from the catalogue's artists").
-    hub_weight: float = Field(0.0, ge=0)
+    # this times the song's mean similarity to its 10 nearest songs of other artists. None:
+    # `hubs.DEFAULT_WEIGHT` with the HNSW index (the penalty is read from its graph), off
+    # with Milvus or playlists. On the 30k dev songs it costs a little genre P@10 and brings
+    # the songs' coverage back above audio-only vectors'; with the MPD sample's playlists it
+    # lowered validation hit@10 (0.481 -> 0.458) (README, "Learning from the catalogue's
+    # artists"). 0 turns it off.
+    hub_weight: float | None = Field(None, ge=0)
 
     @model_validator(mode="after")
     def _options_fit(self) -> BuildConfig:
@@ -107,9 +110,16 @@ class BuildConfig(BaseModel):
             raise ValueError("--milvus-uri and --milvus-token-file need --index milvus")
         if self.engine != "ray" and self.ray_address:
             raise ValueError("--ray-address needs --engine ray")
-        if self.hub_weight > 0 and self.index != "hnsw":
+        if self.hub_weight and self.index != "hnsw":
             raise ValueError("the hub correction reads the HNSW graph: it needs --index hnsw")
         return self
+
+    @property
+    def hub(self) -> float:
+        """The hub correction's weight this build uses (see `hub_weight`)."""
+        if self.hub_weight is not None:
+            return self.hub_weight
+        return DEFAULT_HUB_WEIGHT if self.index == "hnsw" and not self.playlists else 0.0
 
 
 class BuildProgress:
@@ -266,7 +276,7 @@ def _write_artefacts(catalogue: Catalogue, sources: list[SourceFile], folder: Pa
     if links is not None:
         with _stage(times, progress, "hubs"):
             learned = {**learned, "hub_penalty": save_hub_penalty(
-                folder, vectors, context.groups.primary, links, config.hub_weight)}
+                folder, vectors, context.groups.primary, links, config.hub)}
             del links
             progress.advance("hubs", 1)
     with _stage(times, progress, "lookups"):
@@ -321,7 +331,7 @@ def _build_index(vectors: np.ndarray, folder: Path, config: BuildConfig, table: 
     # One add call: adding in chunks gave a worse graph (recall@10 0.978 against 0.992).
     graph = HNSWIndex.build(vectors, config.hnsw_m, config.hnsw_ef_construction,
                             config.hnsw_ef_search)
-    links = graph_links(graph.index) if config.hub_weight > 0 else None
+    links = graph_links(graph.index) if config.hub > 0 else None
     return graph.save(folder), links  # the graph is dropped here; later stages need its memory
 
 

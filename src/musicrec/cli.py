@@ -95,11 +95,12 @@ def build(
     ray_address: Annotated[str | None, typer.Option(
         "--ray-address", help="Ray cluster to join (with --engine ray; default: start a "
         "local Ray).", show_default=False)] = None,
-    hub_weight: Annotated[float, typer.Option(
+    hub_weight: Annotated[float | None, typer.Option(
         "--hub-weight", min=0, help="Rank songs close to every other artist's lower: "
         "similarity minus this times the song's mean similarity to its 10 nearest songs of "
-        "other artists (the most recommended songs fill fewer lists, at some cost in "
-        "precision; see the README). 0: off.")] = 0.0,
+        "other artists (more of the catalogue gets recommended, at a little cost in "
+        "precision; see the README). Default 0.4; off with --index milvus or --playlists; 0: off.",
+        show_default=False)] = None,
 ) -> None:
     """Read CSV or Parquet files and build a library (vectors, index, families)."""
     dest = library_path(library)

@@ -32,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import faiss
 import numpy as np
@@ -47,6 +47,7 @@ from sklearn.preprocessing import StandardScaler
 from musicrec.catalogue import ALIASES, AUDIO_FEATURES
 from musicrec.errors import CatalogueError, MusicrecError
 from musicrec.features import normalize
+from musicrec.hubs import DEFAULT_WEIGHT as DEFAULT_HUB_WEIGHT
 from musicrec.hubs import exact_other_artist_similarity
 from musicrec.request import RecommendRequest
 
@@ -264,11 +265,7 @@ def exact_top_k_excluding(vectors: np.ndarray, seeds: np.ndarray, excluded: list
     """
     base = np.asarray(vectors, dtype=np.float32)
     queries = np.asarray(queries if queries is not None else base, dtype=np.float32)[seeds]
-    if penalty is not None:
-        # q.v - penalty(v) is an inner product once q gets a 1 and v gets -penalty(v).
-        base = np.hstack([base, -np.asarray(penalty, np.float32)[:, None]])
-        queries = np.hstack([queries, np.ones((len(seeds), 1), np.float32)])
-    base, queries = np.ascontiguousarray(base), np.ascontiguousarray(queries)
+    base, queries = _with_penalty(base, queries, penalty)
     n = len(base)
     out = np.full((len(seeds), k), -1, dtype=np.int64)
     sizes = np.array([len(ex) for ex in excluded], dtype=np.int64)
@@ -282,6 +279,17 @@ def exact_top_k_excluding(vectors: np.ndarray, seeds: np.ndarray, excluded: list
             kept = row_ids[(row_ids >= 0) & ~np.isin(row_ids, excluded[i])][:k]
             out[i, :len(kept)] = kept
     return out
+
+
+def _with_penalty(base: np.ndarray, queries: np.ndarray, penalty: np.ndarray | None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Contiguous float32 songs and queries whose inner product is q.v - penalty(v): v gets
+    -penalty(v) appended and q a 1 (unchanged without a penalty)."""
+    if penalty is not None:
+        base = np.hstack([base, -np.asarray(penalty, np.float32)[:, None]])
+        queries = np.hstack([queries, np.ones((len(queries), 1), np.float32)])
+    return (np.ascontiguousarray(base, dtype=np.float32),
+            np.ascontiguousarray(queries, dtype=np.float32))
 
 
 def audio_matrix(lib: Library) -> np.ndarray:
@@ -619,24 +627,36 @@ def score_playlist_lists(ps: PlaylistSeeds, test: sp.csr_matrix, recs: np.ndarra
     return out
 
 
-def evaluate_playlists(methods: dict[str, np.ndarray | tuple[np.ndarray, np.ndarray]],
-                       ps: PlaylistSeeds, test: sp.csr_matrix, k: int = 10
-                       ) -> dict[str, dict[str, float]]:
+class SearchSpace(NamedTuple):
+    """What one playlist method searches: (n, d) unit song vectors (zero rows are never a
+    good match); the vectors seeds query with, when not those they are stored with; and a
+    per-song penalty subtracted from every similarity (the hub correction)."""
+
+    vectors: np.ndarray
+    queries: np.ndarray | None = None
+    penalty: np.ndarray | None = None
+
+
+def evaluate_playlists(methods: dict[str, np.ndarray | SearchSpace], ps: PlaylistSeeds,
+                       test: sp.csr_matrix, k: int = 10) -> dict[str, dict[str, float]]:
     """Exact cosine search over each method's vectors, scored by `score_playlist_lists`.
 
     Args:
-        methods: name -> (n, d) unit song vectors (zero rows are never a good match), or
-            (vectors, query vectors) when seeds query with other vectors than they are stored
-            with.
+        methods: name -> song vectors, or a `SearchSpace`.
         ps: seeds from `playlist_seeds`.
         test: (p, n) the held-out playlists.
     """
     out = {}
     for name, method in methods.items():
-        vectors, queries = method if isinstance(method, tuple) else (method, None)
-        recs = exact_top_k_excluding(vectors, ps.seeds, ps.excluded, k, queries=queries)
+        space = _space(method)
+        recs = exact_top_k_excluding(space.vectors, ps.seeds, ps.excluded, k,
+                                     penalty=space.penalty, queries=space.queries)
         out[name] = score_playlist_lists(ps, test, recs)
     return out
+
+
+def _space(method: np.ndarray | SearchSpace) -> SearchSpace:
+    return method if isinstance(method, SearchSpace) else SearchSpace(method)
 
 
 def hold_out_songs(train: sp.csr_matrix, songs_in_playlists: np.ndarray, share: float,
@@ -665,7 +685,7 @@ def hold_out_songs(train: sp.csr_matrix, songs_in_playlists: np.ndarray, share: 
     return out, cold
 
 
-def evaluate_continuation(methods: dict[str, np.ndarray | tuple[np.ndarray, np.ndarray]],
+def evaluate_continuation(methods: dict[str, np.ndarray | SearchSpace],
                           test: sp.csr_matrix, n_seeds: int,
                           exclude: Callable[[np.ndarray], list[np.ndarray]], k: int = 10,
                           rng_seed: int = 0) -> dict[str, dict[str, float]]:
@@ -690,10 +710,10 @@ def evaluate_continuation(methods: dict[str, np.ndarray | tuple[np.ndarray, np.n
               if np.setdiff1d(t, ex).size > 0]
     out: dict[str, dict[str, float]] = {}
     for name, method in methods.items():
-        vectors, query_base = method if isinstance(method, tuple) else (method, method)
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        queries = normalize(np.stack([np.asarray(query_base)[seed_sets[i]].mean(axis=0)
-                                      for i in usable]))
+        space = _space(method)
+        query_base = np.asarray(space.vectors if space.queries is None else space.queries)
+        queries = normalize(np.stack([query_base[seed_sets[i]].mean(axis=0) for i in usable]))
+        vectors, queries = _with_penalty(np.asarray(space.vectors), queries, space.penalty)
         wanted = min(len(vectors), k + max(len(excluded[i]) for i in usable))
         _, found = faiss.knn(queries, vectors, wanted, metric=faiss.METRIC_INNER_PRODUCT)
         hits = np.zeros((len(usable), k), dtype=bool)
@@ -732,6 +752,9 @@ def cap_per_artist(recs: np.ndarray, artists: np.ndarray, k: int, cap: int = 2) 
     return out
 
 
+# The method a default library built with playlists recommends by.
+DEFAULT_PLAYLIST_METHOD = "blended + cold-seed queries (default)"
+
 PLAYLIST_RULES = ("strict (seed's artists and album excluded)", "seed only excluded")
 
 
@@ -763,9 +786,12 @@ def playlist_split(playlists: Any, rng_seed: int = 0, cold_share: float = 0.1,
 
 
 def playlist_methods(table: pa.Table, content: np.ndarray, train: Any, config: Any
-                     ) -> dict[str, np.ndarray | tuple[np.ndarray, np.ndarray]]:
+                     ) -> dict[str, np.ndarray | SearchSpace]:
     """The vectors of each method learned from `train` (a `musicrec.learn.Playlists`) with
-    `config` (a `PlaylistConfig`), for `evaluate_playlists`."""
+    `config` (a `PlaylistConfig`), for `evaluate_playlists`. The default
+    (`DEFAULT_PLAYLIST_METHOD`) is what a library built with these playlists recommends by;
+    one more adds the hub correction a build without playlists makes (its penalty by exact
+    search here), which a build with playlists leaves off (`BuildConfig.hub`)."""
     from musicrec import learn
 
     space = learn.fit_playlists(train, config)
@@ -776,12 +802,15 @@ def playlist_methods(table: pa.Table, content: np.ndarray, train: Any, config: A
     blended = learn.blend(content, part, config.weight, popularity)
     plain = learn.blend(content, part, config.weight)
     queries = learn.query_vectors(blended, space, groups, content.shape[1], config.weight)
+    hubs = DEFAULT_HUB_WEIGHT * exact_other_artist_similarity(blended, groups.primary)
     return {"content only (artist context)": content,
             "playlists only (learned; zero for songs in no playlist)": space.vectors,
             "blended, cold seeds query as stored": blended,
-            "blended, no popularity dimension": (plain, learn.query_vectors(
+            "blended, no popularity dimension": SearchSpace(plain, learn.query_vectors(
                 plain, space, groups, content.shape[1], config.weight)),
-            "blended + cold-seed queries (default)": (blended, queries),
+            DEFAULT_PLAYLIST_METHOD: SearchSpace(blended, queries),
+            f"blended + cold-seed queries + hub correction {DEFAULT_HUB_WEIGHT:g}": SearchSpace(
+                blended, queries, hubs),
             "content + mapped playlist part for every song": learn.blend(
                 content, mapping.predict(content), config.weight)}
 
