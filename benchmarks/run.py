@@ -267,10 +267,9 @@ def breakdown(lib: Any, requests: list[Any]) -> dict[str, float]:
     """Mean milliseconds per request spent in each stage of the recommender.
 
     The stages are called one after another as `Recommender.recommend` calls them (without
-    its rare widening of the pool), each timed on its own; the filter mask is computed afresh.
+    its widening of a pool the rules used up), each timed on its own; the filter mask is
+    computed afresh.
     """
-    from musicrec.recommend import MAX_POOL
-
     rec = lib.recommender()
     totals: dict[str, float] = {}
 
@@ -287,7 +286,7 @@ def breakdown(lib: Any, requests: list[Any]) -> dict[str, float]:
             queries = rec.queries(seeds, req)
         with stage("filter_mask"):
             mask = rec._compute_mask(req) if req.has_filters else None
-        pool = min(max(4 * -(-req.limit // len(seeds)), 40), MAX_POOL)
+        pool = rec.pool_size(req, len(seeds))
         with stage("candidates (index search)"):
             pools = rec.candidates(queries, pool, mask, seeds)
         with stage("rerank"):

@@ -224,17 +224,19 @@ class Library:
                           np.asarray(self.learned.artist_playlist[known]),
                           float(config["config"]["weight"]))
 
-    def put_together(self, query: np.ndarray, rows: np.ndarray) -> np.ndarray:
-        """bool (len(rows),): which songs the query reaches mostly through the playlist part of
-        the vectors, each of them in training playlists: "people put these together". Never
-        for a library without playlists, nor for a song placed by the cold-start mapping."""
+    def put_together(self, queries: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """bool (len(rows),): which songs their query (one row of `queries` each) reaches
+        mostly through the playlist part of the vectors, each of them in training playlists:
+        "people put these together". Never for a library without playlists, nor for a song
+        placed by the cold-start mapping."""
         counts = self.learned.playlist_counts
         if counts is None:
             return np.zeros(len(rows), dtype=bool)
         d = int(self.manifest.learn["content_dims"])
         end = d + self.learned.artist_playlist.shape[1]  # the popularity dimension after it
         found = np.asarray(self.vectors[rows], dtype=np.float32)  # says nothing of "together"
-        sound, playlists = found[:, :d] @ query[:d], found[:, d:end] @ query[d:end]
+        sound = np.einsum("md,md->m", found[:, :d], queries[:, :d])
+        playlists = np.einsum("md,md->m", found[:, d:end], queries[:, d:end])
         return (playlists > sound) & (np.asarray(counts[rows]) > 0)
 
     def related_artists(self, artist_row: int, limit: int = 20) -> list[dict[str, Any]]:

@@ -27,6 +27,7 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal, Protocol
 
 import numpy as np
@@ -39,6 +40,9 @@ from musicrec.request import RecommendRequest
 
 # Most candidates looked at per seed; past this the list is as good as it gets.
 MAX_POOL = 2000
+# Fewest: the per-artist cap and the versions rule can use up a short pool, which is then
+# searched again 4x deeper.
+MIN_POOL = 100
 # Re-ranking: similarity lost per standard deviation away from a target value.
 TARGET_PENALTY = 0.15
 # Seeds standing for many songs (an artist, a genre) are profiled on at most this many.
@@ -53,6 +57,8 @@ CLOSE, FAR = 0.35, 0.75
 # reasons in words are kept per set of explained features.
 NONE, END = 255, 254
 MAX_REASONS = 50_000
+# Subtracted from a targeted feature's closeness so that targets sort before the rest.
+TARGETS_FIRST = 1e6
 
 # How a difference in each feature reads in an explanation: (higher, lower, noun).
 WORDS: dict[str, tuple[str, str, str]] = {
@@ -99,7 +105,8 @@ class SongSource(Protocol):
 
     def seed_vector(self, row: int) -> np.ndarray: ...  # float32 (d,): one song as a query
 
-    def put_together(self, query: np.ndarray, rows: np.ndarray) -> np.ndarray: ...  # bool
+    # bool (m,): which songs each query (m, d) reaches through songs people put together
+    def put_together(self, queries: np.ndarray, rows: np.ndarray) -> np.ndarray: ...
 
     def rows_of(self, track_ids: list[str]) -> list[int | None]: ...
 
@@ -198,9 +205,7 @@ class Recommender:
         seeds = self.resolve_seeds(req)
         queries = self.queries(seeds, req)
         mask, where = self.filter_mask(req), Where.of(req)
-        # Targets re-rank the pool, so they need a deeper one to find songs near the values.
-        depth = 12 if req.target else 4
-        pool_size = min(max(depth * -(-req.limit // len(seeds)), 40), MAX_POOL)
+        pool_size = self.pool_size(req, len(seeds))
         while True:
             pools = self.candidates(queries, pool_size, mask, seeds, where)
             picks = self.rerank(pools, req)
@@ -215,6 +220,14 @@ class Recommender:
                for rec, p, reason in zip(records, picks, reasons, strict=True)]
         out.sort(key=lambda r: -r.score)
         return Recommendations(out, [s.info for s in seeds])
+
+    @staticmethod
+    def pool_size(req: RecommendRequest, seeds: int) -> int:
+        """Candidates searched per seed at first (`recommend` looks further when the rules
+        use them up)."""
+        # Targets re-rank the pool, so they need a deeper one to find songs near the values.
+        depth = 12 if req.target else 4
+        return min(max(depth * -(-req.limit // seeds), MIN_POOL), MAX_POOL)
 
     def check_columns(self, req: RecommendRequest) -> None:
         for name in (*req.target, *req.min, *req.max):
@@ -461,6 +474,14 @@ class Recommender:
 
     # --- stage 5: explain -------------------------------------------------------------------
 
+    @cached_property
+    def _explained(self) -> tuple[list[str], np.ndarray]:
+        """The features explanations speak of, and their weights in the vectors."""
+        pipeline = self.src.pipeline
+        names = [n for n in WORDS if pipeline.has(n)]
+        weight = {f.name: f.weight for f in pipeline.features}
+        return names, np.array([weight[n] for n in names])
+
     def explain(self, picks: list[Pick], seeds: list[Seed], target: dict[str, float],
                 queries: np.ndarray) -> list[str]:
         """Short reasons: what a song was found by ("people put these together" when playlists
@@ -472,40 +493,40 @@ class Recommender:
         """
         if not picks:
             return []
-        together = np.zeros(len(picks), dtype=bool)
-        for s_i in {p.seed for p in picks}:
-            mine = [i for i, p in enumerate(picks) if p.seed == s_i]
-            together[mine] = self.src.put_together(
-                queries[s_i], np.array([picks[i].row for i in mine], dtype=np.int64))
         rows = np.array([p.row for p in picks], dtype=np.int64)
-        pipeline = self.src.pipeline
-        names = [n for n in WORDS if pipeline.has(n) and n in seeds[0].profile]
-        reference = np.array([[{**seeds[s_i].profile, **target}[n] for n in names]
-                              for s_i in range(len(seeds))])[[p.seed for p in picks]]
+        seed_of = np.array([p.seed for p in picks], dtype=np.intp)
+        together = self.src.put_together(queries[seed_of], rows)
+        names, weights = self._explained
+        reference = np.array([[{**seed.profile, **target}[n] for n in names]
+                              for seed in seeds])[seed_of]
         both = np.concatenate([np.column_stack([self.src.numeric(n)[rows] for n in names]),
                                reference])
-        z = pipeline.standardize_many(names, both)
+        z = self.src.pipeline.standardize_many(names, both)
         diff = z[: len(rows)] - z[len(rows):]
         # Orderings for every song at once; the reasons are then put together from lists.
         size = np.abs(diff)
         is_close = size < CLOSE
-        weight = {f.name: f.weight for f in pipeline.features}
-        weights = np.array([weight[n] for n in names])
-        close = np.argsort(np.where(is_close, size / weights, np.inf), axis=1, kind="stable")
+        on_target = np.array([n in target for n in names])
+        # Close features, targets first (each group closest first); a reason names every
+        # targeted one and 3 others, so the key keeps no more (and repeats more often).
+        kept = min(len(names), int(on_target.sum()) + 3)
+        close = np.argsort(np.where(is_close, size / weights - on_target * TARGETS_FIRST,
+                                    np.inf), axis=1, kind="stable")[:, :kept]
         far = np.argsort(-size, axis=1, kind="stable")[:, :2]
         picked = np.arange(len(rows))[:, None]
         is_far = size[picked, far] >= FAR
         higher = diff[picked, far] > 0
         # Each song's reason as a key of bytes (see _Reasons), all made in one pass; the same
         # few keys come up again and again, and each is put into words once.
-        closest = np.where(np.arange(len(names)) < is_close.sum(axis=1)[:, None], close, NONE)
+        closest = np.where(np.arange(kept) < is_close.sum(axis=1)[:, None], close, NONE)
         keys = np.hstack([closest, np.where(is_far, far + 16 * higher, NONE),
                           np.full((len(rows), 1), END)]).astype(np.uint8)
-        context = (tuple(names), tuple(n in target for n in names))
+        context = (tuple(names), tuple(on_target.tolist()))
         reasons = self._reasons.get(context) or self._reasons.setdefault(context,
                                                                          _Reasons(*context))
         return [("people put these together; " if together_ else "") + reasons[key]
-                for together_, key in zip(together, keys.view(f"S{keys.shape[1]}")[:, 0].tolist(),
+                for together_, key in zip(together.tolist(),
+                                          keys.view(f"S{keys.shape[1]}")[:, 0].tolist(),
                                           strict=True)]
 
 
@@ -515,9 +536,10 @@ def _sample(rows: np.ndarray) -> np.ndarray:
 
 class _Reasons(dict[bytes, str]):
     """Reasons in words, by key, for one set of explained features (`names`) of which some are
-    targets: a key holds a song's features close to the reference (closest first), then up to
-    two far from it (+ 16 where the song's value is higher), NONE in unused places and END
-    last (numpy drops trailing zero bytes, and 0 is a feature)."""
+    targets: a key holds a song's features close to the reference (targets first, then the
+    others; each group closest first; as many as a reason names), then up to two far from it
+    (+ 16 where the song's value is higher), NONE in unused places and END last (numpy drops
+    trailing zero bytes, and 0 is a feature)."""
 
     def __init__(self, names: tuple[str, ...], on_target: tuple[bool, ...]):
         super().__init__()
@@ -527,9 +549,8 @@ class _Reasons(dict[bytes, str]):
     def __missing__(self, key: bytes) -> str:
         if len(self) > MAX_REASONS:
             self.clear()
-        n = len(self.words)
-        close = [i for i in key[:n] if i != NONE]
-        far = [(i % 16, i >= 16) for i in key[n:n + 2] if i != NONE]
+        close = [i for i in key[:-3] if i != NONE]
+        far = [(i % 16, i >= 16) for i in key[-3:-1] if i != NONE]
         words, on_target = self.words, self.on_target
         parts = []
         targeted = [words[i][2] for i in close if on_target[i]]
