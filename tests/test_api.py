@@ -719,11 +719,12 @@ def test_id_lookup_tells_apart_ids_with_one_hash(monkeypatch: pytest.MonkeyPatch
     import pyarrow as pa
 
     from musicrec import library
+    from musicrec.records import column_reader
 
     fake = {"a": 5, "b": 5, "c": 7, "zz": 5, "q": 9}
     monkeypatch.setattr(library, "key_hashes",
                         lambda keys: np.array([fake[k] for k in keys], dtype=np.uint64))
-    ids = pa.chunked_array([["c", "a", "b"]])  # rows 0, 1, 2
+    ids = column_reader(pa.chunked_array([["c", "a", "b"]]))  # rows 0, 1, 2
     hashes = np.array([5, 5, 7], dtype=np.uint64)
     order = np.array([1, 2, 0])
     assert library._lookup(hashes, order, ids, ["b", "a", "c", "zz", "q"]) == [

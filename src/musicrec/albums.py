@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -22,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from musicrec.catalogue import derived_id
+from musicrec.records import Reader, column_reader
 from musicrec.search import TextIndex
 
 if TYPE_CHECKING:
@@ -125,8 +127,11 @@ class Albums:
         """The album code of an id, or None."""
         from musicrec.library import _lookup
 
-        return _lookup(self._keys, self._key_order, pa.chunked_array([self.ids]),
-                       [album_id])[0]
+        return _lookup(self._keys, self._key_order, self._id_reader, [album_id])[0]
+
+    @cached_property
+    def _id_reader(self) -> Reader:
+        return column_reader(pa.chunked_array([self.ids]))
 
     def id(self, code: int) -> str:
         return str(self.ids[code].as_py())

@@ -82,9 +82,10 @@ class BuildConfig(BaseModel):
     # learned artist context packs each artist's songs closer: at 96 the raw index's recall
     # fell to 0.989 and a 1-seed recommendation's to 0.980 (against the recommender over exact
     # search); 128 gave 0.990 and 0.981. The hub correction re-ranks deeper into each pool,
-    # where the graph's answer is less exact: 1-seed recall@10 0.976 at 128, 0.981 at 160
-    # (400 seeds, 1.2M songs, pools of 60).
-    hnsw_ef_search: int = 160
+    # where the graph's answer is less exact: 1-seed recall@10 0.976 at 128, 0.984 at 160,
+    # 0.986 at 192 (600 seeds, 1.2M songs, pools of 60), one benchmark run 0.979 at 160; no
+    # difference in time within the machine's noise.
+    hnsw_ef_search: int = 192
     family_count: int | None = None
     # "hnsw": a faiss graph in the library; "milvus": a Milvus collection (musicrec.index_milvus)
     # in a Milvus Lite folder inside the library, or on the server at `milvus_uri`.

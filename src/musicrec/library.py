@@ -32,7 +32,7 @@ from musicrec.filters import numeric_column
 from musicrec.index import ExactIndex, VectorIndex, load_index
 from musicrec.learn import cold_query, load_learned, related_artists
 from musicrec.recommend import Recommendations, Recommender
-from musicrec.records import RecordReader
+from musicrec.records import Reader, RecordReader, column_reader
 from musicrec.request import RecommendRequest
 from musicrec.search import TextIndex
 
@@ -40,8 +40,6 @@ from musicrec.search import TextIndex
 GENRE_SEED_SONGS = 2000
 # Related artists have at least this many songs, when enough artists do.
 RELATED_MIN_SONGS = 3
-# Id lookups read up to this many found ids one by one, more with one Arrow `take`.
-FEW_IDS = 8
 
 
 @dataclass(frozen=True)
@@ -180,11 +178,19 @@ class Library:
     def rows_of(self, track_ids: list[str]) -> list[int | None]:
         """Rows of several track ids at once (None for an unknown id), in order."""
         return _lookup(self._arrays["track_keys"], self._arrays["track_order"],
-                       self.table.column("id"), track_ids)
+                       self._track_ids, track_ids)
 
     def artist_row_of(self, artist_id: str) -> int | None:
         return _lookup(self._arrays["artist_keys"], self._arrays["artist_order"],
-                       self.artists.column("id"), [artist_id])[0]
+                       self._artist_ids, [artist_id])[0]
+
+    @cached_property
+    def _track_ids(self) -> Reader:
+        return column_reader(self.table.column("id"))
+
+    @cached_property
+    def _artist_ids(self) -> Reader:
+        return column_reader(self.artists.column("id"))
 
     def rows_of_artist(self, artist_row: int) -> np.ndarray:
         """Rows of every song the artist appears on."""
@@ -203,10 +209,9 @@ class Library:
         return self.labels([row])[0]
 
     def labels(self, rows: list[int]) -> list[str]:
-        """ "Title — Artist, Artist" for each song, in order (a request's few seeds: read one
-        by one, 5 µs a song, where one Arrow `take` costs 33 µs whatever its length)."""
-        names, artists = self.table.column("name"), self.table.column("artists")
-        return [f"{names[r].as_py()} — {', '.join(artists[r].as_py())}" for r in rows]
+        """ "Title — Artist, Artist" for each song, in order."""
+        records = self._records.read(np.asarray(rows, dtype=np.int64), ["name", "artists"])
+        return [f"{r['name']} — {', '.join(r['artists'])}" for r in records]
 
     def seed_vector(self, row: int) -> np.ndarray:
         """The query for one song as a seed: its stored vector, or for a song in no training
@@ -471,10 +476,11 @@ def key_hashes(keys: pa.Array | list[str]) -> np.ndarray:
     return np.frombuffer(digests, dtype="<u8").copy()
 
 
-def _lookup(hashes: np.ndarray, order: np.ndarray, ids: pa.ChunkedArray,
+def _lookup(hashes: np.ndarray, order: np.ndarray, ids: Reader,
             keys: list[str]) -> list[int | None]:
     """The rows whose ids are `keys` (None where absent): binary search on the hashes, then
-    each id itself compared, so two ids with one hash are told apart, however unlikely.
+    each id itself compared (`ids` reads them at rows), so two ids with one hash are told
+    apart, however unlikely.
 
     The first candidate of every key is checked in one vectorised pass (100 ids: 0.8 instead
     of 1.4 ms, measured on a loaded machine; the old loop was mostly memmap item access); only
@@ -488,10 +494,7 @@ def _lookup(hashes: np.ndarray, order: np.ndarray, ids: pa.ChunkedArray,
     probe = np.minimum(starts, n - 1)
     hit = (starts < n) & (np.asarray(hashes[probe]) == wanted)
     rows = np.asarray(order[probe])
-    found_rows = rows[hit]
-    # An Arrow `take` costs about 30 µs however few ids it reads; one by one, 2.5 µs each.
-    named = ([ids[int(r)].as_py() for r in found_rows] if len(found_rows) <= FEW_IDS
-             else ids.take(pa.array(found_rows)).to_pylist())
+    named = ids(rows[hit])
     out: list[int | None] = [None] * len(keys)
     names = iter(named)
     for k, (key, found) in enumerate(zip(keys, hit.tolist(), strict=True)):
@@ -502,7 +505,7 @@ def _lookup(hashes: np.ndarray, order: np.ndarray, ids: pa.ChunkedArray,
             continue
         i, h = int(starts[k]) + 1, int(wanted[k])
         while i < n and int(hashes[i]) == h:
-            if ids[int(order[i])].as_py() == key:
+            if ids(np.array([order[i]], dtype=np.int64))[0] == key:
                 out[k] = int(order[i])
                 break
             i += 1

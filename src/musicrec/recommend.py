@@ -42,7 +42,7 @@ from musicrec.request import RecommendRequest
 MAX_POOL = 2000
 # Fewest: the per-artist cap and the versions rule can use up a short pool, which is then
 # searched again 4x deeper. One seed, 10 songs, 1.2M synthetic songs: 20% of pools of 40 ran
-# out, 8% of 60, 3% of 100; 60 measured fastest over all (the graph's beam is 160 wide).
+# out, 8% of 60, 3% of 100; 60 measured fastest over all (the graph's beam is 192 wide).
 MIN_POOL = 60
 # Re-ranking: similarity lost per standard deviation away from a target value.
 TARGET_PENALTY = 0.15

@@ -48,6 +48,11 @@ class RecordReader:
                 for row in zip(*(values[name] for name in names), strict=True)]
 
 
+def column_reader(column: pa.ChunkedArray) -> Reader:
+    """Reads one column's values at rows: in place where NumPy can, else through Arrow."""
+    return _reader(column) or (lambda rows: column.take(pa.array(rows)).to_pylist())
+
+
 def _reader(column: pa.ChunkedArray) -> Reader | None:
     """A reader for a column of one chunk that NumPy can read, or None."""
     if column.num_chunks != 1:
@@ -84,10 +89,11 @@ def _numbers(array: pa.Array) -> Reader:
 
 def _strings(array: pa.StringArray) -> Reader:
     offsets, data = _string_buffers(array)
+    starts, ends = offsets[:-1], offsets[1:]  # views: no `rows + 1` to make per read
 
     def read(rows: np.ndarray) -> list[str]:
         return [str(data[start:end], "utf-8") for start, end in
-                zip(offsets[rows].tolist(), offsets[rows + 1].tolist(), strict=True)]
+                zip(starts[rows].tolist(), ends[rows].tolist(), strict=True)]
     return read
 
 
@@ -113,4 +119,4 @@ def _string_buffers(array: pa.StringArray) -> tuple[np.ndarray, memoryview]:
             memoryview(data or b""))
 
 
-__all__ = ["RecordReader"]
+__all__ = ["Reader", "RecordReader", "column_reader"]
