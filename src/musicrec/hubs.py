@@ -10,10 +10,10 @@ close to everything needs to be closer to the seed than a song that is close to 
 Exact k-nearest search of every song is quadratic (1.2M songs: 1.4e12 products), so a
 library build reads the neighbours from the HNSW graph it has just built
 (`graph_neighbour_similarity`): each song's level-0 links, the up to 2M songs faiss keeps as
-its neighbours, are the candidates. At 1.2M songs that took 7.5-8.6 s on one core
-(`benchmarks/hub_cost.py`), where a graph search of every song (beam 16) took 4.6 s per
-100,000 songs. `exact_other_artist_similarity`
-is the reference.
+its neighbours, are the candidates. At 1.2M songs the build's "hubs" stage takes 2.6 s
+(`benchmarks/run.py`; 7.5-8.6 s when NumPy gathered the linked vectors, `benchmarks/hub_cost.py`),
+where a graph search of every song (beam 16) took 4.6 s per 100,000 songs.
+`exact_other_artist_similarity` is the reference.
 
 A build uses weight `DEFAULT_WEIGHT` unless told otherwise (`BuildConfig.hub_weight`): with
 the artist context, songs of one artist sit together and the songs' coverage fell below
