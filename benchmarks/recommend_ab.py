@@ -29,6 +29,7 @@ from rich.table import Table
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
+CHILD = "--child"
 
 
 def measure(library: Path, seed: int) -> dict[str, float]:
@@ -72,18 +73,14 @@ def main() -> None:
                         help="LABEL=FOLDER holding a checkout's musicrec package (repeatable)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        print(json.dumps(measure(args.library, args.seed)))
-        return
     sources = dict(item.split("=", 1) for item in args.src)
     runs: dict[str, list[dict[str, float]]] = {label: [] for label in sources}
     for _ in range(args.rounds):
         for label, folder in sources.items():
             env = {**os.environ, "PYTHONPATH": str(Path(folder).resolve())}
-            done = subprocess.run([sys.executable, __file__, str(args.library), "--child",
-                                   "--src", args.src[0], "--seed", str(args.seed)],
+            done = subprocess.run([sys.executable, __file__, CHILD, str(args.library),
+                                   str(args.seed)],
                                   env=env, capture_output=True, text=True, check=True)
             runs[label].append(json.loads(done.stdout.strip().splitlines()[-1]))
     table = Table(title=f"p50 ms per round, {args.library.name}")
@@ -102,4 +99,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == [CHILD]:  # one measurement, with the musicrec on PYTHONPATH
+        print(json.dumps(measure(Path(sys.argv[2]), int(sys.argv[3]))))
+    else:
+        main()
