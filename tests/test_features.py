@@ -56,11 +56,17 @@ def test_unknown_values_become_the_mean(rng: np.random.Generator) -> None:
 def test_targets_move_the_vector(rng: np.random.Generator) -> None:
     t = table(rng)
     p = FeaturePipeline.fit(t)
-    w = p.weighted(t.slice(0, 1))[0]
-    moved = p.apply_targets(w, {"energy": 1.0})
-    i = p.dims.index("energy")
-    assert moved[i] > w[i] or t.column("energy")[0].as_py() == pytest.approx(1.0)
-    assert np.delete(moved, i) == pytest.approx(np.delete(w, i))
+    w = p.weighted(t.slice(0, 3))
+    moved = p.apply_targets(w, [{"energy": 1.0}, {}, {"energy": 0.0, "key": 5}])
+    i, k = p.dims.index("energy"), p.dims.index("key_sin")
+    assert moved[0, i] > w[0, i] or t.column("energy")[0].as_py() == pytest.approx(1.0)
+    assert np.delete(moved[0], i) == pytest.approx(np.delete(w[0], i))
+    assert moved[1] == pytest.approx(w[1])
+    # Each vector's own targets, the same values as one at a time.
+    assert moved[2, i] == pytest.approx(p.standardize("energy", np.array([0.0]))[0] * p.features[
+        [f.name for f in p.features].index("energy")].weight)
+    assert moved[2, k:k + 2] == pytest.approx(p.standardize("key", np.array([5.0]))[0] * p.features[
+        [f.name for f in p.features].index("key")].weight)
 
 
 def test_config_rejects_unknown_and_negative() -> None:

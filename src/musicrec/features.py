@@ -112,6 +112,29 @@ def _pre(transform: Transform, x: np.ndarray) -> np.ndarray:
     return x
 
 
+class _Plan:
+    """How to standardise a fixed list of ordinary features, worked out once: a request's
+    explanations standardise the same 10 features every time (20 songs: 26 µs, against 35 µs
+    when their centres, scales and transforms were looked up on every call)."""
+
+    def __init__(self, fitted: list[FittedFeature]):
+        if any(f.transform == "circle" for f in fitted):
+            raise ValueError("circular features are standardised one at a time")
+        columns = {t: [j for j, f in enumerate(fitted) if f.transform == t]
+                   for t in ("sqrt", "log")}
+        self.transformed = [(t, at) for t, at in columns.items() if at]
+        self.center = np.array([f.center for f in fitted])
+        self.scale = np.array([f.scale for f in fitted])
+
+    def apply(self, values: np.ndarray) -> np.ndarray:
+        x = np.array(values, dtype=np.float64)
+        for transform, columns in self.transformed:
+            x[:, columns] = _pre(transform, x[:, columns])
+        z = (x - self.center) / self.scale
+        z[np.isnan(z)] = 0.0
+        return z
+
+
 Columns = pa.Table | Mapping[str, np.ndarray]
 # Rows standardised at a time by `FeaturePipeline.weighted`.
 BLOCK = 65_536
@@ -134,6 +157,7 @@ class FeaturePipeline:
         self._by_name = {f.name: f for f in features}
         self._dims = [d for f in features for d in f.dims]
         self._start = {f.name: self._dims.index(f.dims[0]) for f in features}
+        self._plans: dict[tuple[str, ...], _Plan] = {}  # by the names standardised together
 
     @property
     def dims(self) -> list[str]:
@@ -183,17 +207,10 @@ class FeaturePipeline:
         """Several ordinary (not circular) features at once: `values` float (m, len(names)),
         one column per name, to float64 (m, len(names)) on the common scale; unknown values
         (NaN) become the catalogue mean (0)."""
-        fitted = [self._feature(name) for name in names]
-        if any(f.transform == "circle" for f in fitted):
-            raise ValueError("circular features are standardised one at a time")
-        x = np.array(values, dtype=np.float64)
-        for transform in ("sqrt", "log"):
-            columns = [j for j, f in enumerate(fitted) if f.transform == transform]
-            if columns:
-                x[:, columns] = _pre(transform, x[:, columns])
-        z = (x - np.array([f.center for f in fitted])) / np.array([f.scale for f in fitted])
-        z[np.isnan(z)] = 0.0
-        return z
+        key = tuple(names)
+        plan = self._plans.get(key) or self._plans.setdefault(key, _Plan(
+            [self._feature(name) for name in key]))
+        return plan.apply(values)
 
     def transform(self, table: Columns) -> np.ndarray:
         """Unit vectors for every row of a table: float32, C-order, shape (n, len(dims))."""
@@ -224,14 +241,23 @@ class FeaturePipeline:
                     out[rows, self._start[f.name]:self._start[f.name] + 2] = z
         return out
 
-    def apply_targets(self, weighted: np.ndarray, targets: dict[str, float]) -> np.ndarray:
-        """Replace features of an unnormalised vector (from `weighted`) with target values."""
+    def apply_targets(self, weighted: np.ndarray, targets: Sequence[Mapping[str, float]]
+                      ) -> np.ndarray:
+        """Replace features of unnormalised vectors (m, d) (from `weighted`) with target
+        values, one mapping of targets per vector; each feature is standardised once for all
+        the vectors that set it."""
         out = np.array(weighted, dtype=np.float32)
-        for name, value in targets.items():
+        wanted: dict[str, tuple[list[int], list[float]]] = {}
+        for i, mine in enumerate(targets):
+            for name, value in mine.items():
+                at, values = wanted.setdefault(name, ([], []))
+                at.append(i)
+                values.append(value)
+        for name, (at, values) in wanted.items():
             f = self._feature(name)
             start = self._start[name]
-            z = self.standardize(name, np.array([value], dtype=np.float64)).reshape(-1)
-            out[start:start + len(f.dims)] = z * f.weight
+            z = self.standardize(name, np.array(values, dtype=np.float64))
+            out[at, start:start + len(f.dims)] = z.reshape(len(at), -1) * f.weight
         return out
 
     def _feature(self, name: str) -> FittedFeature:

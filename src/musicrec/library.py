@@ -160,8 +160,12 @@ class Library:
         return name in self._columns
 
     @cached_property
+    def _column_names(self) -> tuple[str, ...]:
+        return tuple(self.table.column_names)  # Arrow builds a new list on every call (28 µs)
+
+    @cached_property
     def _columns(self) -> frozenset[str]:
-        return frozenset(self.table.column_names)  # Arrow builds a new list on every call
+        return frozenset(self._column_names)
 
     def numeric(self, name: str) -> np.ndarray:
         """A numeric column as float32 (n,), NaN where unknown (`numeric_column`); cached."""
@@ -293,7 +297,7 @@ class Library:
         Spotify track object needs 11 of the 24.
         """
         rows = np.asarray(rows, dtype=np.int64)
-        names = self.table.column_names if columns is None else [
+        names = self._column_names if columns is None else [
             c for c in columns if self.has_column(c)]
         records = self._records.read(rows, names)
         families = self.families.labels[rows].tolist()
