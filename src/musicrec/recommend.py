@@ -251,11 +251,11 @@ class Recommender:
         missing = [t for t, row in zip(req.seed_tracks, found, strict=True) if row is None]
         if missing:
             raise NotFoundError(f"seed track {missing[0]!r} is not in the library")
-        track_rows = [row for row in found if row is not None]
-        labels = self.src.labels(track_rows) if track_rows else []
-        for track_id, row, label in zip(req.seed_tracks, track_rows, labels, strict=True):
-            rows = np.array([row], dtype=np.int64)
-            seeds.append(Seed(SeedInfo(track_id, "TRACK", label), rows, self.profile(rows)))
+        track_rows = np.array([row for row in found if row is not None], dtype=np.int64)
+        labels = self.src.labels(track_rows.tolist()) if len(track_rows) else []
+        for track_id, row, label, profile in zip(req.seed_tracks, track_rows, labels,
+                                                 self._song_profiles(track_rows), strict=True):
+            seeds.append(Seed(SeedInfo(track_id, "TRACK", label), row[None], profile))
         for artist_id in req.seed_artists:
             a_row = self.src.artist_row_of(artist_id)
             if a_row is None:
@@ -276,9 +276,8 @@ class Recommender:
     def profile(self, rows: np.ndarray) -> dict[str, float]:
         """Mean raw value of each feature over the rows (one row for a track seed)."""
         names = self.src.pipeline.names
-        if len(rows) == 1:  # a track seed: its own values, NaN where unknown
-            row = int(rows[0])
-            return {name: float(self.src.numeric(name)[row]) for name in names}
+        if len(rows) == 1:
+            return self._song_profiles(rows)[0]
         sample = _sample(rows)
         values = np.column_stack([self.src.numeric(name)[sample] for name in names])
         with warnings.catch_warnings():
@@ -286,6 +285,12 @@ class Recommender:
             warnings.simplefilter("ignore", RuntimeWarning)
             means = np.nanmean(values, axis=0)
         return dict(zip(names, means.tolist(), strict=True))
+
+    def _song_profiles(self, rows: np.ndarray) -> list[dict[str, float]]:
+        """Each song's own raw features (NaN where unknown), the songs read together."""
+        names = self.src.pipeline.names
+        columns = [self.src.numeric(name)[rows].tolist() for name in names]
+        return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
 
     # --- stage 2: queries -------------------------------------------------------------------
 
