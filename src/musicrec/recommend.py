@@ -405,7 +405,7 @@ class Recommender:
         ids, sims = self.index.search(queries, k, allowed=mask, where=where)
         seed_rows = np.concatenate([s.rows for s in seeds if s.info.type == "TRACK"]
                                    or [np.empty(0, np.int64)])
-        seed_versions = np.unique(self.src.version_key[seed_rows])
+        seed_versions = self.src.version_key[seed_rows]  # at most 5, repeats harmless
         pools = []
         for seed, row_ids, row_sims in zip(seeds, ids, sims, strict=True):
             valid = row_ids >= 0
