@@ -73,6 +73,36 @@ def test_damaged_artefact_is_one_clear_error(pristine: Path, tmp_path: Path, art
         assert answer.json() == {"error": {"status": 503, "message": message}}
 
 
+@pytest.fixture(scope="module")
+def partitioned(small_csv: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small library built with a partition (`musicrec.index.Partition`), which only
+    libraries of more than about 67k songs get by themselves."""
+    from musicrec import index
+    from musicrec.build import build_library
+
+    path = tmp_path_factory.mktemp("partitioned") / "lib"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(index, "EXACT_BELOW", 10)
+        build_library(small_csv, path)
+    return path
+
+
+def test_a_large_library_keeps_its_partition(partitioned: Path) -> None:
+    lib = Library.open(partitioned)
+    assert lib.manifest.index["partition"]["lists"] == lib.index.partition.lists > 1
+    assert lib.index.partition.index.ntotal == len(lib)
+
+
+@pytest.mark.parametrize("how", DAMAGE)
+def test_damaged_partition_is_one_clear_error(partitioned: Path, tmp_path: Path,
+                                              how: str) -> None:
+    lib_path = tmp_path / "lib"
+    shutil.copytree(partitioned, lib_path)
+    damage(lib_path / "partition.faiss", how)
+    with pytest.raises(LibraryError, match="partition.faiss.*rebuild the library"):
+        Library.open(lib_path)
+
+
 def test_api_switches_to_a_repaired_library(pristine: Path, tmp_path: Path) -> None:
     lib_path = tmp_path / "lib"
     shutil.copytree(pristine, lib_path)

@@ -13,7 +13,7 @@ import pytest
 from musicrec.errors import InvalidQueryError, LibraryError
 from musicrec.features import normalize
 from musicrec.filters import Where
-from musicrec.index import ExactIndex, HNSWIndex, VectorIndex
+from musicrec.index import PARTITION_UP_TO, ExactIndex, HNSWIndex, Partition, VectorIndex
 
 
 def clustered(rng: np.random.Generator, n: int = 20_000, d: int = 16) -> np.ndarray:
@@ -39,8 +39,9 @@ def ranks(n: int) -> np.ndarray:
 def make(kind: str, vectors: np.ndarray, folder: Path | None = None) -> VectorIndex:
     """A backend; "hnsw" and "milvus" never scan a mask exactly, so the filtered search of the
     graph or the engine is tested ("+scan" keeps the default switch to an exact scan for
-    small masks). Milvus runs as Milvus Lite in `folder` (a temporary folder if None), with
-    the `ranks` as a scalar field `rank` to filter on."""
+    small masks); "hnsw+partition" searches masks allowing up to PARTITION_UP_TO of the rows
+    in its partition. Milvus runs as Milvus Lite in `folder` (a temporary folder if None),
+    with the `ranks` as a scalar field `rank` to filter on."""
     if kind == "exact":
         return ExactIndex(vectors)
     if kind.startswith("milvus"):
@@ -50,7 +51,9 @@ def make(kind: str, vectors: np.ndarray, folder: Path | None = None) -> VectorIn
                                                folder=folder)
     else:
         index = HNSWIndex.build(vectors)
-    if kind in ("hnsw", "milvus"):
+    if kind == "hnsw+partition":
+        index.partition = Partition.build(vectors)
+    if kind in ("hnsw", "milvus", "hnsw+partition"):
         index.exact_below = 0
     return index
 
@@ -71,7 +74,7 @@ def built() -> dict[str, VectorIndex]:
     return {}
 
 
-@pytest.mark.parametrize("kind", ["exact", "hnsw", "hnsw+scan",
+@pytest.mark.parametrize("kind", ["exact", "hnsw", "hnsw+scan", "hnsw+partition",
                                   pytest.param("milvus", marks=MILVUS),
                                   pytest.param("milvus+scan", marks=MILVUS)])
 class TestIndexContract:
@@ -180,3 +183,41 @@ def test_hnsw_answers_exactly_when_the_graph_search_comes_back_short(
         ids, _ = index.search(x[:4], 10, allowed=mask)
         truth, _ = ExactIndex(x).search(x[:4], 10, allowed=mask)
         np.testing.assert_array_equal(ids, truth)
+
+
+def test_partition_scans_more_lists_when_a_query_comes_back_short(
+        rng: np.random.Generator) -> None:
+    x = clustered(rng, n=6000)
+    partition = Partition.build(x)
+    assert partition.lists == round(np.sqrt(6000))
+    allowed = ranks(len(x)) < 300
+    assert partition.probes(300) == partition.lists  # 4 allowed songs a list: every list
+    partition.PROBE_ALLOWED = 1  # the fewest lists: 16 of 77 hold about 62 allowed songs
+    assert partition.probes(300) == Partition.MIN_PROBES
+    ids, _ = partition.search(x[20:23], 100, allowed, 300)
+    # Short after 16 lists, each query is scanned again over 64: 100 songs, all allowed.
+    assert (ids >= 0).all() and allowed[ids].all()
+    truth, _ = ExactIndex(x).search(x[20:23], 100, allowed=allowed)
+    assert recall_at(ids, truth) >= 0.7
+
+
+def test_hnsw_searches_middle_range_filters_in_its_partition(rng: np.random.Generator) -> None:
+    x = clustered(rng, n=6000)
+    index = HNSWIndex.build(x)
+    index.partition = Partition.build(x)
+    index.exact_below = 0
+    scanned = []
+    search = index.partition.search
+    index.partition.search = lambda *a: scanned.append(a[3]) or search(*a)  # type: ignore
+    order = ranks(len(x))
+    for share in (0.1, PARTITION_UP_TO, 0.9):
+        index.search(x[:2], 10, allowed=order < share * len(x))
+    index.search(x[:2], 10)
+    assert scanned == [600, 3600]  # the masks up to PARTITION_UP_TO of the songs, no others
+
+
+def test_partition_is_built_only_where_a_filter_would_use_it() -> None:
+    from musicrec.index import EXACT_BELOW
+
+    assert not Partition.useful(int(EXACT_BELOW / PARTITION_UP_TO))
+    assert Partition.useful(int(EXACT_BELOW / PARTITION_UP_TO) + 10)

@@ -49,7 +49,7 @@ from musicrec.filters import FAMILY, scalar_columns
 from musicrec.folders import build_lock, new_build_folder, publish, recover
 from musicrec.hubs import DEFAULT_WEIGHT as DEFAULT_HUB_WEIGHT
 from musicrec.hubs import graph_links, save_hub_penalty
-from musicrec.index import HNSWIndex
+from musicrec.index import HNSWIndex, Partition
 from musicrec.index_milvus import MilvusIndex
 from musicrec.learn import (
     ContextConfig,
@@ -335,6 +335,8 @@ def _build_index(vectors: np.ndarray, folder: Path, config: BuildConfig, table: 
     graph = HNSWIndex.build(vectors, config.hnsw_m, config.hnsw_ef_construction,
                             config.hnsw_ef_search)
     links = graph_links(graph.index) if config.hub > 0 else None
+    if Partition.useful(len(vectors)):  # for filters in the middle range (see Partition)
+        graph.partition = Partition.build(vectors)
     return graph.save(folder), links  # the graph is dropped here; later stages need its memory
 
 
