@@ -13,7 +13,7 @@ import pytest
 from musicrec.errors import InvalidQueryError, LibraryError
 from musicrec.features import normalize
 from musicrec.filters import Where
-from musicrec.index import PARTITION_UP_TO, ExactIndex, HNSWIndex, Partition, VectorIndex
+from musicrec.index import PARTITION_UP_TO, Bitmap, ExactIndex, HNSWIndex, Partition, VectorIndex
 
 
 def clustered(rng: np.random.Generator, n: int = 20_000, d: int = 16) -> np.ndarray:
@@ -194,7 +194,7 @@ def test_partition_scans_more_lists_when_a_query_comes_back_short(
     assert partition.probes(300) == partition.lists  # 4 allowed songs a list: every list
     partition.PROBE_ALLOWED = 1  # the fewest lists: 16 of 77 hold about 62 allowed songs
     assert partition.probes(300) == Partition.MIN_PROBES
-    ids, _ = partition.search(x[20:23], 100, allowed, 300)
+    ids, _ = partition.search(x[20:23], 100, Bitmap(allowed))
     # Short after 16 lists, each query is scanned again over 64: 100 songs, all allowed.
     assert (ids >= 0).all() and allowed[ids].all()
     truth, _ = ExactIndex(x).search(x[20:23], 100, allowed=allowed)
@@ -208,7 +208,7 @@ def test_hnsw_searches_middle_range_filters_in_its_partition(rng: np.random.Gene
     index.exact_below = 0
     scanned = []
     search = index.partition.search
-    index.partition.search = lambda *a: scanned.append(a[3]) or search(*a)  # type: ignore
+    index.partition.search = lambda *a: scanned.append(a[2].count) or search(*a)  # type: ignore
     order = ranks(len(x))
     for share in (0.1, PARTITION_UP_TO, 0.9):
         index.search(x[:2], 10, allowed=order < share * len(x))

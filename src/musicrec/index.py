@@ -221,32 +221,31 @@ class HNSWIndex(VectorIndex):
         return cls(vectors, index, ef_search)
 
     def _search(self, q, k, mask, where):
-        n_allowed = len(self) if mask is None else int(np.count_nonzero(mask))
+        bitmap = None if mask is None else Bitmap(mask)
+        n_allowed = len(self) if bitmap is None else bitmap.count
         if mask is not None and n_allowed <= max(k, self.exact_below):
             return exact_top_k(self.vectors, q, k, np.flatnonzero(mask))
-        if mask is not None and self.partition is not None \
+        if bitmap is not None and self.partition is not None \
                 and n_allowed <= PARTITION_UP_TO * len(self):
-            ids, sims = self.partition.search(q, k, mask, n_allowed)
+            ids, sims = self.partition.search(q, k, bitmap)
             return self._fill_short(q, k, mask, n_allowed, ids, sims)
-        ids, sims = self._graph_search(q, k, mask)
+        ids, sims = self._graph_search(q, k, bitmap)
         for factor in RETRY_EF_FACTORS:
             short = _short(ids, min(k, n_allowed))
             if not len(short):
                 break
-            ids[short], sims[short] = self._graph_search(q[short], k, mask, factor * k)
+            ids[short], sims[short] = self._graph_search(q[short], k, bitmap, factor * k)
         return self._fill_short(q, k, mask, n_allowed, ids, sims)
 
-    def _graph_search(self, q: np.ndarray, k: int, mask: np.ndarray | None,
+    def _graph_search(self, q: np.ndarray, k: int, bitmap: Bitmap | None,
                       ef: int = 0) -> tuple[np.ndarray, np.ndarray]:
         # The search beam must be at least k wide, or faiss returns fewer than k results.
         beam = max(self.ef_search, k, ef)
-        if mask is None:  # the parameters of an unfiltered search are made once per beam
+        if bitmap is None:  # the parameters of an unfiltered search are made once per beam
             params = self._unfiltered.get(beam) or self._unfiltered.setdefault(
                 beam, faiss.SearchParametersHNSW(efSearch=beam))
         else:
-            params = faiss.SearchParametersHNSW(efSearch=beam)
-            bits = np.packbits(mask, bitorder="little")
-            params.sel = faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits))
+            params = faiss.SearchParametersHNSW(efSearch=beam, sel=bitmap.selector())
         with _one_thread():
             sims, ids = self.index.search(q, k, params=params)
         return ids, _clean(sims, ids)
@@ -317,15 +316,13 @@ class Partition:
         per_list = max(n_allowed, 1) / self.lists
         return int(min(self.lists, max(self.MIN_PROBES, np.ceil(self.PROBE_ALLOWED / per_list))))
 
-    def search(self, q: np.ndarray, k: int, mask: np.ndarray,
-               n_allowed: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, q: np.ndarray, k: int, allowed: Bitmap) -> tuple[np.ndarray, np.ndarray]:
         """(ids, sims) of the k nearest allowed rows found in the nearest lists, padded with
         -1 and -inf where fewer were found."""
-        bits = np.packbits(mask, bitorder="little")  # kept alive while faiss reads it
-        selector = faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits))
-        probes = self.probes(n_allowed)
+        selector = allowed.selector()
+        probes = self.probes(allowed.count)
         ids, sims = self._scan(q, k, selector, probes)
-        short = _short(ids, min(k, n_allowed))
+        short = _short(ids, min(k, allowed.count))
         if len(short) and probes < self.lists:
             ids[short], sims[short] = self._scan(q[short], k, selector,
                                                  min(self.lists, 4 * probes))
@@ -346,6 +343,20 @@ class Partition:
     def load(cls, folder: Path, vectors: np.ndarray) -> Partition:
         return cls(_load_faiss(folder / cls.FILE, vectors, faiss.IndexIVFFlat,
                                "an inverted-file partition"))
+
+
+class Bitmap:
+    """A mask as the bitmap faiss filters with, and how many rows it allows; packed once per
+    search, since its retries (wider beams, more lists) filter by the same bits (1.2M songs:
+    0.12-0.26 ms a packing)."""
+
+    def __init__(self, mask: np.ndarray):
+        self.bits = np.packbits(mask, bitorder="little")
+        self.count = int(np.count_nonzero(mask))
+
+    def selector(self) -> Any:
+        """A faiss selector over the bits (which this object keeps alive while it is used)."""
+        return faiss.IDSelectorBitmap(len(self.bits), faiss.swig_ptr(self.bits))
 
 
 def _load_faiss(path: Path, vectors: np.ndarray, kind: type, what: str) -> Any:
