@@ -44,9 +44,9 @@ RETRY_EF_FACTORS = (16, 64)
 # Filters letting through more than EXACT_BELOW songs but at most this share of them are
 # searched in the partition (see Partition) when the library has one, not in the graph.
 # Recommendations with 5 seeds and filters, 1.2M songs, p50 / p99 ms through the graph against
-# the partition: 10% of the songs passing 27 / 71 against 11 / 14; 30%, 24 / 102 against
-# 10 / 13; 50%, 9.6 / 65 against 9.1 / 12; 70%, 8.9 / 18 against 9.5 / 12; 90%, 7.3 / 11
-# against 9.4 / 12 (recall@10 0.975-1.0 either way).
+# the partition (benchmarks/partition_bands.py): 10% of the songs passing 22.8 / 73 against
+# 11.8 / 16; 30%, 26.2 / 90 against 8.7 / 14; 50%, 9.4 / 93 against 9.2 / 13; 70%, 9.0 / 26
+# against 8.9 / 13; 90%, 7.2 / 17 against 8.7 / 14 (recall@10 0.967-1.0 either way).
 PARTITION_UP_TO = 0.6
 
 
