@@ -35,12 +35,10 @@ from musicrec.albums import Albums
 from musicrec.api import audio, flows, models
 from musicrec.api.params import KNOB_PARAMETERS, IdsQuery, id_list, split_ids, tuning
 from musicrec.api.spotify import (
-    AUDIO_FEATURES,
     TRACK_COLUMNS,
     Shapes,
     dumps,
     family_summary,
-    shortest_floats,
 )
 from musicrec.errors import InvalidQueryError, MusicrecError, NotFoundError
 from musicrec.library import Library, LiveLibrary
@@ -167,24 +165,6 @@ def _record(lib: Library, track_id: str) -> dict[str, Any]:
     return lib.tracks([row], TRACK_COLUMNS)[0]
 
 
-def _feature_records(lib: Library, rows: Sequence[int]) -> list[dict[str, Any]]:
-    """What an audio features object needs for each row, read column by column from the
-    cached float32 columns (taking whole records cost 4x as much for 100 ids)."""
-    at = np.asarray(rows, dtype=np.int64)
-    columns: dict[str, list[Any]] = {"id": lib.table.column("id").take(at).to_pylist()}
-    # All features in one pass: shortest_floats costs about the same for 9 columns as for 1.
-    floats = shortest_floats(np.vstack([lib.numeric(name)[at] for name in AUDIO_FEATURES]))
-    columns.update(zip(AUDIO_FEATURES, floats, strict=True))
-    for name in ("key", "mode", "duration_ms"):
-        columns[name] = lib.numeric(name)[at].astype(np.int64).tolist()
-    if lib.has_column("time_signature"):
-        signature = lib.numeric("time_signature")[at]
-        columns["time_signature"] = [None if v != v else int(v) for v in signature.tolist()]
-    names = list(columns)
-    return [dict(zip(names, values, strict=True)) for values in zip(*columns.values(),
-                                                                    strict=True)]
-
-
 TrackId = Annotated[str, Path(description="A Spotify track id.")]
 ArtistId = Annotated[str, Path(description="An artist id (Spotify's, or derived from the "
                                            "name when the catalogue has none).")]
@@ -252,7 +232,7 @@ async def audio_features(request: Request, lib: Lib, id: TrackId) -> JSON:
     row = lib.row_of(id)
     if row is None:
         raise NotFoundError(f"track {id!r} is not in the catalogue")
-    return JSON(_shapes(request, lib).audio_features(_feature_records(lib, [row])[0]))
+    return JSON(_shapes(request, lib).audio_features([id], [row])[0])
 
 
 # Clients such as spotipy ask for "audio-features/?ids=" and "tracks/?ids=", which Spotify
@@ -261,10 +241,12 @@ async def audio_features(request: Request, lib: Lib, id: TrackId) -> JSON:
             summary="Audio features of several tracks (null for unknown ids)")
 @router.get("/audio-features/", include_in_schema=False)
 async def several_audio_features(request: Request, lib: Lib, ids: IdsQuery) -> JSON:
-    rows = lib.rows_of(id_list(ids, "ids", MAX_FEATURE_IDS))
-    shapes = _shapes(request, lib)
-    known = iter(shapes.audio_features(r) for r in _feature_records(
-        lib, [r for r in rows if r is not None]))
+    wanted = id_list(ids, "ids", MAX_FEATURE_IDS)
+    rows = lib.rows_of(wanted)
+    found = [(track_id, row) for track_id, row in zip(wanted, rows, strict=True)
+             if row is not None]
+    known = iter(_shapes(request, lib).audio_features([i for i, _ in found],
+                                                      [r for _, r in found]))
     return JSON({"audio_features": [next(known) if r is not None else None for r in rows]})
 
 
