@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from musicrec.api import create_app, models
 from musicrec.api.server import check_bind, is_loopback, listening_socket, read_token
-from musicrec.api.spotify import release_date_precision
+from musicrec.api.spotify import _time_signatures, release_date_precision
 from musicrec.build import build_library
 from musicrec.cli import app as cli_app
 from musicrec.errors import MusicrecError
@@ -265,6 +265,16 @@ def test_audio_features_object(client: TestClient, small_library: Library) -> No
     assert (body["key"], body["mode"], body["time_signature"]) == (
         rec["key"], rec["mode"], rec["time_signature"])
     assert body["duration_ms"] == int(rec["duration_ms"])
+
+
+def test_time_signatures_outside_the_spec_become_the_neutral_four() -> None:
+    values = np.array([4, 1, np.nan, 7, 3, 0, 8], dtype=np.float32)
+    signatures, extensions = _time_signatures(values)
+    assert signatures == [4, 4, 4, 7, 3, 4, 4]
+    unknown = {"unknown": ["time_signature"]}
+    assert extensions == [{"unknown": []}, {**unknown, "time_signature": 1}, unknown,
+                          {"unknown": []}, {"unknown": []}, {**unknown, "time_signature": 0},
+                          {**unknown, "time_signature": 8}]
 
 
 def test_several_audio_features(client: TestClient, small_library: Library) -> None:

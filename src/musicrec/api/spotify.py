@@ -25,7 +25,6 @@ as the float32's shortest decimal (0.692, not 0.6919999718; see `shortest_floats
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from functools import lru_cache
@@ -83,6 +82,23 @@ def shortest_floats(values: np.ndarray) -> list[Any]:
         out[same] = rounded[same]
         todo &= ~same
     return out.tolist()
+
+
+_AUDIO_FEATURE_FIELDS = ("id", "uri", "track_href", "type", *AUDIO_FEATURES, "key", "mode",
+                         "duration_ms", "time_signature", "musicrec")
+
+
+def _time_signatures(values: np.ndarray) -> tuple[list[int], list[dict[str, Any]]]:
+    """Each song's time signature for the spec (3 to 7), and its `musicrec` extension: the
+    neutral 4 where the catalogue has none or one outside that range, the extension then
+    listing it as unknown and holding the catalogue's value, if any."""
+    valid = (values >= TIME_SIGNATURES[0]) & (values <= TIME_SIGNATURES[1])  # NaN: False
+    signatures = np.where(valid, values, NEUTRAL_TIME_SIGNATURE).astype(np.int64).tolist()
+    extensions = [{"unknown": []} if ok else
+                  {"unknown": ["time_signature"], "time_signature": int(value)} if value == value
+                  else {"unknown": ["time_signature"]}
+                  for ok, value in zip(valid.tolist(), values.tolist(), strict=True)]
+    return signatures, extensions
 
 
 @lru_cache(maxsize=1 << 16)
@@ -237,36 +253,23 @@ class Shapes:
         """Audio features objects of the songs at `rows`, whose ids are `ids` (looked up
         already, so not read again).
 
-        The values are read column by column from the cached float32 columns and the objects
-        made in one pass: 100 ids took 1.76 ms through whole records, then the objects.
+        Each field is made for all songs at once, from the cached float32 columns, and each
+        object is zipped from them: 100 ids took 1.76 ms through whole records.
         No `analysis_url`: this server has no audio analysis endpoint (the field is optional).
         """
         lib, at, base = self.lib, np.asarray(rows, dtype=np.int64), self.base
         # All float features in one pass: shortest_floats costs about the same for 9 columns
         # as for 1.
-        floats = zip(*shortest_floats(np.vstack([lib.numeric(n)[at] for n in AUDIO_FEATURES])),
-                     strict=True)
-        keys, modes, durations = (lib.numeric(n)[at].astype(np.int64).tolist()
-                                  for n in ("key", "mode", "duration_ms"))
-        signatures = lib.numeric("time_signature")[at].tolist() \
-            if lib.has_column("time_signature") else [math.nan] * len(at)
-        out = []
-        for track_id, values, key, mode, duration, signature in zip(
-                ids, floats, keys, modes, durations, signatures, strict=True):
-            extension: dict[str, Any] = {"unknown": []}
-            if not TIME_SIGNATURES[0] <= signature <= TIME_SIGNATURES[1]:  # also NaN
-                if signature == signature:
-                    extension["time_signature"] = int(signature)
-                signature = NEUTRAL_TIME_SIGNATURE
-                extension["unknown"].append("time_signature")
-            item = {"id": track_id, "uri": f"spotify:track:{track_id}",
-                    "track_href": f"{base}v1/tracks/{_path_id(track_id)}",
-                    "type": "audio_features"}
-            item.update(zip(AUDIO_FEATURES, values, strict=True))
-            item.update(key=key, mode=mode, duration_ms=duration,
-                        time_signature=int(signature), musicrec=extension)
-            out.append(item)
-        return out
+        floats = shortest_floats(np.vstack([lib.numeric(n)[at] for n in AUDIO_FEATURES]))
+        whole = [lib.numeric(n)[at].astype(np.int64).tolist()
+                 for n in ("key", "mode", "duration_ms")]
+        columns = [ids, [f"spotify:track:{i}" for i in ids],
+                   [f"{base}v1/tracks/{_path_id(i)}" for i in ids], ["audio_features"] * len(at),
+                   *floats, *whole, *_time_signatures(
+                       lib.numeric("time_signature")[at] if lib.has_column("time_signature")
+                       else np.full(len(at), np.nan, dtype=np.float32))]
+        return [dict(zip(_AUDIO_FEATURE_FIELDS, values, strict=True))
+                for values in zip(*columns, strict=True)]
 
     def seed(self, seed: SeedInfo) -> dict[str, Any]:
         """A recommendation seed. Nothing is relinked here, so the last two sizes agree; a
