@@ -19,7 +19,9 @@ In one run:
    result checked against the filters; latency and recall per filter set), exact brute force in
    numpy, Annoy, and scikit-learn's `cosine_similarity(query, whole matrix)` + argsort, the
    approach people used before; then each method again alone, its queries back to back;
-6. where `lib.recommend` spends its time: each step of the recommender timed (`breakdown`).
+6. where `lib.recommend` spends its time: each step of the recommender timed (`breakdown`);
+7. a speed gauge before and after (`speed_gauge`: the same fixed work every run), so that runs
+   on a shared machine whose speed drifts can be told apart.
 
 Recall@10 of a raw search counts a result as correct when its similarity reaches the 10th best
 exact similarity (ties, e.g. duplicate songs, are not misses). Recall of `lib.recommend` compares
@@ -489,6 +491,7 @@ def run(args: argparse.Namespace) -> None:
     from musicrec.library import Library
 
     WORK.mkdir(parents=True, exist_ok=True)
+    gauge_before = speed_gauge()
     source = catalogue(args.rows)
     dest = WORK / f"bench_{args.rows}_library"
     print("building ...", flush=True)
@@ -502,13 +505,34 @@ def run(args: argparse.Namespace) -> None:
     print("querying ...", flush=True)
     lib = Library.open(dest)
     query = queries(lib, args, annoy_paths)
-    report = {"rows": args.rows, "machine": machine(), "build": build, "open": opened,
+    gauge = {"before_ms": gauge_before, "after_ms": speed_gauge()}
+    report = {"rows": args.rows, "machine": {**machine(), "speed_gauge": gauge},
+              "build": build, "open": opened,
               "annoy_build": annoy, "queries": query, "targets": TARGETS}
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"run_{args.rows}.json"
     out.write_text(json.dumps(report, indent=2))
     print_tables(report)
     print(f"wrote {out}")
+
+
+def speed_gauge(repeats: int = 15) -> float:
+    """Milliseconds for a fixed piece of interpreter and NumPy work (median of `repeats`).
+
+    The work is the same in every run, so it tells how fast the shared machine was at the
+    time: the same code measured 80 s and 118 s for a build two hours apart. A run whose gauge
+    is higher ran in a slower hour; compare absolute figures of two runs through it.
+    """
+    block = np.random.default_rng(0).standard_normal((100_000, 32), dtype=np.float32)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        np.argpartition(-(block @ block[0]), 10)
+        total = 0
+        for i in range(100_000):
+            total += i % 7
+        times.append(time.perf_counter() - t0)
+    return round(float(np.median(times)) * 1000, 2)
 
 
 def machine() -> dict[str, Any]:
@@ -549,7 +573,8 @@ def print_tables(report: dict[str, Any]) -> None:
     one, raw, five = methods[ONE], methods[RAW], methods[FIVE]
     head = Table("what", "measured", "target", "met", title=(
         f"musicrec on {q['n']:,} synthetic songs x {q['dims']} dims; {m['usable_cores']} cores "
-        f"({m['cpu']})"))
+        f"({m['cpu']}); speed gauge {m['speed_gauge']['before_ms']:.1f} ms before, "
+        f"{m['speed_gauge']['after_ms']:.1f} ms after (higher: a slower hour)"))
     rows: list[tuple[str, str, str, bool | None]] = [
         ("build, wall", f"{b['wall_s']:.1f} s", f"< {t['build_s']} s", b["wall_s"] < t["build_s"]),
         ("build, peak memory", f"{b['peak_mb']:,.0f} MB", f"< {t['build_peak_mb']:,} MB",
