@@ -520,7 +520,7 @@ def speed_gauge(repeats: int = 15) -> float:
     """Milliseconds for a fixed piece of interpreter and NumPy work (median of `repeats`).
 
     The work is the same in every run, so it tells how fast the shared machine was at the
-    time: the same code measured 80 s and 118 s for a build two hours apart. A run whose gauge
+    time: the same code measured 80 s and 118 s for a build 15 minutes apart. A run whose gauge
     is higher ran in a slower hour; compare absolute figures of two runs through it.
     """
     block = np.random.default_rng(0).standard_normal((100_000, 32), dtype=np.float32)
