@@ -656,6 +656,13 @@ def test_cors_origins(small_library: Library, client: TestClient) -> None:
         "Access-Control-Request-Headers": "Authorization"})
     assert preflight.status_code == 200
     assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
+    # browser apps POST JSON to the flows and files to audio-features
+    for path in ("/v1/musicrec/radio", "/v1/musicrec/continue", "/v1/musicrec/audio-features"):
+        post = cors.options(path, headers={
+            "Origin": "https://app.example.org", "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "Content-Type, Authorization"})
+        assert post.status_code == 200, (path, post.text)
+        assert "POST" in post.headers["access-control-allow-methods"]
     # without --cors-origin, no CORS headers at all
     plain = client.get(url, headers={"Origin": "https://app.example.org"})
     assert "access-control-allow-origin" not in plain.headers

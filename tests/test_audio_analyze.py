@@ -16,10 +16,10 @@ import pytest
 from musicrec.audio.analyze import (
     AnalysisFailure,
     AnalysisResult,
-    analyze_bytes,
     analyze_file,
     analyze_paths,
     analyze_signal,
+    analyze_upload,
     write_catalogue_csv,
 )
 from musicrec.audio.errors import AudioError
@@ -187,8 +187,9 @@ def test_tags_and_content_id(tmp_path: Path) -> None:
     assert analyze_file(copy).id == result.id
 
 
-def _write_bad_files(folder: Path) -> dict[str, str]:
-    """Bad files and the words their one-line errors must contain."""
+def _write_bad_files(folder: Path, ffmpeg: bool = bool(shutil.which("ffmpeg"))
+                     ) -> dict[str, str]:
+    """Bad files and the words their one-line errors must contain, with or without ffmpeg."""
     import soundfile as sf
 
     good = song(120, 2, 1, 6)
@@ -204,11 +205,17 @@ def _write_bad_files(folder: Path) -> dict[str, str]:
     (folder / "codec.wav").write_bytes(bytes(data))
     return {"text.wav": "not an audio file", "empty.wav": "empty file",
             "truncated.wav": "truncated", "silence.flac": "silent", "short.wav": "too short",
-            "codec.wav": "unsupported codec" if shutil.which("ffmpeg") else "cannot decode"}
+            "codec.wav": "unsupported codec" if ffmpeg else "needs ffmpeg"}
 
 
-def test_bad_files_give_one_clear_line_each(tmp_path: Path) -> None:
-    expected = _write_bad_files(tmp_path)
+@pytest.mark.parametrize("ffmpeg", [True, False], ids=["with-ffmpeg", "without-ffmpeg"])
+def test_bad_files_give_one_clear_line_each(tmp_path: Path, ffmpeg: bool,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    if ffmpeg and not shutil.which("ffmpeg"):
+        pytest.skip("ffmpeg not installed (apt-get install ffmpeg)")
+    if not ffmpeg:
+        monkeypatch.setattr("musicrec.audio.analyze.shutil.which", lambda name: None)
+    expected = _write_bad_files(tmp_path, ffmpeg)
     for name, words in expected.items():
         with pytest.raises(AudioError) as error:
             analyze_file(tmp_path / name)
@@ -318,8 +325,8 @@ for args in (["analyze", sys.argv[1]], ["sketch", "--out", "x.wav"]):
 
 
 def test_an_upload_seeds_the_feature_pipeline(audio_dir: Path, small_library) -> None:
-    data = (audio_dir / "song.ogg").read_bytes()
-    result = analyze_bytes(data, "upload from a phone.ogg")
+    with open(audio_dir / "song.ogg", "rb") as stream:
+        result = analyze_upload(stream, "upload from a phone.ogg")
     assert result.path == "upload from a phone.ogg" and result.name == "upload from a phone"
     assert result.id == analyze_file(audio_dir / "song.ogg").id
     spotify = result.spotify_audio_features()

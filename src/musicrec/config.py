@@ -42,6 +42,10 @@ class Settings(BaseSettings):
                                       "connection stays open.")
     timeout_headers: float = Field(10.0, gt=0, description="Seconds a client has to send a "
                                    "request's headers, from connecting or the last answer.")
+    max_upload_mb: float = Field(400.0, gt=0, le=4096, description="The largest audio file "
+                                 "the API analyses, in MB (an hour of 24-bit FLAC fits).")
+    audio_analyses: int = Field(1, ge=1, le=64, description="Uploads one API worker analyses "
+                                "at once; more answer 503 with Retry-After.")
     # The web app: a visitor who gives this token builds the library every visitor sees.
     admin_token_file: Path | None = None
 

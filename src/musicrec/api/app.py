@@ -687,7 +687,7 @@ def create_app(live: LiveLibrary, token: str | None = None, *,
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     if cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins),
-                           allow_methods=["GET", "HEAD", "OPTIONS"],
-                           allow_headers=["Authorization"], max_age=600)
+                           allow_methods=["GET", "HEAD", "POST", "OPTIONS"],
+                           allow_headers=["Authorization", "Content-Type"], max_age=600)
     app.add_middleware(HeadAsGet)
     return app

@@ -31,9 +31,9 @@ def upload_seed() -> None:
         if uploaded is None:
             return
         try:
-            from musicrec.audio import analyze_bytes
+            from musicrec.audio import analyze_upload
 
-            result = analyze_bytes(uploaded.getvalue(), uploaded.name)
+            result = analyze_upload(uploaded, uploaded.name)
         except MusicrecError as exc:
             st.error(f"**{fmt.markdown(uploaded.name)}**: {exc}", icon=":material/error:")
             return

@@ -11,13 +11,13 @@ from typing import Any
 
 from musicrec.audio.errors import AudioError
 
-__all__ = ["AnalysisFailure", "AnalysisResult", "AudioError", "analyze_bytes", "analyze_file",
+__all__ = ["AnalysisFailure", "AnalysisResult", "AudioError", "analyze_file", "analyze_upload",
            "analyze_paths", "sketch", "sketch_for_features", "sketch_for_track", "write_wav"]
 
 _LAZY = {
     "AnalysisFailure": "musicrec.audio.analyze",
     "AnalysisResult": "musicrec.audio.analyze",
-    "analyze_bytes": "musicrec.audio.analyze",
+    "analyze_upload": "musicrec.audio.analyze",
     "analyze_file": "musicrec.audio.analyze",
     "analyze_paths": "musicrec.audio.analyze",
     "sketch": "musicrec.audio.sketch",

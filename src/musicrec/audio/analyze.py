@@ -57,13 +57,13 @@ from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
 from musicrec.audio import calibration, dsp
 from musicrec.audio._deps import require
-from musicrec.audio.errors import AudioError
+from musicrec.audio.errors import AudioError, UploadTooLarge
 from musicrec.audio.loudness import integrated_loudness
 
 __all__ = [
@@ -71,7 +71,7 @@ __all__ = [
     "AnalysisFailure",
     "AnalysisResult",
     "UNKNOWN_REASONS",
-    "analyze_bytes",
+    "analyze_upload",
     "analyze_file",
     "analyze_paths",
     "analyze_signal",
@@ -219,8 +219,10 @@ def _decode(path: Path, max_seconds: float) -> _Decoded:
 
 def _decode_ffmpeg(path: Path, max_seconds: float, soundfile_error: str) -> _Decoded:
     if shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None:
-        raise AudioError(f"{path.name}: cannot decode ({soundfile_error}); "
-                         "installing ffmpeg may help for this format")
+        if not _audio_magic(path):
+            raise AudioError(f"{path.name}: not an audio file (soundfile: {soundfile_error})")
+        raise AudioError(f"{path.name}: cannot decode ({soundfile_error}): damaged, truncated "
+                         "or a codec that needs ffmpeg, which is not installed")
     probe = subprocess.run(
         ["ffprobe", "-v", "error", "-select_streams", "a:0", "-show_entries",
          "stream=codec_name,channels,sample_rate:format=duration:format_tags=title,artist,album",
@@ -257,7 +259,10 @@ def _decode_ffmpeg(path: Path, max_seconds: float, soundfile_error: str) -> _Dec
                     f"ffmpeg ({codec})")
 
 
-_MAGIC = (b"RIFF", b"RIFX", b"RF64", b"fLaC", b"OggS", b"ID3", b"FORM", b"\x30\x26\xb2\x75")
+# RIFF/RF64 WAV, FLAC, Ogg, ID3-tagged MP3, AIFF, ASF (WMA), Matroska, Monkey's Audio, WavPack,
+# AMR; MPEG audio frames and MP4 ("ftyp" at byte 4) are checked below.
+_MAGIC = (b"RIFF", b"RIFX", b"RF64", b"fLaC", b"OggS", b"ID3", b"FORM", b"\x30\x26\xb2\x75",
+          b"\x1a\x45\xdf\xa3", b"MAC ", b"wvpk", b"#!AMR")
 
 
 def _audio_magic(path: Path) -> bool:
@@ -317,25 +322,46 @@ def analyze_file(path: str | Path, max_seconds: float = MAX_SECONDS) -> Analysis
         decoder=decoded.decoder, elapsed_s=round(time.perf_counter() - started, 3))
 
 
-def analyze_bytes(data: bytes, filename: str, max_seconds: float = MAX_SECONDS) -> \
-        AnalysisResult:
-    """`analyze_file` for an upload (API body, Streamlit ``UploadedFile.getvalue()``).
+def upload_suffix(filename: str) -> str:
+    """The audio extension of a client's file name (``".mp3"``), or ``""``.
 
-    ``filename`` gives the suffix decoders may need and the default name; the temporary copy
-    is deleted afterwards, and ``path`` in the result is the given file name.
+    Only a known extension is kept, so nothing the client chose reaches a path: ``..``,
+    ``a/..wav`` or ``x\\..mp3`` give ``""`` or a plain extension, never a folder.
+    """
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    suffix = "." + name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    return suffix if suffix in AUDIO_EXTENSIONS else ""
+
+
+def analyze_upload(stream: BinaryIO, filename: str, max_bytes: int | None = None,
+                   max_seconds: float = MAX_SECONDS) -> AnalysisResult:
+    """`analyze_file` for an upload (an API body, a Streamlit ``UploadedFile``).
+
+    The stream is copied in 1 MB chunks to ``upload<suffix>`` in a new private temporary
+    folder, which is removed afterwards whatever happens; the client's file name only gives
+    the decoder hint (`upload_suffix`) and ``path``/``name`` in the result.
 
     Raises:
+        UploadTooLarge: the stream holds more than ``max_bytes``.
         AudioError: as `analyze_file`.
     """
     import tempfile
 
-    suffix = Path(filename).suffix.lower()[:10]
     with tempfile.TemporaryDirectory(prefix="musicrec-audio-") as tmp:
-        path = Path(tmp) / (Path(filename).stem[:100] or "upload")
-        path = path.with_suffix(suffix) if suffix else path
-        path.write_bytes(data)
+        path = Path(tmp) / ("upload" + upload_suffix(filename))
+        written = 0
+        with open(path, "wb") as out:
+            while chunk := stream.read(1 << 20):
+                written += len(chunk)
+                if max_bytes is not None and written > max_bytes:
+                    raise UploadTooLarge(
+                        f"the file is larger than {max_bytes / 2**20:.3g} MB")
+                out.write(chunk)
         result = analyze_file(path, max_seconds)
     result.path = filename
+    shown = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    if result.name == "upload":  # no title tag: the client's name, as it would see it
+        result.name = Path(shown).stem or shown or "upload"
     return result
 
 
