@@ -16,7 +16,6 @@ from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
 import musicrec.app
-from musicrec.app import building
 from musicrec.app import format as fmt
 from musicrec.app.sound_map import seed_from_selection
 from musicrec.app.state import KNOBS, DiscoverState, Seed
@@ -79,7 +78,6 @@ def test_no_library_offers_the_demo_and_builds_it(empty_at: AppTest,
     assert empty_at.title[0].value == "No music library yet"
     assert "no library at" in empty_at.info[0].value
     assert not empty_at.error
-    monkeypatch.setattr(building, "DEMO_ROWS", 1500)  # the real demo takes a minute
     next(b for b in empty_at.button if b.label == "Build the demo library").click()
     run(empty_at)
     assert empty_at.title[0].value == "Discover"

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from musicrec.build import BuildConfig, BuildProgress, BuildReport, build_library
 from musicrec.cli_audio import analyze_command, sketch_command
-from musicrec.config import DEMO_ROWS, Settings
+from musicrec.config import Settings
 from musicrec.errors import InvalidQueryError, MusicrecError
 from musicrec.library import Library
 from musicrec.recommend import Recommendations
@@ -387,20 +387,15 @@ def family(
 
 
 @app.command()
-def demo(
-    library: LibraryOption = None,
-    rows: Annotated[int, typer.Option("--rows", min=1000)] = DEMO_ROWS,
-) -> None:
-    """Synthesise a demo catalogue and build it into the library."""
-    from musicrec.synth import write_catalogue
+def demo(library: LibraryOption = None) -> None:
+    """Build the built-in catalogue: 28,352 real songs with their Spotify audio features and
+    genres (TidyTuesday's "Spotify Songs", 2020, MIT licence). `musicrec synth` makes
+    catalogues of any size for scale work."""
+    from musicrec.data import demo_catalogue
 
-    dest = library_path(library)
-    source = dest.parent / "demo_catalogue.csv"
-    source.parent.mkdir(parents=True, exist_ok=True)
     with user_errors(), _progress() as bar:
-        task = bar.add_task("synth", total=rows)
-        write_catalogue(source, rows, seed=0, progress=lambda n: bar.update(task, completed=n))
-        report = build_library(source, dest, progress=RichBuildProgress(bar))
+        report = build_library(demo_catalogue(), library_path(library),
+                               progress=RichBuildProgress(bar))
     print_build_report(report)
 
 

@@ -9,9 +9,6 @@ import platformdirs
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-# Songs in the demo catalogue that `musicrec demo` and the app's first start synthesise.
-DEMO_ROWS = 200_000
-
 
 def default_library_path() -> Path:
     """The per-user library folder used when neither --library nor MUSICREC_LIBRARY is set."""

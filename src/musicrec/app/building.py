@@ -15,13 +15,12 @@ import streamlit as st
 from musicrec.app import format as fmt
 from musicrec.app import loading, state
 from musicrec.build import BuildProgress, BuildReport, build_library
-from musicrec.config import DEMO_ROWS, Settings
+from musicrec.config import Settings
+from musicrec.data import DEMO_SONGS, demo_catalogue
 from musicrec.errors import LibraryError, MusicrecError
-from musicrec.synth import write_catalogue
 
 # The core's build stages in order, with what each means to the person waiting.
 STAGE_TEXT: dict[str, str] = {
-    "synth": "Making up demo songs",
     "read": "Reading and checking the file",
     "features": "Turning songs into vectors",
     "index": "Building the search index",
@@ -67,15 +66,9 @@ class StreamlitProgress(BuildProgress):
 
 
 def build_demo() -> None:
-    """Synthesise the demo catalogue, build it as the shared library and show it."""
-    rows = DEMO_ROWS
-    dest = loading.shared_path()
-    source = dest.parent / "demo_catalogue.csv"
-    source.parent.mkdir(parents=True, exist_ok=True)
-    progress = StreamlitProgress(("synth", *BUILD_STAGES))
-    progress.start("synth", rows)
-    write_catalogue(source, rows, seed=0, progress=lambda n: progress.advance_to("synth", n))
-    report = build_library(source, dest, progress=progress)
+    """Build the built-in catalogue of real songs as the shared library and show it."""
+    progress = StreamlitProgress()
+    report = build_library(demo_catalogue(), loading.shared_path(), progress=progress)
     progress.finish()
     _switch_to(report, everyone=True)  # the app had no library: this is everyone's first
 
@@ -159,8 +152,9 @@ def show_report(report: BuildReport) -> None:
 
 def offer_demo() -> None:
     """A button that builds the demo library, and says what it is."""
-    st.markdown(f"Build the **demo library**: {fmt.count(DEMO_ROWS)} made-up songs with "
-                "realistic audio features, in about a minute.")
+    st.markdown(f"Build the **demo library**: {fmt.count(DEMO_SONGS)} real songs with their "
+                "Spotify audio features and genres (TidyTuesday's \"Spotify Songs\", MIT "
+                "licence), in a few seconds.")
     if st.button("Build the demo library", type="primary", icon=":material/library_music:"):
         try:
             build_demo()
