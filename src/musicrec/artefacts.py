@@ -61,6 +61,7 @@ class SourceInfo(_Model):
     path: str
     sha256: str
     bytes: int
+    origin: str | None = None  # where `musicrec get` downloaded it from ("kaggle:owner/set/file")
 
 
 class Counts(_Model):

@@ -95,6 +95,8 @@ class BuildConfig(BaseModel):
     milvus_token_file: str | None = None
     # The sound map: "pca", or "tsne" (neighbour-preserving, needs openTSNE; see families.py).
     map_layout: Literal["pca", "tsne"] = "pca"
+    # Where the source was downloaded from (`musicrec.get`), recorded in the manifest's source.
+    origin: str | None = None
     # "local": this process; "ray": Ray Data batches (musicrec.engines.ray_build).
     engine: Literal["local", "ray"] = "local"
     ray_address: str | None = None
@@ -292,7 +294,7 @@ def _write_artefacts(catalogue: Catalogue, sources: list[SourceFile], folder: Pa
             writer.write_table(table.combine_chunks())
         catalogue.rejections_frame(with_file=True).to_csv(folder / FILES["rejected"],
                                                         index=False)
-        source_info = describe(sources)
+        source_info = {**describe(sources), "origin": config.origin}
         progress.advance("write", 1)
     return Manifest.model_validate({
         "format_version": FORMAT_VERSION,

@@ -118,6 +118,26 @@ def build(
     print_build_report(report)
 
 
+def _sources_help() -> str:
+    from musicrec.get import CATALOGUES
+
+    return "Which catalogue: " + "; ".join(f"{c.name}: {c.about}"
+                                           for c in CATALOGUES.values()) + "."
+
+
+@app.command()
+def get(
+    source: Annotated[str, typer.Argument(help=_sources_help())] = "kaggle",
+    library: LibraryOption = None,
+) -> None:
+    """Download a public catalogue and build it into the library in one step."""
+    from musicrec.get import get_catalogue
+
+    with user_errors(), _progress() as bar:
+        report = get_catalogue(source, library_path(library), progress=RichBuildProgress(bar))
+    print_build_report(report)
+
+
 def based_on(learned: dict[str, Any]) -> str:
     """What a library's similarity is made of, in words."""
     parts = ["the songs' sound (audio features)"]

@@ -36,3 +36,9 @@ class InvalidQueryError(MusicrecError):
     """A recommendation or search request with bad parameters."""
 
     status = 400
+
+
+class DownloadError(MusicrecError):
+    """A public catalogue could not be downloaded (offline, refused, not found)."""
+
+    status = 502
