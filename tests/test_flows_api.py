@@ -9,15 +9,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from musicrec.api import create_app
-from musicrec.api.flows import Continuation, RadioPage, Tracks, router
+from musicrec.api.flows import Continuation, RadioPage, Tracks
 from musicrec.library import Library, LiveLibrary
 from musicrec.playlists import read_playlist, to_jspf
 
 
 def app_client(lib: Library, token: str | None = None) -> TestClient:
-    app = create_app(LiveLibrary(lib.path, warm=True), token)
-    app.include_router(router)  # as create_app will
-    return TestClient(app)
+    return TestClient(create_app(LiveLibrary(lib.path, warm=True), token))
 
 
 @pytest.fixture(scope="module")
