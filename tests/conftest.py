@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,6 +47,18 @@ def small_library(small_library_path: Path) -> Library:
     from musicrec.library import Library
 
     return Library.open(small_library_path)
+
+
+def debian_tool(name: str, path: str | None = None) -> str:
+    """A Debian program a test needs: its path; absent, a failure in CI (`.ci/run` installs
+    it) and a skip with the reason elsewhere."""
+    found = path if path and Path(path).is_file() else (None if path else shutil.which(name))
+    if found is None:
+        reason = f"{path or name} is missing (apt-get install {name})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but {reason}")
+        pytest.skip(reason)
+    return found
 
 
 def shared(path: Path) -> Path:

@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 import musicrec.app
+from conftest import debian_tool
 from musicrec.library import Library
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -41,12 +42,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def chromium() -> Path:
-    if not CHROMIUM.is_file():
-        reason = f"{CHROMIUM} is missing (apt-get install chromium)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but {reason}")
-        pytest.skip(reason)
-    return CHROMIUM
+    return Path(debian_tool("chromium", str(CHROMIUM)))
 
 
 def _free_port() -> int:

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import debian_tool
 from musicrec.audio.analyze import (
     AnalysisFailure,
     AnalysisResult,
@@ -110,10 +111,7 @@ def test_loudness_ramp_is_tracked_section_by_section() -> None:
 
 
 def test_speech_and_music_are_told_apart(tmp_path: Path) -> None:
-    if shutil.which("espeak-ng") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but espeak-ng is missing (.ci/run installs it)")
-        pytest.skip("espeak-ng not installed (apt-get install espeak-ng)")
+    debian_tool("espeak-ng")
     wav = tmp_path / "speech.wav"
     text = ("The committee met on Tuesday to discuss the budget for next year. Several members "
             "raised concerns about the cost of the new library, while others argued that the "
@@ -158,10 +156,7 @@ def test_every_container_decodes_to_the_same_answer(audio_dir: Path, ext: str) -
 
 
 def test_codecs_soundfile_lacks_go_through_ffmpeg(audio_dir: Path, tmp_path: Path) -> None:
-    if shutil.which("ffmpeg") is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("CI=true but ffmpeg is missing (.ci/run installs it)")
-        pytest.skip("ffmpeg not installed (apt-get install ffmpeg)")
+    debian_tool("ffmpeg")
     m4a = tmp_path / "song.m4a"
     subprocess.run(["ffmpeg", "-v", "error", "-nostdin", "-i", str(audio_dir / "song.wav"),
                     "-c:a", "aac", "-metadata", "title=From AAC", str(m4a)],
@@ -211,9 +206,9 @@ def _write_bad_files(folder: Path, ffmpeg: bool = bool(shutil.which("ffmpeg"))
 @pytest.mark.parametrize("ffmpeg", [True, False], ids=["with-ffmpeg", "without-ffmpeg"])
 def test_bad_files_give_one_clear_line_each(tmp_path: Path, ffmpeg: bool,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    if ffmpeg and not shutil.which("ffmpeg"):
-        pytest.skip("ffmpeg not installed (apt-get install ffmpeg)")
-    if not ffmpeg:
+    if ffmpeg:
+        debian_tool("ffmpeg")
+    else:
         monkeypatch.setattr("musicrec.audio.analyze.shutil.which", lambda name: None)
     expected = _write_bad_files(tmp_path, ffmpeg)
     for name, words in expected.items():
