@@ -21,9 +21,12 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from musicrec.errors import MusicrecError
-from musicrec.terminal import console, err_console, user_errors
+from musicrec.terminal import check_output, console, err_console, user_errors
 
 __all__ = ["analyze_command", "sketch_command"]
+
+MAX_SECONDS_RANGE = (5, 86_400)  # --max-seconds: at least a few beats, at most a day
+
 
 def analyze_command(
     paths: Annotated[list[Path], typer.Argument(help="Audio files and/or folders (WAV, FLAC, "
@@ -34,11 +37,14 @@ def analyze_command(
     workers: Annotated[int | None, typer.Option(
         "--workers", min=1, help="Processes; default every core.")] = None,
     max_seconds: Annotated[float, typer.Option(
-        "--max-seconds", min=5.0, help="Analyse at most this much from the start of a file.")
-    ] = 360.0,
+        "--max-seconds", help="Analyse at most this much from the start of a file "
+        "({} to {:,} s).".format(*MAX_SECONDS_RANGE))] = 360.0,
 ) -> None:
     """Measure Spotify-style audio features of audio files."""
     with user_errors():
+        _within("--max-seconds", max_seconds, *MAX_SECONDS_RANGE)
+        if out is not None:
+            check_output(out)
         from musicrec.audio._deps import require
         from musicrec.audio.errors import AudioError
 
@@ -125,8 +131,9 @@ def sketch_command(
                                                           help="LUFS, -40..-1.")] = None,
     target_danceability: Annotated[float | None, typer.Option("--target-danceability")] = None,
     target_acousticness: Annotated[float | None, typer.Option("--target-acousticness")] = None,
-    target_time_signature: Annotated[int | None, typer.Option("--target-time-signature")
-                                     ] = None,
+    target_time_signature: Annotated[int | None, typer.Option(
+        "--target-time-signature", help="3..7 (Spotify's range); 3 is drawn in 3, the others "
+        "in 4.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed for jitter and noise.")] = 0,
 ) -> None:
     """Render a song, a sound family or audio features (--target-X) as a short sound sketch:
@@ -135,6 +142,9 @@ def sketch_command(
     with user_errors():
         from musicrec.audio.sketch import sketch_for_features, write_wav
 
+        _within("--target-time-signature", target_time_signature, 3, 7)
+        _within("--seed", seed, 0, 2**32 - 1)
+        check_output(out, {".wav"})
         base = _library_sound(song, family, library) if song or family else {}
         given = {
             "tempo": target_tempo, "key": target_key, "mode": target_mode,
@@ -146,6 +156,12 @@ def sketch_command(
         samples = sketch_for_features(features, seconds=seconds, seed=seed)
         write_wav(out, samples)
         err_console.print(f"wrote {seconds:g} s sketch to {escape(str(out))}")
+
+
+def _within(option: str, value: float | None, lo: float, hi: float) -> None:
+    """A one-line error unless `value` (when given) is in lo..hi; NaN never is."""
+    if value is not None and not lo <= value <= hi:
+        raise MusicrecError(f"{option} must be in {lo}..{hi}, got {value}")
 
 
 def _library_sound(song: str | None, family: str | None,

@@ -31,6 +31,7 @@ from musicrec.playlists import (
     load_playlist,
 )
 from musicrec.request import read_knobs
+from musicrec.terminal import check_output
 
 console = Console()
 err_console = Console(stderr=True)
@@ -88,6 +89,7 @@ def register(app: typer.Typer, *, user_errors: Callable[[], AbstractContextManag
         with user_errors():
             req = flows.parse(flows.ContinueRequest, count=count, max_per_artist=max_per_artist,
                               **filters(ctx.args, no_explicit))
+            _check_out(out)
             name, data = _read_input(playlist)
             lib = open_library(library)
             resolved = load_playlist(lib, text=data, name=name,
@@ -119,6 +121,7 @@ def register(app: typer.Typer, *, user_errors: Callable[[], AbstractContextManag
         nearer the destination, no artist twice in a row. """
         with user_errors():
             extra = filters(ctx.args, no_explicit)
+            _check_out(out)
             lib = open_library(library)
             a, b = (_track(lib, text) for text in (start, end))
             req = flows.parse(flows.JourneyRequest, length=length, **{"from": a, "to": b},
@@ -150,6 +153,7 @@ def register(app: typer.Typer, *, user_errors: Callable[[], AbstractContextManag
         """An endless station from 1 to 5 seed songs. Each run prints a cursor; pass it back
         with --cursor (and --like/--skip) for the next songs."""
         with user_errors():
+            _check_out(out)
             lib = open_library(library)
             seed_ids = [_track(lib, s) for s in seeds or []]
             if seeds_file is not None:
@@ -172,6 +176,14 @@ def _import_format(fmt: str | None) -> ImportFormat | None:
         raise InvalidQueryError(f"unknown playlist format {fmt!r}; use one of "
                                 f"{', '.join(known)}")
     return fmt  # type: ignore[return-value]
+
+
+def _check_out(out: Path | None) -> None:
+    """Fail before the work when the --out file cannot be written: a folder, a missing folder,
+    no permission, or not a playlist format's extension."""
+    if out is not None:
+        check_output(out)
+        format_for_name(out.name)
 
 
 def _read_input(path: str) -> tuple[str | None, bytes]:

@@ -382,6 +382,8 @@ def _json(text: str, fmt: str) -> Any:
                                 f"{exc.lineno}, column {exc.colno}") from None
     except RecursionError:
         raise InvalidQueryError(f"{fmt} playlist is nested too deeply") from None
+    except ValueError:  # an integer beyond Python's 4,300-digit conversion limit
+        raise InvalidQueryError(f"{fmt} playlist holds a number too long to read") from None
 
 
 def _first_text(value: Any) -> list[str]:

@@ -1,9 +1,11 @@
-"""What every command prints through: the two consoles and the one-line error rule."""
+"""What every command prints through: the two consoles, the one-line error rule, and the
+check of an output file before the work that fills it."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -25,3 +27,30 @@ def user_errors() -> Iterator[None]:
         err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False,
                           soft_wrap=True)
         raise typer.Exit(1) from None
+
+
+def check_output(path: Path, suffixes: Collection[str] = ()) -> None:
+    """Fail unless a file can be written at `path`: called before the work that fills it.
+
+    Args:
+        path: the file an `--out` option names.
+        suffixes: the extensions its writer takes (e.g. ``{".wav"}``); empty for any.
+
+    Raises:
+        MusicrecError: a folder, a missing folder, another extension, or no permission.
+    """
+    if path.is_dir():
+        raise MusicrecError(f"--out {path} is a folder; give a file name")
+    if suffixes and path.suffix.lower() not in suffixes:
+        raise MusicrecError(f"--out {path}: the file name must end in "
+                            f"{' or '.join(sorted(suffixes))}")
+    if not path.parent.is_dir():
+        raise MusicrecError(f"--out {path}: there is no folder {path.parent}")
+    existed = path.exists()
+    try:  # the only sure test: permissions, read-only disks and root all have their say
+        with open(path, "ab"):
+            pass
+    except OSError as exc:
+        raise MusicrecError(f"--out {path}: cannot write there ({exc.strerror})") from None
+    if not existed:
+        path.unlink()

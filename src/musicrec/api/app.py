@@ -33,7 +33,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from musicrec import __version__
 from musicrec.albums import Albums
 from musicrec.api import audio, flows, models
-from musicrec.api.params import KNOB_PARAMETERS, IdsQuery, id_list, split_ids, tuning
+from musicrec.api.params import KNOB_PARAMETERS, IdsQuery, OffsetQuery, id_list, split_ids, tuning
 from musicrec.api.spotify import (
     TRACK_COLUMNS,
     Shapes,
@@ -344,7 +344,7 @@ async def artist_albums(
         description="Comma-separated: album, single, compilation, appears_on.")] = None,
     market: Market = None,
     limit: Annotated[int, Query(ge=1, le=10)] = 5,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> JSON:
     """Albums with a song by the artist, in catalogue order: `album_group` "appears_on" where
     the artist is not the album's first artist."""
@@ -419,7 +419,7 @@ async def several_albums(request: Request, lib: Lib, ids: Annotated[str, Query(
             summary="An album's tracks, in catalogue order")
 async def album_tracks(request: Request, lib: Lib, id: AlbumId, market: Market = None,
                  limit: Annotated[int, Query(ge=1, le=50)] = 20,
-                 offset: Annotated[int, Query(ge=0)] = 0) -> JSON:
+                 offset: OffsetQuery = 0) -> JSON:
     shapes = _shapes(request, lib)
     return JSON(_album_tracks(request, shapes, _album_code(shapes.albums, id), offset, limit))
 

@@ -68,3 +68,11 @@ def id_list(value: str, name: str, most: int) -> list[str]:
 
 
 IdsQuery = Annotated[str, Query(description="Comma-separated Spotify track ids.")]
+
+# Every numeric query parameter has an upper bound, so that no value reaches the core or the
+# JSON encoder (64-bit integers at most) unchecked. Spotify bounds the offset of a search (see
+# `musicrec.api.app`) but not that of an artist's albums or an album's tracks: this is far
+# beyond any artist's or album's count.
+MAX_OFFSET = 100_000
+OffsetQuery = Annotated[int, Query(ge=0, le=MAX_OFFSET, description=(
+    f"The index of the first item to return (at most {MAX_OFFSET:,})."))]

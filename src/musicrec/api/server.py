@@ -4,7 +4,10 @@ uvicorn runs with its `httptools` parser and `uvloop` (the `uvicorn[standard]` e
 worker per core by default. Two timeouts bound what a client can hold: an idle kept-alive
 connection closes after `timeout_keep_alive` seconds (uvicorn's own), and a request's headers
 must arrive within `timeout_headers` seconds of connecting or of the previous answer (uvicorn
-has no such limit: a silent or byte-by-byte client held its connection forever).
+has no such limit: a silent or byte-by-byte client held its connection forever). The requests
+uvicorn's parser refuses before any app code runs (an unknown method, a malformed line) and
+URLs over `MAX_URL_BYTES` are answered with Spotify's error object, as the app answers the
+rest, not with uvicorn's plain text.
 """
 
 from __future__ import annotations
@@ -14,10 +17,12 @@ import contextlib
 import ctypes
 import gc
 import ipaddress
+import json
 import logging
 import os
 import signal
 import socket
+import sys
 import time
 from functools import partial
 from pathlib import Path
@@ -26,7 +31,7 @@ from typing import Any
 import pyarrow as pa
 import uvicorn
 from fastapi import FastAPI
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 from uvicorn.supervisors import Multiprocess
 
 from musicrec.api.app import create_app
@@ -36,17 +41,21 @@ from musicrec.library import LiveLibrary
 
 
 def read_token(path: Path) -> str:
-    """The bearer token in a file (surrounding whitespace ignored).
+    """The bearer token in a file (a UTF-8 BOM and surrounding whitespace ignored).
+
+    Only printable ASCII is a token: a client sends it in an HTTP header, so anything else (a
+    BOM left in, a zero-width space, an accented letter) would make the right token fail.
 
     Raises:
         MusicrecError: the file cannot be read or holds no token.
     """
     try:
-        token = path.read_text().strip()
+        token = path.read_text(encoding="utf-8-sig").strip()
     except (OSError, UnicodeDecodeError) as exc:
         raise MusicrecError(f"cannot read token file {path}: {exc}") from exc
-    if not token or any(c.isspace() for c in token):
-        raise MusicrecError(f"token file {path} must hold one token (no spaces)")
+    if not token or not (token.isascii() and token.isprintable()) or " " in token:
+        raise MusicrecError(f"token file {path} must hold one token of printable ASCII "
+                            "characters (no spaces)")
     return token
 
 
@@ -125,6 +134,43 @@ class HeaderDeadline(HttpToolsProtocol):
         super().connection_lost(exc)
 
 
+# The longest request target (path and query) served: the longest request the API needs (100
+# ids in a query) is about 2.5 kB. Without a bound uvicorn buffered any URL, answering those over
+# 64 kB (where httptools' URL parser stops) with a plain-text 400.
+MAX_URL_BYTES = 8192
+
+
+class _UrlTooLong(Exception):
+    """Raised from the parser's URL callback: the parser stops, and uvicorn answers 400."""
+
+
+class JsonRefusals(HeaderDeadline):
+    """`HeaderDeadline`, also refusing a URL over `MAX_URL_BYTES` (414), and answering every
+    request its parser refuses with Spotify's error object instead of uvicorn's plain text."""
+
+    url = b""  # uvicorn sets it when a request begins; a refusal may come before
+
+    def on_url(self, url: bytes) -> None:
+        super().on_url(url)
+        if len(self.url) > MAX_URL_BYTES:
+            raise _UrlTooLong
+
+    def send_400_response(self, msg: str) -> None:
+        # uvicorn calls this inside its `except httptools.HttpParserError`, whose message
+        # says what was wrong ("Invalid method encountered", "Invalid header token", ...).
+        if len(self.url) > MAX_URL_BYTES:
+            status, message = 414, f"the URL is longer than {MAX_URL_BYTES:,} bytes"
+        else:
+            status, message = 400, f"invalid HTTP request: {sys.exc_info()[1] or msg}"
+        body = json.dumps({"error": {"status": status, "message": message}}).encode()
+        head = [STATUS_LINE[status], *(name + b": " + value + b"\r\n"
+                                       for name, value in self.server_state.default_headers),
+                b"content-type: application/json\r\n",
+                b"content-length: %d\r\n" % len(body), b"connection: close\r\n\r\n"]
+        self.transport.write(b"".join(head) + body)
+        self.transport.close()
+
+
 # uvicorn's supervisor pings each worker and replaces one that does not answer within this
 # time (default 5 s). A spawned worker first re-imports `musicrec.cli` (scikit-learn and all),
 # then opens the library: under load that took longer than 5 s, so workers were killed and
@@ -138,7 +184,7 @@ def uvicorn_config(settings: Settings, port: int, app: FastAPI | None = None) ->
     target: Any = app if app is not None else partial(app_from_settings, settings)
     config = uvicorn.Config(target, factory=app is None,
                             host=settings.host, port=port, workers=settings.worker_count(),
-                            http=HeaderDeadline, loop="uvloop",
+                            http=JsonRefusals, loop="uvloop",
                             timeout_keep_alive=settings.timeout_keep_alive, access_log=False,
                             timeout_worker_healthcheck=WORKER_HEALTHCHECK_S)
     config.timeout_headers = settings.timeout_headers  # type: ignore[attr-defined]

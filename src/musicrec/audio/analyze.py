@@ -22,7 +22,8 @@ costs what a long song costs.
 - ``tempo``: the autocorrelation peak of the onset envelope under a prior around 120 BPM,
   refined from the peaks at 1..8 beat periods, because one peak is quantised to whole frames
   (23 ms at hop 512: 4.6 % at 120 BPM, against a 2 % goal). Beats (for the time signature and
-  danceability) come from a dynamic-programming tracker at that period.
+  danceability) come from a dynamic-programming tracker at that period. A signal with no
+  pulse of 30..300 BPM (a steady tone) gets tempo 0, as Spotify gives such songs.
 - ``key`` / ``mode``: the mean chroma correlated with the 24 rotations of the Krumhansl-Kessler
   key profiles; ``key`` is -1 (Spotify's "no key detected") when the best correlation is weak.
 - ``loudness``: BS.1770 integrated loudness (LUFS) of the decoded channels (up to 2) at their
@@ -85,7 +86,12 @@ N_FFT = 2048
 HOP = 512
 MAX_SECONDS = 360.0
 MIN_SECONDS = 2.0
+# Sample rates the analysis can use (Hz): telephone speech is 8 kHz, studio masters at most
+# 384 kHz. A header outside these is damaged or hostile: at 1 Hz a 100 ms loudness block held no
+# sample at all.
+MIN_RATE, MAX_RATE = 2_000, 768_000
 SILENCE_LUFS = -70.0  # the catalogue's lowest accepted loudness
+TEMPO_RANGE = (30.0, 300.0)  # BPM: the tempos searched, inside the catalogue's 0..300
 AUDIO_EXTENSIONS = frozenset({
     ".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".m4a", ".aac",
     ".wma"})
@@ -207,14 +213,30 @@ def _decode(path: Path, max_seconds: float) -> _Decoded:
     sf = require("soundfile")
     try:
         with sf.SoundFile(str(path)) as f:
-            sr = int(f.samplerate)
+            sr = _usable_rate(path, int(f.samplerate))
             total = f.frames
             data = f.read(min(total, int(max_seconds * sr)), dtype="float32", always_2d=True)
             tags = {k: v for k, v in f.copy_metadata().items() if v}
         return _Decoded(np.ascontiguousarray(data[:, :2].T), sr, total / sr, tags, "soundfile")
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
         soundfile_error = str(exc).split(":")[-1].strip() or str(exc)
-    return _decode_ffmpeg(path, max_seconds, soundfile_error)
+    try:
+        return _decode_ffmpeg(path, max_seconds, soundfile_error)
+    except (OSError, ValueError, subprocess.SubprocessError) as exc:  # e.g. a hung ffmpeg
+        raise AudioError(f"{path.name}: ffmpeg cannot decode it ({type(exc).__name__}: "
+                         f"{exc})") from None
+
+
+def _usable_rate(path: Path, sr: int) -> int:
+    """`sr`, when the analysis can use it.
+
+    Raises:
+        AudioError: a sample rate outside `MIN_RATE`..`MAX_RATE`.
+    """
+    if not MIN_RATE <= sr <= MAX_RATE:
+        raise AudioError(f"{path.name}: a sample rate of {sr:,} Hz cannot be analysed (damaged "
+                         f"header?); {MIN_RATE:,} to {MAX_RATE:,} Hz can")
+    return sr
 
 
 def _decode_ffmpeg(path: Path, max_seconds: float, soundfile_error: str) -> _Decoded:
@@ -240,6 +262,7 @@ def _decode_ffmpeg(path: Path, max_seconds: float, soundfile_error: str) -> _Dec
         sr = int(stream.get("sample_rate", SR))
     except ValueError:
         raise AudioError(f"{path.name}: unsupported codec {codec!r}") from None
+    sr = _usable_rate(path, sr)
     decoded = subprocess.run(
         ["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-t", f"{max_seconds:.3f}",
          "-vn", "-ac", str(channels), "-ar", str(sr), "-f", "f32le", "-"],
@@ -431,6 +454,8 @@ def analyze_signal(signal: np.ndarray, sr: int, name: str = "signal"
         "time_signature": meter,
     }
     unknown = dict(UNKNOWN_REASONS)
+    if tempo == 0:
+        unknown["tempo"] = "no steady pulse (0, as Spotify gives such songs)"
     if meter is None:
         unknown["time_signature"] = "no clear accent pattern every 3 or 4 beats"
     if key == -1:
@@ -455,23 +480,38 @@ def _filters(kind: str) -> np.ndarray:
     return _FILTERS[kind]
 
 
+def _bpm(lag: float | np.ndarray) -> float | np.ndarray:
+    """The tempo in BPM of a beat period in onset frames (float or array)."""
+    return 60.0 * SR / (HOP * lag)
+
+
+def _searched(bpm: float | np.ndarray) -> bool | np.ndarray:
+    """Whether a tempo (or each of an array) is inside `TEMPO_RANGE`."""
+    return (bpm >= TEMPO_RANGE[0]) & (bpm <= TEMPO_RANGE[1])
+
+
 def _tempo(onset_env: np.ndarray) -> tuple[float, np.ndarray, float]:
     """Tempo in BPM refined to sub-frame precision, beat frames, and pulse clarity (0..1).
 
     The coarse tempo is the autocorrelation peak of the whole onset envelope weighted by a
-    log-normal prior around 120 BPM, one octave wide (librosa's default). librosa's tempogram
-    gave the same coarse tempo and cost 0.38 s of CPU on a 3-minute song.
+    log-normal prior around 120 BPM, one octave wide (librosa's default), among the periods of
+    `TEMPO_RANGE`. librosa's tempogram gave the same coarse tempo and cost 0.38 s of CPU on a
+    3-minute song. When no period in the range repeats the onsets (a steady tone), the tempo is
+    0 with no beats: the search once fell back to a period of one frame, 2,584 BPM.
     """
+    no_pulse = 0.0, np.zeros(0, dtype=np.int64), 0.0
     env = (onset_env - onset_env.mean()).astype(np.float64)
     ac = _autocorr(env)
     if ac[0] <= 0:
-        return 0.0, np.zeros(0, dtype=np.int64), 0.0
+        return no_pulse
     ac = ac / ac[0]
     lags = np.arange(1, len(ac))
-    bpm = 60.0 * SR / (HOP * lags)
-    score = ac[1:] * np.exp(-0.5 * np.log2(bpm / 120.0) ** 2) * ((bpm >= 30) & (bpm <= 300))
-    coarse = float(bpm[int(np.argmax(score))])
-    lag = 60.0 * SR / (HOP * coarse)
+    bpm = _bpm(lags)
+    score = np.where(_searched(bpm), ac[1:] * np.exp(-0.5 * np.log2(bpm / 120.0) ** 2), -np.inf)
+    best = int(np.argmax(score))
+    if score[best] <= 0:
+        return no_pulse
+    lag = float(lags[best])
     refined, weights = [], []
     for m in range(1, 9):
         centre = int(round(m * lag))
@@ -487,10 +527,11 @@ def _tempo(onset_env: np.ndarray) -> tuple[float, np.ndarray, float]:
         refined.append((i + offset) / m)
         weights.append(m * max(b, 1e-6))  # later multiples pin the period more precisely
     period = float(np.average(refined, weights=weights)) if refined else lag
-    if abs(period - lag) / lag > 0.06:  # the refinement landed on another peak: keep the coarse
+    # The refinement landed on another peak, or left the range: keep the coarse period.
+    if abs(period - lag) / lag > 0.06 or not _searched(_bpm(period)):
         period = lag
     pulse = float(np.max(ac[max(int(period) - 1, 1): int(period) + 3]))
-    return 60.0 * SR / (HOP * period), dsp.beat_track(onset_env, period), pulse
+    return _bpm(period), dsp.beat_track(onset_env, period), pulse
 
 
 def _autocorr(x: np.ndarray) -> np.ndarray:
