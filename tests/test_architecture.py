@@ -78,3 +78,61 @@ def test_interfaces_do_not_import_each_other(interface: str) -> None:
             others = {t for t in targets for other in INTERFACES if other != interface
                       and (t == other or t.startswith(other + "."))}
             assert not others, f"{name} imports {others}"
+
+
+# --- one feature table (musicrec.schema) ------------------------------------------------------
+
+# Files that may write feature names in a literal list: the table itself, and the synthetic
+# catalogue generator, whose per-feature quantile tables are data, not vocabulary.
+FEATURE_LISTS_ALLOWED = {"schema.py", "synth.py"}
+
+
+def _constant(node: ast.AST) -> bool:
+    """A value written out in the source (a fact), not computed."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.UnaryOp):
+        return _constant(node.operand)
+    return isinstance(node, ast.Tuple | ast.List) and all(_constant(e) for e in node.elts)
+
+
+def feature_lists(tree: ast.AST, names: set[str]) -> list[int]:
+    """Lines of literals that list three or more of `names`: tuples, lists and sets of their
+    names, and dicts of written-out facts keyed by them. (A dict of computed values, such as
+    an analysis result, is not a list of the vocabulary.)"""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Tuple | ast.List | ast.Set):
+            items = [e.value for e in node.elts if isinstance(e, ast.Constant)]
+        elif isinstance(node, ast.Dict) and all(_constant(v) for v in node.values):
+            items = [k.value for k in node.keys if isinstance(k, ast.Constant)]
+        else:
+            continue
+        if len({i for i in items if isinstance(i, str)} & names) >= 3:
+            found.append(node.lineno)
+    return found
+
+
+def test_the_feature_table_is_the_only_list_of_features() -> None:
+    from musicrec.schema import FEATURES
+
+    names = {f.name for f in FEATURES if f.required}  # the audio features proper
+    offenders = {str(path.relative_to(PACKAGE)): lines
+                 for path in sorted(PACKAGE.rglob("*.py"))
+                 if path.name not in FEATURE_LISTS_ALLOWED
+                 and (lines := feature_lists(ast.parse(path.read_text()), names))}
+    assert not offenders, f"feature lists outside musicrec/schema.py (file: lines): {offenders}"
+
+
+def test_the_probe_finds_a_written_out_list() -> None:
+    names = {"energy", "tempo", "valence", "loudness"}
+    assert feature_lists(ast.parse('X = ("energy", "tempo", "valence")'), names) == [1]
+    assert feature_lists(ast.parse('X = {"energy": 1, "tempo": 2, "valence": (0, 1)}'),
+                         names) == [1]
+    assert feature_lists(ast.parse('X = {"energy": f(), "tempo": g(), "valence": h()}'),
+                         names) == []
+
+
+def test_a_feature_name_is_written_in_few_modules() -> None:
+    holding = [p.name for p in PACKAGE.rglob("*.py") if '"instrumentalness"' in p.read_text()]
+    assert len(holding) <= 3, holding

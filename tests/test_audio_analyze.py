@@ -252,12 +252,12 @@ def test_a_three_hour_file_is_analysed_from_its_start(tmp_path: Path) -> None:
 
 def test_csv_is_accepted_by_the_catalogue(audio_dir: Path, tmp_path: Path) -> None:
     from musicrec.catalogue import read_catalogue
-    from musicrec.synth import KAGGLE_COLUMNS
+    from musicrec.schema import KAGGLE_HEADER
 
     results = [analyze_file(audio_dir / f"song.{ext}") for ext in ("wav", "flac")]
     out = write_catalogue_csv(results, tmp_path / "songs.csv")
     header = out.read_text().splitlines()[0]
-    assert header == ",".join(KAGGLE_COLUMNS)
+    assert header == ",".join(KAGGLE_HEADER)
     assert header.startswith("id,name,album,album_id,artists,artist_ids,track_number")
     catalogue = read_catalogue(out)
     assert catalogue.rows_kept == 2 and catalogue.rows_rejected == 0

@@ -10,8 +10,9 @@ import pyarrow.compute as pc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from musicrec.catalogue import MAX_ID_CHARS, RANGES, read_catalogue
+from musicrec.catalogue import MAX_ID_CHARS, read_catalogue
 from musicrec.errors import CatalogueError
+from musicrec.schema import RANGES
 
 HEADER = ("id,name,album,album_id,artists,artist_ids,track_number,disc_number,explicit,"
           "danceability,energy,key,loudness,mode,speechiness,acousticness,instrumentalness,"

@@ -14,7 +14,8 @@ import pytest
 
 from musicrec.build import BuildConfig, build_library
 from musicrec.library import Library
-from musicrec.synth import KAGGLE_COLUMNS, synthesize
+from musicrec.schema import KAGGLE_HEADER
+from musicrec.synth import synthesize
 from test_index import needs_extra
 
 pytestmark = [needs_extra("ray", "ray"), pytest.mark.slow]
@@ -34,7 +35,7 @@ def local_ray() -> Iterator[None]:
 def sources(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     """2,400 songs in a CSV and a folder of two Parquet parts, with damage and duplicates."""
     folder = tmp_path_factory.mktemp("sources")
-    songs = synthesize(2400, seed=3).drop(columns="style")[list(KAGGLE_COLUMNS)].astype(str)
+    songs = synthesize(2400, seed=3).drop(columns="style")[list(KAGGLE_HEADER)].astype(str)
     songs.loc[10, "energy"] = "2"
     songs.loc[1500, "tempo"] = "n/a"
     songs.loc[2000, "valence"] = ""  # an unknown value: kept, reported

@@ -16,8 +16,9 @@ from musicrec.catalogue import read_catalogue, read_parquet
 from musicrec.cli import app
 from musicrec.errors import CatalogueError
 from musicrec.library import Library
+from musicrec.schema import KAGGLE_HEADER
 from musicrec.sources import expand_sources, read_sources
-from musicrec.synth import KAGGLE_COLUMNS, synthesize
+from musicrec.synth import synthesize
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +26,7 @@ def songs() -> pd.DataFrame:
     """240 distinct synthetic songs in the Kaggle schema, as text cells."""
     frame = synthesize(260, seed=11).drop(columns="style")
     frame = frame.drop_duplicates("id").head(240).reset_index(drop=True)
-    return frame[list(KAGGLE_COLUMNS)].astype(str)
+    return frame[list(KAGGLE_HEADER)].astype(str)
 
 
 def damaged(frame: pd.DataFrame) -> pd.DataFrame:

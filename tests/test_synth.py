@@ -13,17 +13,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from musicrec import synth
-from musicrec.catalogue import UNIT_FEATURES
-from musicrec.synth import KAGGLE_COLUMNS, N_STYLES, synthesize, write_catalogue
+from musicrec import schema, synth
+from musicrec.schema import KAGGLE_HEADER
+from musicrec.synth import N_STYLES, synthesize, write_catalogue
 
 ROWS = 5000
 SEED = 11
-KAGGLE_HEADER = (
+KAGGLE_HEADER_LINE = (
     "id,name,album,album_id,artists,artist_ids,track_number,disc_number,explicit,danceability,"
     "energy,key,loudness,mode,speechiness,acousticness,instrumentalness,liveness,valence,tempo,"
     "duration_ms,time_signature,year,release_date"
 )
+UNIT_FEATURES = schema.names(schema.UNIT)
 NUMERIC_FEATURES = [*UNIT_FEATURES, "loudness", "tempo", "duration_ms"]
 SPOTIFY_ID = re.compile(r"^[0-9A-Za-z]{22}$")
 REAL_SONGS = Path(__file__).resolve().parents[2] / "shared/data/spotify_30k_songs/spotify_songs.csv"
@@ -53,19 +54,19 @@ def unique_songs(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def test_columns_are_the_kaggle_header() -> None:
-    assert ",".join(KAGGLE_COLUMNS) == KAGGLE_HEADER
+    assert ",".join(KAGGLE_HEADER) == KAGGLE_HEADER_LINE
 
 
 def test_csv_header_and_shape_are_exact(csv_path: Path, csv_records: list[list[str]]) -> None:
-    assert csv_path.read_text(encoding="utf-8").split("\n", 1)[0] == KAGGLE_HEADER
+    assert csv_path.read_text(encoding="utf-8").split("\n", 1)[0] == KAGGLE_HEADER_LINE
     assert len(csv_records) == ROWS + 1
-    assert {len(record) for record in csv_records} == {len(KAGGLE_COLUMNS)}
+    assert {len(record) for record in csv_records} == {len(KAGGLE_HEADER)}
 
 
 @pytest.mark.parametrize("rows", [0, 1, 7, 150, 2345])
 def test_synthesize_returns_exactly_the_rows_asked_for(rows: int) -> None:
     result = synthesize(rows, seed=3)
-    assert list(result.columns) == [*KAGGLE_COLUMNS, "style"]
+    assert list(result.columns) == [*KAGGLE_HEADER, "style"]
     assert len(result) == rows
 
 
@@ -164,7 +165,7 @@ def test_an_album_has_one_main_artist_date_and_numbered_tracks(frame: pd.DataFra
 
 
 def test_explicit_is_written_as_python_booleans(csv_records: list[list[str]]) -> None:
-    column = KAGGLE_COLUMNS.index("explicit")
+    column = KAGGLE_HEADER.index("explicit")
     values = [record[column] for record in csv_records[1:]]
     assert set(values) == {"True", "False"}
     assert 0.02 < values.count("True") / len(values) < 0.2

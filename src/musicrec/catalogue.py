@@ -29,9 +29,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+from musicrec import schema
 from musicrec.errors import CatalogueError
 
-# Canonical column -> accepted header names (compared case-insensitively).
+# Canonical column -> accepted header names (compared case-insensitively); the features' own
+# come from `musicrec.schema`.
 ALIASES: dict[str, tuple[str, ...]] = {
     "id": ("id", "track_id", "spotify_id"),
     "name": ("name", "track_name", "title", "song_name"),
@@ -40,63 +42,20 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "album": ("album", "track_album_name", "album_name"),
     "album_id": ("album_id", "track_album_id"),
     "release_date": ("release_date", "track_album_release_date", "album_release_date"),
-    "year": ("year", "release_year"),
-    "popularity": ("popularity", "track_popularity"),
     "genre": ("genre", "playlist_genre", "track_genre"),
     "subgenre": ("subgenre", "playlist_subgenre"),
-    "explicit": ("explicit",),
-    "track_number": ("track_number",),
-    "disc_number": ("disc_number",),
-    "time_signature": ("time_signature",),
-    "danceability": ("danceability",),
-    "energy": ("energy",),
-    "key": ("key",),
-    "loudness": ("loudness",),
-    "mode": ("mode",),
-    "speechiness": ("speechiness",),
-    "acousticness": ("acousticness",),
-    "instrumentalness": ("instrumentalness",),
-    "liveness": ("liveness",),
-    "valence": ("valence",),
-    "tempo": ("tempo",),
-    "duration_ms": ("duration_ms",),
+    **{f.name: (f.name, *f.aliases) for f in schema.FEATURES},
 }
 
-UNIT_FEATURES = (
-    "danceability",
-    "energy",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-)
-AUDIO_FEATURES = (*UNIT_FEATURES, "key", "loudness", "mode", "tempo", "duration_ms")
+AUDIO_FEATURES = schema.names(schema.REQUIRED)
 REQUIRED = ("id", "name", "artists", *AUDIO_FEATURES)
 # Required columns whose cells may be left empty: estimates that an analysis of one's own audio
 # file cannot always make (valence, liveness, ...). An empty cell there is an unknown value,
 # reported and counted, and the song is kept; it then weighs nothing in its vector (the
 # catalogue mean) and fails every min/max filter on that feature.
-MAY_BE_UNKNOWN = UNIT_FEATURES
-OPTIONAL_NUMERIC = ("time_signature", "year", "popularity", "track_number", "disc_number")
+MAY_BE_UNKNOWN = schema.names(schema.UNIT)
+OPTIONAL_NUMERIC = schema.names(schema.OPTIONAL_NUMBERS)
 OPTIONAL_TEXT = ("album", "album_id", "artist_ids", "release_date", "genre", "subgenre")
-
-# Inclusive valid ranges. Values outside are rejected, never clipped.
-RANGES: dict[str, tuple[float, float]] = {
-    **{f: (0.0, 1.0) for f in UNIT_FEATURES},
-    "key": (-1, 11),
-    "loudness": (-70.0, 10.0),
-    "mode": (0, 1),
-    "tempo": (0.0, 300.0),
-    "duration_ms": (1.0, 10_800_000.0),
-    "time_signature": (0, 7),
-    "year": (0, 2100),
-    "popularity": (0, 100),
-    "track_number": (0, 10_000),
-    "disc_number": (0, 1_000),
-}
-INTEGER_COLUMNS = ("key", "mode", "time_signature", "year", "popularity", "track_number",
-                   "disc_number")
 
 NOTE_NAMES = {
     "C": 0, "B#": 0, "C#": 1, "DB": 1, "D": 2, "D#": 3, "EB": 3, "E": 4, "FB": 4, "F": 5,
@@ -774,11 +733,11 @@ def _parse_numeric(col: str, column: pa.ChunkedArray,
     problems = [(np.flatnonzero(np.isnan(values) & ~empty), "not a number")]
     if required:
         problems.append((np.flatnonzero(empty), EMPTY_REQUIRED))
-    lo, hi = RANGES[col]
+    lo, hi = schema.RANGES[col]
     with np.errstate(invalid="ignore"):
         problems.append((np.flatnonzero((values < lo) | (values > hi)),
                          f"out of range: expected {lo:g}..{hi:g}"))
-        if col in INTEGER_COLUMNS:
+        if schema.BY_NAME[col].integer:
             fraction = ~np.isnan(values) & (values != np.round(values))
             problems.append((np.flatnonzero(fraction), "not a whole number"))
     return values, problems
@@ -807,7 +766,7 @@ def _check_dates(column: pa.ChunkedArray) -> tuple[pa.Array, list[tuple[np.ndarr
     matched = parts.is_valid().to_numpy(zero_copy_only=False)
     empty = pc.is_in(text, pa.array(["", "0000", "0"])).to_numpy(zero_copy_only=False)
     year, month, day = (_date_part(parts, name) for name in ("y", "m", "d"))
-    lo, hi = RANGES["year"]
+    lo, hi = schema.RANGES["year"]
     first = max(lo, 1)
     # -1 marks a part the date does not have.
     out_of_range = matched & ~empty & (
@@ -994,14 +953,14 @@ def build_table(texts: dict[str, pa.ChunkedArray], values: dict[str, np.ndarray]
         if col in texts:
             cols[col] = texts[col]
     for col in AUDIO_FEATURES:
-        kind = pa.int8() if col in ("key", "mode") else pa.float32()
+        kind = pa.int8() if schema.BY_NAME[col].integer else pa.float32()
         unknown = np.isnan(values[col]) if col in MAY_BE_UNKNOWN else None
         cols[col] = pa.array(values[col].astype(kind.to_pandas_dtype()), kind, mask=unknown)
     year = _year(values.get("year"), texts.get("release_date"))
     if year is not None:
         cols["year"] = pa.array(year.astype(np.int16), pa.int16(), mask=year <= 0)
-    for col in ("time_signature", "popularity", "track_number", "disc_number"):
-        if col in values:
+    for col in OPTIONAL_NUMERIC:
+        if col in values and col != "year":
             v = values[col]
             cols[col] = pa.array(np.nan_to_num(v, nan=0).astype(np.int16), pa.int16(),
                                  mask=np.isnan(v))

@@ -12,14 +12,16 @@ from pydantic import ValidationError
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from musicrec.artefacts import Artefacts
 from musicrec.build import BuildConfig, BuildProgress, BuildReport, build_library
 from musicrec.cli_audio import analyze_command, sketch_command
 from musicrec.config import Settings
 from musicrec.errors import InvalidQueryError, MusicrecError
 from musicrec.library import Library
 from musicrec.recommend import Recommendations
-from musicrec.request import TUNABLE, RecommendRequest, read_knobs
-from musicrec.terminal import console, err_console, user_errors
+from musicrec.request import RecommendRequest, read_knobs
+from musicrec.schema import TUNABLE
+from musicrec.terminal import console, err_console, knobs_help, user_errors
 
 app = typer.Typer(help="Music recommendations over Spotify audio features.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -188,8 +190,14 @@ def print_build_report(report: BuildReport) -> None:
 def info(
     library: LibraryOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the manifest as JSON.")] = False,
+    verify: Annotated[bool, typer.Option(
+        "--verify", help="Instead, check every file against the size and SHA-256 the build "
+        "recorded (reads the whole library): one line per damaged file.")] = False,
 ) -> None:
     """Show what is in a library."""
+    if verify:
+        verify_files(library_path(library))
+        return
     with user_errors():
         lib = Library.open(library_path(library))
         data = lib.info()
@@ -216,6 +224,17 @@ def info(
     table.add_row("sound families", f"{data['families']['count']} ({data['families']['method']})")
     table.add_row("size on disk", f"{data['bytes_on_disk'] / 1e6:,.1f} MB")
     console.print(table)
+
+
+def verify_files(path: Path) -> None:
+    """`info --verify`: one line per damaged file and exit 1, else how many files match."""
+    with user_errors():
+        damaged, checked = Artefacts(path).verify()
+    for error in damaged:
+        err_console.print(f"error: {error}", markup=False, highlight=False, soft_wrap=True)
+    if damaged:
+        raise typer.Exit(1)
+    console.print(f"all {checked:,} files match", highlight=False)
 
 
 @app.command()
@@ -279,9 +298,7 @@ def recommend(
                                              help="0 = closest first, 1 = most varied.")] = 0.0,
     as_json: JsonOption = False,
 ) -> None:
-    """Recommend songs like the seeds. Also takes --target-X, --min-X and --max-X for X in
-    acousticness, danceability, duration_ms, energy, instrumentalness, key, liveness, loudness,
-    mode, popularity, speechiness, tempo, time_signature, valence, year."""
+    """Recommend songs like the seeds."""
     with user_errors():
         knobs = read_knobs(knob_pairs(ctx.args))
         lib = Library.open(library_path(library))
@@ -301,6 +318,9 @@ def recommend(
         print(json.dumps(recommendations_json(result), default=str, indent=2))
     else:
         print_recommendations(result)
+
+
+recommend.__doc__ = f"{recommend.__doc__} {knobs_help('--target-X, --min-X and --max-X')}"
 
 
 def audio_seed(path: Path) -> dict[str, float]:

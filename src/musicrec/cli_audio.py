@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from musicrec import schema
 from musicrec.errors import MusicrecError
 from musicrec.terminal import check_output, console, err_console, user_errors
 
@@ -88,9 +89,13 @@ def analyze_command(
             raise typer.Exit(1)
 
 
+# The 0..1 features an analysis measures, as the table shows them.
+_MEASURED = tuple(f for f in schema.LISTED if f.unit and not f.unknown_from_audio)
+
+
 def _table(results: list) -> Table:
-    table = Table("file", "tempo", "key", "loudness", "energy", "dance", "acoustic", "speech",
-                  "length")
+    table = Table("file", "tempo", "key", "loudness",
+                  *(str(m.axis).lower() for m in _MEASURED), "length")
     table.columns[0].no_wrap = True
     unknown: set[str] = set()
     for r in results:
@@ -98,7 +103,7 @@ def _table(results: list) -> Table:
         key = _key_name(f["key"]) + (" major" if f["mode"] == 1 else " minor")
         table.add_row(
             escape(Path(r.path).name), f"{f['tempo']:.1f}", key, f"{f['loudness']:.1f}",
-            *(f"{f[k]:.2f}" for k in ("energy", "danceability", "acousticness", "speechiness")),
+            *(f"{f[m.name]:.2f}" for m in _MEASURED),
             f"{f['duration_ms'] / 1000:.0f} s")
         unknown.update(r.unknown)
     if unknown:

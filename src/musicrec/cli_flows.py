@@ -31,7 +31,7 @@ from musicrec.playlists import (
     load_playlist,
 )
 from musicrec.request import read_knobs
-from musicrec.terminal import check_output
+from musicrec.terminal import check_output, knobs_help
 
 console = Console()
 err_console = Console(stderr=True)
@@ -45,9 +45,7 @@ OutOption = Annotated[Path | None, typer.Option(
     "--out", help="Also write the songs as a playlist file; the format follows the extension: "
     + ", ".join(f".{f.extension}" for f in FORMATS.values()) + ".", show_default=False)]
 NoExplicit = Annotated[bool, typer.Option("--no-explicit", help="Leave out explicit songs.")]
-FILTERS_HELP = ("Also takes --min-X and --max-X (hard filters) for X in acousticness, "
-                "danceability, duration_ms, energy, instrumentalness, key, liveness, loudness, "
-                "mode, popularity, speechiness, tempo, time_signature, valence, year.")
+FILTERS_HELP = knobs_help("--min-X and --max-X (hard filters)")
 EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 

@@ -43,6 +43,7 @@ import pyarrow.compute as pc
 from sklearn.cluster import kmeans_plusplus
 from sklearn.decomposition import PCA
 
+from musicrec import schema
 from musicrec.errors import LibraryError, MusicrecError, NotFoundError
 from musicrec.index import check_queries
 
@@ -50,24 +51,12 @@ FORMAT = "musicrec-families"
 FORMAT_VERSION = 1
 METHOD = "spherical-kmeans"
 
-# Feature -> (word when a family is above the catalogue, word when below). The order breaks ties
-# between equally distinctive features.
+# Feature -> (word when a family is above the catalogue, word when below), in the order that
+# breaks ties between equally distinctive features.
 TRAITS: dict[str, tuple[str, str]] = {
-    "energy": ("energetic", "calm"),
-    "acousticness": ("acoustic", "electric"),
-    "instrumentalness": ("instrumental", "vocal"),
-    "speechiness": ("spoken-word", "sung"),
-    "danceability": ("danceable", "undanceable"),
-    "valence": ("happy", "sad"),
-    "loudness": ("loud", "quiet"),
-    "tempo": ("fast", "slow"),
-    "mode": ("major-key", "minor-key"),
-    "liveness": ("live", "studio"),
-    "duration_ms": ("long", "short"),
-    "explicit": ("explicit", "clean"),
-}
+    f.name: f.traits for f in schema.TRAITS}  # type: ignore[misc]
 # Features averaged per family; year and popularity describe a family but are not its sound.
-MEAN_COLUMNS = (*TRAITS, "year", "popularity")
+MEAN_COLUMNS = (*TRAITS, *(f.name for f in schema.FEATURES if f.profile and not f.traits))
 _NAME_TRAITS = 3  # at most this many traits in a name, unless needed to tell families apart
 _DISTINCT = 0.5  # a trait enters a name only if the family mean is this many stds off
 _PLAIN = "Middle-of-the-road"  # the name of a family with no distinctive trait

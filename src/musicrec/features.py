@@ -13,63 +13,21 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field
 
+from musicrec import schema
 from musicrec.errors import LibraryError
+from musicrec.schema import Transform
 
-Transform = Literal["linear", "log", "sqrt", "circle"]
-
-# Why these transforms: instrumentalness, speechiness, acousticness and danceability pile up at
-# one end, so a square root spreads the end where most songs are (chosen by the search below;
-# for liveness it did not help); durations span orders of magnitude; the key is cyclic (B is
-# next to C), so it becomes a point on a circle.
+# The transforms (why: `Feature.transform` in `musicrec.schema`) and the default weights (only
+# ratios matter: vectors are normalised; how they were tuned: docs/quality.md), in the order of
+# the vectors' dimensions.
 TRANSFORMS: dict[str, Transform] = {
-    "danceability": "sqrt",
-    "energy": "linear",
-    "valence": "linear",
-    "acousticness": "sqrt",
-    "instrumentalness": "sqrt",
-    "speechiness": "sqrt",
-    "liveness": "linear",
-    "loudness": "linear",
-    "tempo": "linear",
-    "duration_ms": "log",
-    "key": "circle",
-    "mode": "linear",
-    "time_signature": "linear",
-    "year": "linear",
-    "explicit": "linear",
-}
-
-# Relative importance of each feature in the similarity (only ratios matter: vectors are
-# normalised). Tuned with `benchmarks/quality.py tune`: coordinate search over weights and
-# transforms on seeds from one half of the 30k labelled songs' artists, checked on the other
-# half (genre / subgenre P@10 with the seed's artist excluded: 0.462 / 0.222 before, 0.480 /
-# 0.240 after). Tempo and release year separate genres best (without year: 0.443 / 0.202).
-# Where the search's choice scored the same on the held-out half, the rounder musical choice
-# stays: key 0.1 (not 0) and energy 1.0 (not 0.6), so key and energy targets still move the
-# query. Time signature and explicit are absent from that set; their weights are not tuned.
-DEFAULT_WEIGHTS: dict[str, float] = {
-    "danceability": 0.8,
-    "energy": 1.0,
-    "valence": 0.3,
-    "acousticness": 0.3,
-    "instrumentalness": 1.0,
-    "speechiness": 0.6,
-    "liveness": 0.2,
-    "loudness": 0.7,
-    "tempo": 2.5,
-    "duration_ms": 0.4,
-    "key": 0.1,
-    "mode": 0.2,
-    "time_signature": 0.1,
-    "year": 2.0,
-    "explicit": 0.5,
-}
+    f.name: f.transform for f in schema.IN_VECTORS}  # type: ignore[misc]
+DEFAULT_WEIGHTS: dict[str, float] = {f.name: f.weight for f in schema.IN_VECTORS}
 
 
 class FeatureConfig(BaseModel):

@@ -24,7 +24,8 @@ from typing import Protocol
 import numpy as np
 import pyarrow as pa
 
-from musicrec.request import TUNABLE, RecommendRequest
+from musicrec.request import RecommendRequest
+from musicrec.schema import TUNABLE
 
 # The scalar field holding each song's sound family (the catalogue has no column of that name).
 FAMILY = "family"

@@ -42,6 +42,7 @@ import pyarrow.compute as pc
 import scipy.sparse as sp
 from pydantic import BaseModel, ConfigDict, Field
 
+from musicrec import schema
 from musicrec.encoder import EncoderConfig, fit_encoder
 from musicrec.errors import CatalogueError, InvalidQueryError, LibraryError
 from musicrec.features import normalize
@@ -51,14 +52,10 @@ from musicrec.features import normalize
 # --------------------------------------------------------------------------------------------
 
 
-# Per-feature multipliers on an artist part made of audio features (`artist_space="features"`),
-# found by coordinate search (x0.5/x2/x3 per feature) on tuning-half seeds: genre/subgenre P@10
-# there 0.551/0.287 -> 0.559/0.302 at artist weight 1.4; on the held-out artists 0.550/0.299 ->
-# 0.556/0.308. Averaged over an artist's songs, acousticness, instrumentalness, valence and
-# duration say more about the kind of music than tempo and loudness do.
+# Per-feature multipliers on an artist part made of audio features (`artist_space="features"`);
+# how they were found: docs/quality.md.
 DEFAULT_ARTIST_SCALE: dict[str, float] = {
-    "valence": 2.0, "acousticness": 2.0, "instrumentalness": 3.0, "loudness": 0.5,
-    "tempo": 0.5, "duration_ms": 2.0, "key": 3.0, "mode": 2.0}
+    f.name: f.artist_scale for f in schema.FEATURES if f.artist_scale != 1.0}
 
 
 class ContextConfig(BaseModel):

@@ -32,6 +32,7 @@ from typing import Any, Literal, Protocol
 
 import numpy as np
 
+from musicrec import schema
 from musicrec.errors import InvalidQueryError, NotFoundError
 from musicrec.features import FeaturePipeline, normalize
 from musicrec.filters import Where
@@ -63,17 +64,7 @@ TARGETS_FIRST = 1e6
 
 # How a difference in each feature reads in an explanation: (higher, lower, noun).
 WORDS: dict[str, tuple[str, str, str]] = {
-    "energy": ("more energetic", "calmer", "energy"),
-    "danceability": ("more danceable", "less danceable", "danceability"),
-    "valence": ("happier", "sadder", "mood"),
-    "acousticness": ("more acoustic", "more electric", "acousticness"),
-    "instrumentalness": ("more instrumental", "more vocal", "instrumentation"),
-    "speechiness": ("more spoken", "more sung", "amount of speech"),
-    "liveness": ("more live", "more studio", "liveness"),
-    "tempo": ("faster", "slower", "tempo"),
-    "loudness": ("louder", "quieter", "loudness"),
-    "year": ("newer", "older", "era"),
-}
+    f.name: f.words for f in schema.EXPLAINED}  # type: ignore[misc]
 
 
 class SongSource(Protocol):

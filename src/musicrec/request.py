@@ -13,15 +13,13 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from musicrec.catalogue import INTEGER_COLUMNS, RANGES
+from musicrec import schema
 from musicrec.errors import InvalidQueryError
+from musicrec.schema import RANGES, TUNABLE
 
-TUNABLE = ("acousticness", "danceability", "duration_ms", "energy", "instrumentalness", "key",
-           "liveness", "loudness", "mode", "popularity", "speechiness", "tempo",
-           "time_signature", "valence", "year")
 KNOB_KINDS = ("min", "max", "target")
 # Knobs whose values are whole numbers: a fraction there is a mistake worth a clear error.
-WHOLE_NUMBERS = frozenset({*INTEGER_COLUMNS, "duration_ms"})
+WHOLE_NUMBERS = frozenset(f.name for f in schema.FEATURES if f.whole)
 MAX_SEEDS = 5
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 

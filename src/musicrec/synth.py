@@ -37,34 +37,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-__all__ = ["KAGGLE_COLUMNS", "N_STYLES", "synthesize", "write_catalogue"]
+from musicrec.schema import KAGGLE_HEADER
 
-KAGGLE_COLUMNS: tuple[str, ...] = (
-    "id",
-    "name",
-    "album",
-    "album_id",
-    "artists",
-    "artist_ids",
-    "track_number",
-    "disc_number",
-    "explicit",
-    "danceability",
-    "energy",
-    "key",
-    "loudness",
-    "mode",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
-    "duration_ms",
-    "time_signature",
-    "year",
-    "release_date",
-)
+__all__ = ["N_STYLES", "synthesize", "write_catalogue"]
 
 # Order of the latent dimensions; every table below follows it.
 _LATENT = (
@@ -635,7 +610,7 @@ def synthesize(rows: int, seed: int = 0) -> pd.DataFrame:
         seed: Non-negative seed; the same ``(rows, seed)`` always gives the same frame.
 
     Returns:
-        ``rows`` songs with the 24 ``KAGGLE_COLUMNS`` in order, typed as pandas reads them back
+        ``rows`` songs with the 24 ``KAGGLE_HEADER`` in order, typed as pandas reads them back
         from the CSV (strings; ``explicit`` bool; int64 counts, key, mode, ``duration_ms``,
         ``time_signature`` and ``year``; float64 features), plus a last column ``style``
         (int64 in ``0..N_STYLES - 1``, the hidden style of the song), never written to CSV.
@@ -676,10 +651,10 @@ def write_catalogue(
     written = 0
     try:
         with partial.open("w", encoding="utf-8", newline="") as out:
-            out.write(",".join(KAGGLE_COLUMNS) + "\n")
+            out.write(",".join(KAGGLE_HEADER) + "\n")
             for k in range(len(plan.artist_bounds) - 1):
                 frame = _chunk(plan, k)
-                columns = list(KAGGLE_COLUMNS)
+                columns = list(KAGGLE_HEADER)
                 frame.to_csv(out, columns=columns, header=False, index=False, lineterminator="\n")
                 written += len(frame)
                 if progress is not None:

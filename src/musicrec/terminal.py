@@ -1,5 +1,5 @@
-"""What every command prints through: the two consoles, the one-line error rule, and the
-check of an output file before the work that fills it."""
+"""What every command prints through: the two consoles, the one-line error rule, the check of
+an output file before the work that fills it, and the help of the feature knobs."""
 
 from __future__ import annotations
 
@@ -12,9 +12,16 @@ from rich.console import Console
 from rich.markup import escape
 
 from musicrec.errors import MusicrecError
+from musicrec.schema import TUNABLE
 
 console = Console()
 err_console = Console(stderr=True)
+
+
+def knobs_help(options: str) -> str:
+    """The sentence that ends the help of a command taking feature knobs, e.g. for
+    ``options="--min-X and --max-X (hard filters)"``."""
+    return f"Also takes {options} for X in {', '.join(TUNABLE)}."
 
 
 @contextmanager

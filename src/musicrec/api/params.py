@@ -14,9 +14,9 @@ from typing import Annotated, Any
 
 from fastapi import Query, Request
 
-from musicrec.catalogue import RANGES
 from musicrec.errors import InvalidQueryError
-from musicrec.request import KNOB_KINDS, TUNABLE, WHOLE_NUMBERS, Knobs, read_knobs
+from musicrec.request import KNOB_KINDS, WHOLE_NUMBERS, Knobs, read_knobs
+from musicrec.schema import RANGES, TUNABLE
 
 EXTENSIONS = ("year",)  # tunable here but not in Spotify's API
 _KIND_TEXT = {

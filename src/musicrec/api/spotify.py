@@ -34,6 +34,7 @@ from urllib.parse import quote
 import numpy as np
 import orjson
 
+from musicrec import schema
 from musicrec.albums import Albums
 from musicrec.catalogue import derived_id
 from musicrec.families import Family
@@ -41,8 +42,9 @@ from musicrec.library import Library
 from musicrec.recommend import Recommendation, SeedInfo
 
 OPEN_SPOTIFY = "https://open.spotify.com"
-AUDIO_FEATURES = ("danceability", "energy", "speechiness", "acousticness", "instrumentalness",
-                  "liveness", "valence", "loudness", "tempo")
+# The audio-features object's fractional and whole-number feature fields.
+AUDIO_FEATURES = tuple(f.name for f in schema.REQUIRED if not f.whole)
+_WHOLE_FEATURES = tuple(f.name for f in schema.REQUIRED if f.whole)
 # The catalogue columns a track object is made of (`Shapes.track`).
 TRACK_COLUMNS = ("id", "name", "artists", "artist_ids", "album", "album_id", "release_date",
                  "duration_ms", "explicit", "track_number", "disc_number", "popularity")
@@ -84,8 +86,8 @@ def shortest_floats(values: np.ndarray) -> list[Any]:
     return out.tolist()
 
 
-_AUDIO_FEATURE_FIELDS = ("id", "uri", "track_href", "type", *AUDIO_FEATURES, "key", "mode",
-                         "duration_ms", "time_signature", "musicrec")
+_AUDIO_FEATURE_FIELDS = ("id", "uri", "track_href", "type", *AUDIO_FEATURES, *_WHOLE_FEATURES,
+                         "time_signature", "musicrec")
 
 
 def _time_signatures(values: np.ndarray) -> tuple[list[int], list[dict[str, Any]]]:
@@ -262,7 +264,7 @@ class Shapes:
         # as for 1.
         floats = shortest_floats(np.vstack([lib.numeric(n)[at] for n in AUDIO_FEATURES]))
         whole = [lib.numeric(n)[at].astype(np.int64).tolist()
-                 for n in ("key", "mode", "duration_ms")]
+                 for n in _WHOLE_FEATURES]
         columns = [ids, [f"spotify:track:{i}" for i in ids],
                    [f"{base}v1/tracks/{_path_id(i)}" for i in ids], ["audio_features"] * len(at),
                    *floats, *whole, *_time_signatures(

@@ -325,9 +325,8 @@ def _result(i: int, rec: Recommendation) -> None:
         st.caption(f"{album} · {fmt.year(t.get('year'))} · {fmt.duration(t['duration_ms'])} · "
                    f"{fmt.markdown(t['family_name'])}")
         st.markdown(f":material/lightbulb: {fmt.markdown(rec.explanation)}")
-        st.caption(" · ".join(f"{fmt.label(n)} {fmt.feature(n, t[n])}"
-                              for n in ("energy", "danceability", "valence", "acousticness",
-                                        "tempo")))
+        st.caption(" · ".join(f"{fmt.label(k.feature)} {fmt.feature(k.feature, t[k.feature])}"
+                              for k in KNOBS if not k.more))
         with st.container(horizontal=True):
             st.button("More like this", key=f"more_{track_id}", icon=":material/add_circle:",
                       on_click=state.add_seed, args=(Seed("track", track_id), label))

@@ -4,30 +4,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-# Features measured from 0 to 1, shown as percentages.
-UNIT_FEATURES = ("danceability", "energy", "valence", "acousticness", "instrumentalness",
-                 "speechiness", "liveness")
-
-LABELS: dict[str, str] = {
-    "danceability": "Danceability",
-    "energy": "Energy",
-    "valence": "Mood (valence)",
-    "acousticness": "Acousticness",
-    "instrumentalness": "Instrumental",
-    "speechiness": "Spoken words",
-    "liveness": "Live",
-    "tempo": "Tempo",
-    "loudness": "Loudness",
-    "duration_ms": "Length",
-    "popularity": "Popularity",
-    "year": "Year",
-    "key": "Key",
-    "mode": "Mode",
-    "time_signature": "Time signature",
-}
+from musicrec import schema
 
 _KEYS = ("C", "C♯", "D", "E♭", "E", "F", "F♯", "G", "A♭", "A", "B♭", "B")
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~$:])")
@@ -71,25 +51,25 @@ def feature(name: str, value: Any) -> str:
     """Any feature value in its unit: "83%", "122 BPM", "−5.2 dB", "3:45", "C♯", "minor"."""
     if _missing(value):
         return UNKNOWN
-    if name in UNIT_FEATURES:
-        return percent(value)
-    formats = {"tempo": bpm, "loudness": decibels, "duration_ms": duration, "year": year}
-    if name in formats:
-        return formats[name](value)
-    if name == "popularity":
-        return f"{int(value)}/100"
-    if name == "key":
-        return _KEYS[int(value)] if 0 <= int(value) < 12 else "unknown key"
-    if name == "mode":
-        return "major" if int(value) == 1 else "minor"
-    if name == "time_signature":
-        return f"{int(value)}/4"
-    return f"{float(value):g}"
+    known = schema.BY_NAME.get(name)
+    show = _DISPLAY.get(known.display) if known is not None else None
+    return show(value) if show is not None else f"{float(value):g}"
+
+
+def _key(value: Any) -> str:
+    return _KEYS[int(value)] if 0 <= int(value) < 12 else "unknown key"
+
+
+_DISPLAY: dict[str, Callable[[Any], str]] = {
+    "percent": percent, "bpm": bpm, "db": decibels, "duration": duration, "year": year,
+    "score": lambda v: f"{int(v)}/100", "key": _key,
+    "mode": lambda v: "major" if int(v) == 1 else "minor", "meter": lambda v: f"{int(v)}/4"}
 
 
 def label(name: str) -> str:
     """The human name of a feature."""
-    return LABELS.get(name, name.replace("_", " ").capitalize())
+    known = schema.BY_NAME.get(name)
+    return known.label if known is not None else name.replace("_", " ").capitalize()
 
 
 def artists(names: Sequence[str]) -> str:

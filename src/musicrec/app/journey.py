@@ -6,15 +6,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from musicrec import flows
+from musicrec import flows, schema
 from musicrec.app import format as fmt
 from musicrec.app import songlist
 from musicrec.app.building import require_library
 from musicrec.errors import InvalidQueryError, MusicrecError
 from musicrec.library import Library
 
-CHART_FEATURES = ("energy", "danceability", "valence", "acousticness", "instrumentalness",
-                  "speechiness")
 RESULT = "journey_result"
 
 
@@ -52,7 +50,7 @@ def render() -> None:
     if RESULT in st.session_state:
         records = st.session_state[RESULT]
         st.subheader(f"{records[0]['name']} → {records[-1]['name']}")
-        features = [f for f in CHART_FEATURES if f in records[0]]
+        features = [f.name for f in schema.LISTED if f.unit and f.name in records[0]]
         chart = pd.DataFrame({fmt.label(f): [r[f] for r in records] for f in features},
                              index=pd.RangeIndex(1, len(records) + 1, name="step"))
         st.line_chart(chart, x_label="step", y_label="value (0 to 1)")

@@ -17,15 +17,15 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from musicrec.app.format import UNIT_FEATURES
+from musicrec import schema
 from musicrec.app.state import Seed, decode_sound
 from musicrec.config import Settings
 from musicrec.errors import MusicrecError
 from musicrec.library import Library, LiveLibrary
 
 # Features drawn on the "why this song" chart, and offered as axes of the sound map.
-CHART_FEATURES = (*UNIT_FEATURES, "tempo", "loudness")
-MAP_AXES = (*CHART_FEATURES, "duration_ms", "popularity", "year")
+CHART_FEATURES = schema.names(schema.CHARTED)
+MAP_AXES = tuple(f.name for f in schema.LISTED if f.axis or f.tick)
 SUGGESTIONS = 6
 
 

@@ -11,6 +11,7 @@ import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
+from musicrec import schema
 from musicrec.app import format as fmt
 from musicrec.app import sounds, state
 from musicrec.app.building import require_library
@@ -24,16 +25,6 @@ CHART_KEY = "sound_map"
 WEBGL_FROM = 5_000
 MAX_LEGEND = 30
 PALETTE = px.colors.qualitative.Alphabet  # 26 mid-tone colours, readable on dark and light
-# Axis display per feature: (tick format, suffix, factor applied to the values).
-_AXIS: dict[str, tuple[str, str, float]] = {
-    "tempo": ("d", " BPM", 1.0),
-    "loudness": (".0f", " dB", 1.0),
-    "duration_ms": (".1f", " min", 1 / 60_000),
-    "popularity": ("d", "", 1.0),
-    "year": ("d", "", 1.0),
-}
-
-
 def render() -> None:
     loaded = require_library()
     st.title("Sound map")
@@ -62,14 +53,16 @@ def render() -> None:
 def _axis(name: str) -> dict[str, Any]:
     if name in ("map_x", "map_y"):
         return {"showticklabels": False, "title": None, "zeroline": False}
-    if name in fmt.UNIT_FEATURES:
+    feature = schema.BY_NAME[name]
+    if feature.unit:
         return {"tickformat": ".0%", "title": fmt.label(name)}
-    tickformat, suffix, _ = _AXIS[name]
+    tickformat, suffix, _ = feature.tick or ("", "", 1.0)
     return {"tickformat": tickformat, "ticksuffix": suffix, "title": fmt.label(name)}
 
 
 def _values(frame: pd.DataFrame, name: str) -> np.ndarray:
-    return frame[name].to_numpy() * _AXIS.get(name, ("", "", 1.0))[2]
+    tick = schema.BY_NAME[name].tick if name in schema.BY_NAME else None
+    return frame[name].to_numpy() * (tick[2] if tick else 1.0)
 
 
 def figure(loaded: LoadedLibrary, x: str, y: str, seed_ids: Sequence[str]) -> go.Figure:

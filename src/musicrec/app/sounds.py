@@ -10,6 +10,7 @@ from collections.abc import Mapping
 import pandas as pd
 import streamlit as st
 
+from musicrec import schema
 from musicrec.app import format as fmt
 from musicrec.app import state
 from musicrec.app.state import Seed, encode_sound
@@ -40,10 +41,10 @@ def upload_seed() -> None:
         rows = [{"feature": fmt.label(name),
                  "estimate": "unknown" if value is None else fmt.feature(name, value),
                  "note": result.unknown.get(name, "")}
-                for name, value in result.features.items() if name in fmt.LABELS]
+                for name, value in result.features.items() if name in schema.BY_NAME]
         st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
         known = {k: float(v) for k, v in result.features.items()
-                 if v is not None and k in fmt.LABELS}
+                 if v is not None and k in schema.BY_NAME}
         st.button("Use this sound as a seed", icon=":material/graphic_eq:", key="use_sound",
                   on_click=state.add_seed, args=(Seed("sound", encode_sound(known)),
                                                  f"Your file {uploaded.name}"))

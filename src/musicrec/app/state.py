@@ -19,9 +19,10 @@ from typing import Any, Literal
 
 import streamlit as st
 
-from musicrec.catalogue import RANGES
+from musicrec import schema
 from musicrec.errors import InvalidQueryError
 from musicrec.request import MAX_SEEDS, RecommendRequest, read_knobs
+from musicrec.schema import RANGES
 
 SeedKind = Literal["track", "artist", "sound"]
 PER_ARTIST_CHOICES: tuple[int | None, ...] = (1, 2, 3, 4, 5, None)  # None: no limit
@@ -51,19 +52,9 @@ class Knob:
         return round(self.lo + i * self.step, 6)
 
 
-KNOBS: tuple[Knob, ...] = (
-    Knob("energy", 0.0, 1.0, 0.01, 0.5),
-    Knob("danceability", 0.0, 1.0, 0.01, 0.5),
-    Knob("valence", 0.0, 1.0, 0.01, 0.5),
-    Knob("acousticness", 0.0, 1.0, 0.01, 0.5),
-    Knob("tempo", 40.0, 220.0, 1.0, 120.0),
-    Knob("instrumentalness", 0.0, 1.0, 0.01, 0.5, more=True),
-    Knob("speechiness", 0.0, 1.0, 0.01, 0.1, more=True),
-    Knob("liveness", 0.0, 1.0, 0.01, 0.2, more=True),
-    Knob("loudness", -40.0, 0.0, 0.5, -8.0, more=True),
-    Knob("duration_ms", 30_000.0, 600_000.0, 5_000.0, 210_000.0, more=True),
-    Knob("popularity", 0.0, 100.0, 1.0, 50.0, more=True),
-)
+KNOBS: tuple[Knob, ...] = tuple(
+    Knob(f.name, k.lo, k.hi, k.step, k.start, k.more)
+    for f in schema.KNOBS if (k := f.knob) is not None)
 KNOB_BY_FEATURE = {k.feature: k for k in KNOBS}
 
 

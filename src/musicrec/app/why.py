@@ -11,17 +11,13 @@ import numpy as np
 import plotly.graph_objects as go
 import streamlit as st
 
+from musicrec import schema
 from musicrec.app import format as fmt
 from musicrec.app.loading import CHART_FEATURES, LoadedLibrary
 from musicrec.app.state import KNOB_BY_FEATURE, DiscoverState
 from musicrec.playlists import spotify_url
 from musicrec.recommend import Recommendation
 
-# Short axis names: the chart must fit a phone's width.
-_AXIS_NAMES = {"danceability": "Dance", "energy": "Energy", "valence": "Mood",
-               "acousticness": "Acoustic", "instrumentalness": "Instrumental",
-               "speechiness": "Speech", "liveness": "Live", "tempo": "Tempo",
-               "loudness": "Loud"}
 _SPOTIFY_ID = re.compile(r"^[0-9A-Za-z]{1,64}$")
 _SHORT = 28
 _GRID = "rgba(128, 128, 128, 0.35)"
@@ -31,17 +27,22 @@ _SEED_COLOURS = ("#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#e377c2")
 
 def _scaled(name: str, value: float) -> float:
     """A feature on the chart's 0..1 scale: 0..1 features as they are, others by knob range."""
-    if name in fmt.UNIT_FEATURES:
+    if schema.BY_NAME[name].unit:
         return value
     knob = KNOB_BY_FEATURE[name]
     return float(np.clip((value - knob.lo) / (knob.hi - knob.lo), 0.0, 1.0))
+
+
+def _axis(name: str) -> str:
+    """A feature's short name on the chart (it must fit a phone's width)."""
+    return schema.BY_NAME[name].axis or name
 
 
 def _trace(name: str, values: Mapping[str, float], **style: object) -> go.Scatterpolar:
     names = [n for n in CHART_FEATURES if np.isfinite(values.get(n, np.nan))]
     return go.Scatterpolar(
         r=[_scaled(n, values[n]) for n in names] + [_scaled(names[0], values[names[0]])],
-        theta=[_AXIS_NAMES[n] for n in names] + [_AXIS_NAMES[names[0]]],
+        theta=[_axis(n) for n in names] + [_axis(names[0])],
         text=[fmt.feature(n, values[n]) for n in names] + [fmt.feature(names[0],
                                                                       values[names[0]])],
         hovertemplate="%{theta}: %{text}<extra>" + html.escape(name) + "</extra>",

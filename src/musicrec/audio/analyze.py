@@ -62,6 +62,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from musicrec import schema
 from musicrec.audio import calibration, dsp
 from musicrec.audio._deps import require
 from musicrec.audio.errors import AudioError, UploadTooLarge
@@ -96,11 +97,9 @@ AUDIO_EXTENSIONS = frozenset({
     ".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff", ".m4a", ".aac",
     ".wma"})
 
-UNKNOWN_REASONS = {
-    "instrumentalness": "needs a trained vocal detector (no model weights are shipped)",
-    "liveness": "needs a trained audience/room model (no model weights are shipped)",
-    "valence": "musical mood cannot be read from tempo, key and loudness with confidence",
-}
+# The features no analysis here estimates, and why.
+UNKNOWN_REASONS: dict[str, str] = {
+    f.name: f.unknown_from_audio for f in schema.FEATURES if f.unknown_from_audio}
 
 # Krumhansl & Kessler (1982) probe-tone ratings, tonic first.
 _MAJOR_PROFILE = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
@@ -146,9 +145,7 @@ class AnalysisResult:
         Every unknown value is an empty cell, never a guess: `musicrec build` keeps the song
         and treats the feature as unknown (`musicrec.catalogue.MAY_BE_UNKNOWN`).
         """
-        from musicrec.synth import KAGGLE_COLUMNS
-
-        row: dict[str, Any] = {c: "" for c in KAGGLE_COLUMNS}
+        row: dict[str, Any] = {c: "" for c in schema.KAGGLE_HEADER}
         row.update(id=self.id, name=self.name, album=self.album, album_id="",
                    artists=repr([self.artists]), artist_ids="[]", explicit="False",
                    year=self.year or "", release_date=self.release_date)
@@ -436,7 +433,7 @@ def analyze_signal(signal: np.ndarray, sr: int, name: str = "signal"
     # hf_share above 0.25 is cymbal/noise/saw territory.
     electric = 0.5 * np.clip((np.log10(flatness) + 4.5) / 4.0, 0, 1) + \
         0.5 * np.clip(hf_share / 0.25, 0, 1)
-    features: dict[str, float | int | None] = {
+    measured: dict[str, float | int | None] = {
         "danceability": round(calibration.from_percentile(
             danceability_p, calibration.DANCEABILITY_QUANTILES), 4),
         "energy": round(calibration.energy_from_loudness(lufs), 4),
@@ -446,13 +443,13 @@ def analyze_signal(signal: np.ndarray, sr: int, name: str = "signal"
         "speechiness": round(_speechiness(speech_raw), 4),
         "acousticness": round(calibration.from_percentile(
             1.0 - float(electric), calibration.ACOUSTICNESS_QUANTILES), 4),
-        "instrumentalness": None,
-        "liveness": None,
-        "valence": None,
         "tempo": round(tempo, 3),
         "duration_ms": int(round(seconds * 1000)),
         "time_signature": meter,
     }
+    # In the Kaggle schema's order, the unknown ones as None.
+    features = {name: measured.get(name) for name in schema.KAGGLE_HEADER
+                if name in measured or name in UNKNOWN_REASONS}
     unknown = dict(UNKNOWN_REASONS)
     if tempo == 0:
         unknown["tempo"] = "no steady pulse (0, as Spotify gives such songs)"
@@ -707,11 +704,9 @@ def write_catalogue_csv(results: Iterable[AnalysisResult], path: str | Path) -> 
     """Write analysed files as a CSV with the exact Kaggle ``tracks_features.csv`` header."""
     import csv
 
-    from musicrec.synth import KAGGLE_COLUMNS
-
     path = Path(path)
     with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=list(KAGGLE_COLUMNS))
+        writer = csv.DictWriter(f, fieldnames=list(schema.KAGGLE_HEADER))
         writer.writeheader()
         for result in results:
             writer.writerow(result.to_row())

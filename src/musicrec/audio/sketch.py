@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from musicrec import schema
 from musicrec.audio._deps import require
 from musicrec.audio.errors import AudioError
 from musicrec.audio.loudness import integrated_loudness
@@ -35,15 +36,11 @@ from musicrec.audio.synthetic import MAJOR_PROGRESSION, MINOR_PROGRESSION, midi_
 __all__ = ["DEFAULTS", "RANGES", "sketch", "sketch_for_features", "sketch_for_track",
            "write_wav"]
 
+# What a sketch draws when a feature is not given, and the range it can draw.
 DEFAULTS: dict[str, float] = {
-    "tempo": 120.0, "key": 0, "mode": 1, "energy": 0.7, "loudness": -8.0,
-    "danceability": 0.65, "acousticness": 0.2, "time_signature": 4,
-}
+    f.name: f.sketch.default for f in schema.SKETCHED if f.sketch is not None}
 RANGES: dict[str, tuple[float, float]] = {
-    "tempo": (40.0, 250.0), "key": (-1, 11), "mode": (0, 1), "energy": (0.0, 1.0),
-    "loudness": (-40.0, -1.0), "danceability": (0.0, 1.0), "acousticness": (0.0, 1.0),
-    "time_signature": (3, 4),
-}
+    f.name: (f.sketch.lo, f.sketch.hi) for f in schema.SKETCHED if f.sketch is not None}
 _MAX_SECONDS = 600.0
 
 
