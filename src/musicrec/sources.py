@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
-from musicrec.catalogue import Catalogue, Rejection, _duplicates, read_catalogue, read_parquet
+from musicrec.catalogue import Catalogue, Rejection, duplicates, read_catalogue, read_parquet
 from musicrec.errors import CatalogueError
 
 CSV_SUFFIXES = (".csv",)
@@ -121,7 +121,7 @@ def merge(parts: list[Catalogue], labels: list[str]) -> Catalogue:
     rows = np.concatenate([_row_numbers(p) for p in parts])
     part_of = np.repeat(np.arange(len(parts)), [p.rows_kept for p in parts])
     ids = table.column("id")
-    dup, first_of = _duplicates(ids, np.ones(table.num_rows, dtype=bool))
+    dup, first_of = duplicates(ids, np.ones(table.num_rows, dtype=bool))
     rejections = [r for p in parts for r in p.rejections]
     for i in np.flatnonzero(dup):
         first = first_of[i]

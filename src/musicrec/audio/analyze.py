@@ -143,7 +143,7 @@ class AnalysisResult:
         """The file as one row of the Kaggle ``tracks_features.csv`` schema.
 
         Every unknown value is an empty cell, never a guess: `musicrec build` keeps the song
-        and treats the feature as unknown (`musicrec.catalogue.MAY_BE_UNKNOWN`).
+        and treats the feature as unknown (`musicrec.catalogue.columns.MAY_BE_UNKNOWN`).
         """
         row: dict[str, Any] = {c: "" for c in schema.KAGGLE_HEADER}
         row.update(id=self.id, name=self.name, album=self.album, album_id="",
