@@ -751,7 +751,7 @@ def test_id_lookup_tells_apart_ids_with_one_hash(monkeypatch: pytest.MonkeyPatch
 
 def test_a_rebuilt_library_is_served_soon_after(tmp_path: Path) -> None:
     """The library is re-checked at most every RECHECK_S seconds, and switched to whole."""
-    from musicrec.api.app import RECHECK_S
+    from musicrec.api.deps import RECHECK_S
     from musicrec.synth import write_catalogue
 
     for seed in (1, 2):

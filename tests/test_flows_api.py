@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from musicrec.api import create_app
-from musicrec.api.flows import Continuation, RadioPage, Tracks
+from musicrec.api.routes.flows import Continuation, RadioPage, Tracks
 from musicrec.library import Library, LiveLibrary
 from musicrec.playlists import read_playlist, to_jspf
 

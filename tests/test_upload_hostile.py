@@ -43,7 +43,7 @@ def client(small_library: object) -> Iterator[object]:
     from fastapi.testclient import TestClient
 
     from musicrec.api import create_app
-    from musicrec.api.audio import _limits
+    from musicrec.api.routes.audio import _limits
     from musicrec.library import LiveLibrary
 
     _limits.cache_clear()
@@ -97,7 +97,7 @@ def test_size_is_bounded_by_configuration(small_library: object, private_tmp: Pa
     from fastapi.testclient import TestClient
 
     from musicrec.api import create_app
-    from musicrec.api.audio import _limits
+    from musicrec.api.routes.audio import _limits
     from musicrec.library import LiveLibrary
 
     monkeypatch.setenv("MUSICREC_MAX_UPLOAD_MB", "0.1")
@@ -114,7 +114,7 @@ def test_size_is_bounded_by_configuration(small_library: object, private_tmp: Pa
 
 def test_analyses_beyond_the_limit_answer_503_with_retry_after(client: object,
                                                                wav_bytes: bytes) -> None:
-    from musicrec.api.audio import _limits
+    from musicrec.api.routes.audio import _limits
 
     _, slots = _limits()
     assert slots.acquire(blocking=False)  # another upload is being analysed

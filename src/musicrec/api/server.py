@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import faulthandler
 import gc
 import ipaddress
 import json
@@ -226,6 +227,9 @@ def serve(settings: Settings) -> None:
     """
     token = read_token(settings.token_file) if settings.token_file else None
     check_bind(settings.host, token, settings.allow_remote_without_token)
+    # A fatal signal prints the Python stack on stderr, in every worker (inherited by fork):
+    # e.g. the SIGBUS of a library file truncated while mapped (see `musicrec.artefacts`).
+    faulthandler.enable()
     songs = library_size(settings.library_path())
     sock = listening_socket(settings.host, settings.port)
     port = sock.getsockname()[1]  # the one chosen, if port was 0
@@ -292,7 +296,9 @@ class Prefork:
     library again: 223 MB private per worker and 185 MB for the idle supervisor at 200k songs
     (PSS of 2 workers = 1.8x one). Forked after loading, the workers share the interpreter's
     and the library's pages copy-on-write. The parent only waits: it forwards SIGINT/SIGTERM
-    to the workers and replaces a worker that dies.
+    to the workers and replaces a worker that dies. A replacement starts from the library the
+    parent opened; when a file of it has since been truncated (what kills a worker with
+    SIGBUS), `LiveLibrary` reopens it at the first request, which then answers 503.
     """
 
     def __init__(self, settings: Settings, sock: socket.socket, workers: int):
@@ -342,6 +348,15 @@ class Prefork:
             self.children.discard(pid)
             if not self.stopping:
                 logging.getLogger("uvicorn.error").warning(
-                    "worker process [%d] exited (status %d); starting another", pid, status)
+                    "worker process [%d] %s; starting another", pid, _ending(status))
                 time.sleep(1)  # a worker failing at once must not spin the machine
                 self._fork(app)
+
+
+def _ending(status: int) -> str:
+    """How a process ended, from its `os.wait` status: "exited with code 1", "was killed by
+    signal 7 (Bus error)"."""
+    code = os.waitstatus_to_exitcode(status)
+    if code >= 0:
+        return f"exited with code {code}"
+    return f"was killed by signal {-code} ({signal.strsignal(-code)})"

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 
 from musicrec import flows
 from musicrec.api import models
+from musicrec.api.deps import Lib
 from musicrec.api.spotify import Shapes
 from musicrec.library import Library
 from musicrec.playlists import FORMATS, MAX_ENTRIES, Format, ImportFormat, export, load_playlist
@@ -33,12 +34,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def _library(request: Request) -> Library:
-    """The current library; a 503 when there is no usable one (see `LiveLibrary`)."""
-    return request.app.state.live.get()
 
 
-Lib = Annotated[Library, Depends(_library)]
 ExportQuery = Annotated[Format | None, Query(
     description="Answer with the songs as a playlist file in this format instead of JSON.")]
 router = APIRouter(prefix="/v1/musicrec", responses=_ERRORS, tags=["flows"])

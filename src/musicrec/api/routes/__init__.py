@@ -1,0 +1,1 @@
+"""One router per resource, each a thin layer over the core."""
