@@ -294,17 +294,14 @@ class Hide:
         if name.split('.')[0] in ('soundfile', 'soxr', 'librosa'):
             raise ImportError('hidden: ' + name)
 sys.meta_path.insert(0, Hide())
-import musicrec, musicrec.audio, musicrec.cli_audio, musicrec.audio.analyze
+import musicrec, musicrec.audio, musicrec.cli, musicrec.audio.analyze
 from musicrec.audio import AudioError, analyze_file
 try:
     analyze_file(sys.argv[1])
 except AudioError as exc:
     print(exc)
-import typer
 from typer.testing import CliRunner
-app = typer.Typer()
-app.command("analyze")(musicrec.cli_audio.analyze_command)
-app.command("sketch")(musicrec.cli_audio.sketch_command)
+from musicrec.cli import app
 for args in (["analyze", sys.argv[1]], ["sketch", "--out", "x.wav"]):
     done = CliRunner().invoke(app, args)
     assert done.exit_code == 1 and len(done.output.strip().splitlines()) == 1, done.output

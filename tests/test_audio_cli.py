@@ -1,4 +1,4 @@
-"""The analyze and sketch commands, registered on a small Typer app as cli.py will do."""
+"""The analyze and sketch commands of `musicrec`."""
 
 from __future__ import annotations
 

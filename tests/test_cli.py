@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from musicrec.cli import app, knob_pairs
+from musicrec.cli import app
+from musicrec.cli.common import knob_pairs
 from musicrec.errors import InvalidQueryError
 from musicrec.library import Library
 from musicrec.request import read_knobs

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from musicrec import hubs
 from musicrec.build import BuildConfig, build_library
-from musicrec.cli import based_on
+from musicrec.cli.library import based_on
 from musicrec.errors import LibraryError
 from musicrec.features import normalize
 from musicrec.index import HNSWIndex

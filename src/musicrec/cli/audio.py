@@ -1,10 +1,5 @@
 """``musicrec analyze`` and ``musicrec sketch``: thin commands over `musicrec.audio`.
 
-Plain Typer command functions, registered by ``cli.py``::
-
-    app.command("analyze")(analyze_command)
-    app.command("sketch")(sketch_command)
-
 Importing this module does not import soundfile or soxr; without the ``audio`` extra each
 command prints one line saying how to install it and exits 1.
 """
@@ -21,14 +16,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from musicrec import schema
+from musicrec.cli.common import app
 from musicrec.errors import MusicrecError
 from musicrec.terminal import check_output, console, err_console, user_errors
-
-__all__ = ["analyze_command", "sketch_command"]
 
 MAX_SECONDS_RANGE = (5, 86_400)  # --max-seconds: at least a few beats, at most a day
 
 
+@app.command("analyze")
 def analyze_command(
     paths: Annotated[list[Path], typer.Argument(help="Audio files and/or folders (WAV, FLAC, "
                                                 "OGG, MP3; others with ffmpeg).")],
@@ -116,6 +111,7 @@ def _key_name(key: int) -> str:
     return names[key] if 0 <= key < 12 else "?"
 
 
+@app.command("sketch")
 def sketch_command(
     out: Annotated[Path, typer.Option("--out", help="WAV file to write.")],
     song: Annotated[str | None, typer.Option(

@@ -1,4 +1,5 @@
-"""The `musicrec` command: parses arguments, calls the core, formats the answer."""
+"""Commands that make and describe libraries: synth, build, get, demo, info, the sound
+families, and evaluate."""
 
 from __future__ import annotations
 
@@ -9,50 +10,21 @@ from typing import Annotated, Any
 import numpy as np
 import typer
 from pydantic import ValidationError
-from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from musicrec.artefacts import Artefacts
-from musicrec.build import BuildConfig, BuildProgress, BuildReport, build_library
-from musicrec.cli_audio import analyze_command, sketch_command
-from musicrec.config import Settings
-from musicrec.errors import InvalidQueryError, MusicrecError
+from musicrec.build import BuildConfig, BuildReport, build_library
+from musicrec.cli.common import (
+    JsonOption,
+    LibraryOption,
+    RichBuildProgress,
+    app,
+    library_path,
+    progress,
+)
+from musicrec.errors import MusicrecError
 from musicrec.library import Library
-from musicrec.recommend import Recommendations
-from musicrec.request import RecommendRequest, read_knobs
-from musicrec.schema import TUNABLE
-from musicrec.terminal import console, err_console, knobs_help, user_errors
-
-app = typer.Typer(help="Music recommendations over Spotify audio features.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-LibraryOption = Annotated[Path | None, typer.Option(
-    "--library", envvar="MUSICREC_LIBRARY", help="Library folder (default: per-user data dir).",
-    show_default=False)]
-
-def library_path(library: Path | None) -> Path:
-    return library if library is not None else Settings().library_path()
-
-
-class RichBuildProgress(BuildProgress):
-    """One Rich progress bar per build stage."""
-
-    def __init__(self, progress: Progress):
-        self.progress = progress
-        self.tasks: dict[str, TaskID] = {}
-
-    def start(self, stage: str, total: int) -> None:
-        self.tasks[stage] = self.progress.add_task(stage, total=total)
-
-    def advance(self, stage: str, amount: int) -> None:
-        self.progress.advance(self.tasks[stage], amount)
-
-
-def _progress() -> Progress:
-    return Progress(TextColumn("{task.description:<10}"), BarColumn(),
-                    TextColumn("{task.percentage:>5.0f}%"), TimeElapsedColumn(),
-                    console=err_console, transient=False)
+from musicrec.terminal import console, err_console, user_errors
 
 
 @app.command()
@@ -64,11 +36,10 @@ def synth(
     """Write a synthetic catalogue in the Kaggle 1.2M-songs schema."""
     from musicrec.synth import write_catalogue
 
-    with user_errors(), _progress() as bar:
+    with user_errors(), progress() as bar:
         task = bar.add_task("synth", total=rows)
         write_catalogue(out, rows, seed, progress=lambda n: bar.update(task, completed=n))
     console.print(f"wrote {rows:,} songs to {out}")
-
 
 @app.command()
 def build(
@@ -115,17 +86,15 @@ def build(
         first = exc.errors()[0]
         where = f"--{first['loc'][0]}: ".replace("_", "-") if first["loc"] else ""
         raise typer.BadParameter(where + first["msg"].removeprefix("Value error, ")) from None
-    with user_errors(), _progress() as bar:
+    with user_errors(), progress() as bar:
         report = build_library(sources, dest, config, RichBuildProgress(bar))
     print_build_report(report)
-
 
 def _sources_help() -> str:
     from musicrec.get import CATALOGUES
 
     return "Which catalogue: " + "; ".join(f"{c.name}: {c.about}"
                                            for c in CATALOGUES.values()) + "."
-
 
 @app.command()
 def get(
@@ -135,10 +104,21 @@ def get(
     """Download a public catalogue and build it into the library in one step."""
     from musicrec.get import get_catalogue
 
-    with user_errors(), _progress() as bar:
+    with user_errors(), progress() as bar:
         report = get_catalogue(source, library_path(library), progress=RichBuildProgress(bar))
     print_build_report(report)
 
+@app.command()
+def demo(library: LibraryOption = None) -> None:
+    """Build the built-in catalogue: 28,352 real songs with their Spotify audio features and
+    genres (TidyTuesday's "Spotify Songs", 2020, MIT licence). `musicrec synth` makes
+    catalogues of any size for scale work."""
+    from musicrec.data import demo_catalogue
+
+    with user_errors(), progress() as bar:
+        report = build_library(demo_catalogue(), library_path(library),
+                               progress=RichBuildProgress(bar))
+    print_build_report(report)
 
 def based_on(learned: dict[str, Any]) -> str:
     """What a library's similarity is made of, in words."""
@@ -155,7 +135,6 @@ def based_on(learned: dict[str, Any]) -> str:
         parts.append(f"less weight to songs close to every other artist's (hub correction, "
                      f"weight {hubs['weight']:g})")
     return ", ".join(parts)
-
 
 def print_build_report(report: BuildReport) -> None:
     table = Table(title=f"Library built at {report.path}", show_header=False)
@@ -184,7 +163,6 @@ def print_build_report(report: BuildReport) -> None:
     console.print(table)
     for warning in report.warnings:
         err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
-
 
 @app.command()
 def info(
@@ -225,7 +203,6 @@ def info(
     table.add_row("size on disk", f"{data['bytes_on_disk'] / 1e6:,.1f} MB")
     console.print(table)
 
-
 def verify_files(path: Path) -> None:
     """`info --verify`: one line per damaged file and exit 1, else how many files match."""
     with user_errors():
@@ -235,148 +212,6 @@ def verify_files(path: Path) -> None:
     if damaged:
         raise typer.Exit(1)
     console.print(f"all {checked:,} files match", highlight=False)
-
-
-@app.command()
-def search(
-    query: Annotated[str, typer.Argument(help="Title and/or artist words; typos are fine.")],
-    library: LibraryOption = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=100)] = 10,
-    as_json: JsonOption = False,
-) -> None:
-    """Find songs by title and/or artist."""
-    with user_errors():
-        lib = Library.open(library_path(library))
-        hits = lib.search(query, limit).items
-    if as_json:
-        print(json.dumps(hits, default=str, indent=2))
-        return
-    table = Table("id", "title", "artist", "album", "year")
-    for h in hits:
-        table.add_row(h["id"], h["name"], ", ".join(h["artists"]), h.get("album") or "",
-                      str(h.get("year") or ""))
-    console.print(table if hits else f"no songs match {query!r}")
-
-
-def knob_pairs(args: list[str]) -> list[tuple[str, str]]:
-    """`--target-energy 0.8 --min-year=1990` as [("target-energy", "0.8"), ("min-year", "1990")].
-
-    Raises:
-        InvalidQueryError: an option without a value, or an argument that is not an option.
-    """
-    pairs = []
-    i = 0
-    while i < len(args):
-        name, _, value = args[i].partition("=")
-        if not name.startswith("--"):
-            raise InvalidQueryError(f"unexpected argument {args[i]!r}")
-        if not value:
-            if i + 1 >= len(args):
-                raise InvalidQueryError(f"option {args[i]} needs a value")
-            i += 1
-            value = args[i]
-        pairs.append((name.removeprefix("--"), value))
-        i += 1
-    return pairs
-
-
-@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def recommend(
-    ctx: typer.Context,
-    seed: Annotated[list[str] | None, typer.Option(
-        "--seed", help="Track id, artist id, 'artist:NAME' or a search query; 1 to 5.")]
-    = None,
-    seed_audio: Annotated[list[Path] | None, typer.Option(
-        "--seed-audio", help="An audio file, analysed into audio features (needs the "
-        "audio extra).")] = None,
-    library: LibraryOption = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=100)] = 10,
-    no_explicit: Annotated[bool, typer.Option("--no-explicit", help="Leave out explicit songs.")]
-    = False,
-    max_per_artist: Annotated[int, typer.Option("--max-per-artist", min=1)] = 2,
-    diversity: Annotated[float, typer.Option("--diversity", min=0.0, max=1.0,
-                                             help="0 = closest first, 1 = most varied.")] = 0.0,
-    as_json: JsonOption = False,
-) -> None:
-    """Recommend songs like the seeds."""
-    with user_errors():
-        knobs = read_knobs(knob_pairs(ctx.args))
-        lib = Library.open(library_path(library))
-        seeds = [lib.resolve_seed(s) for s in seed or []]
-        for resolved in seeds:
-            if resolved.guessed:
-                err_console.print(f"seed → {resolved.label}", highlight=False)
-        sounds = [audio_seed(path) for path in seed_audio or []]
-        result = lib.recommend(RecommendRequest.parse(
-            seed_tracks=[s.id for s in seeds if s.kind == "track"],
-            seed_artists=[s.id for s in seeds if s.kind == "artist"],
-            seed_features=sounds,
-            limit=limit, target=knobs.target, min=knobs.min, max=knobs.max,
-            explicit=False if no_explicit else None, max_per_artist=max_per_artist,
-            diversity=diversity))
-    if as_json:
-        print(json.dumps(recommendations_json(result), default=str, indent=2))
-    else:
-        print_recommendations(result)
-
-
-recommend.__doc__ = f"{recommend.__doc__} {knobs_help('--target-X, --min-X and --max-X')}"
-
-
-def audio_seed(path: Path) -> dict[str, float]:
-    """The known audio features of a file, as a seed.
-
-    Raises:
-        MusicrecError: the audio extra is missing or the file cannot be analysed.
-    """
-    from musicrec.audio import analyze_file
-
-    result = analyze_file(path)
-    known = {k: float(v) for k, v in result.features.items()
-             if v is not None and k in TUNABLE and k != "year"}
-    err_console.print(f"seed → {path.name}: " + ", ".join(
-        f"{k} {v:g}" for k, v in known.items()), highlight=False)
-    return known
-
-
-def recommendations_json(result: Recommendations) -> dict[str, Any]:
-    return {"seeds": [s.__dict__ for s in result.seeds],
-            "tracks": [{**r.track, "score": r.score, "similarity": r.similarity,
-                        "seed": r.seed, "explanation": r.explanation} for r in result.tracks]}
-
-
-def print_recommendations(result: Recommendations) -> None:
-    console.print("Seeds: " + "; ".join(f"{s.label} ({s.type.lower()})" for s in result.seeds),
-                  highlight=False)
-    table = Table("#", "title", "artist", "year", "score", "why")
-    for i, r in enumerate(result.tracks, 1):
-        t = r.track
-        table.add_row(str(i), t["name"], ", ".join(t["artists"]), str(t.get("year") or ""),
-                      f"{r.score:.3f}", r.explanation)
-    console.print(table if result.tracks else "no songs satisfy these filters")
-
-
-@app.command()
-def related(
-    artist: Annotated[str, typer.Argument(help="Artist id or name.")],
-    library: LibraryOption = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=100)] = 10,
-    as_json: JsonOption = False,
-) -> None:
-    """Artists whose songs sound like this artist's."""
-    with user_errors():
-        lib = Library.open(library_path(library))
-        resolved = lib.resolve_seed(artist if lib.artist_row_of(artist) is not None
-                                    else f"artist:{artist}")
-        found = lib.related_artists(lib.artist_row_of(resolved.id), limit)
-    if as_json:
-        print(json.dumps({"artist": resolved.id, "related": found}, indent=2))
-        return
-    table = Table("#", "artist", "songs", "similarity", title=f"Artists like {resolved.label}")
-    for i, a in enumerate(found, 1):
-        table.add_row(str(i), a["name"], f"{a['tracks']:,}", f"{a['similarity']:.3f}")
-    console.print(table)
-
 
 @app.command("families")
 def families_command(
@@ -401,7 +236,6 @@ def families_command(
                       ", ".join(str(n) for n in f.neighbours[:3]))
     console.print(table)
 
-
 @app.command()
 def family(
     key: Annotated[str, typer.Argument(help="Family id or name.")],
@@ -424,92 +258,6 @@ def family(
                   highlight=False)
     console.print("Nearest families: " + ", ".join(
         lib.families.families[n].name for n in f.neighbours), highlight=False)
-
-
-@app.command()
-def demo(library: LibraryOption = None) -> None:
-    """Build the built-in catalogue: 28,352 real songs with their Spotify audio features and
-    genres (TidyTuesday's "Spotify Songs", 2020, MIT licence). `musicrec synth` makes
-    catalogues of any size for scale work."""
-    from musicrec.data import demo_catalogue
-
-    with user_errors(), _progress() as bar:
-        report = build_library(demo_catalogue(), library_path(library),
-                               progress=RichBuildProgress(bar))
-    print_build_report(report)
-
-
-@app.command()
-def serve(
-    library: LibraryOption = None,
-    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", min=0, max=65535)] = 8000,
-    token_file: Annotated[Path | None, typer.Option(
-        "--token-file", help="File holding the bearer token every request must carry.")] = None,
-    allow_remote_without_token: Annotated[bool, typer.Option(
-        "--allow-remote-without-token",
-        help="Serve a non-loopback address without a token.")] = False,
-    workers: Annotated[int | None, typer.Option(
-        "--workers", min=1, help="Worker processes (default: one per core).")] = None,
-    public_url: Annotated[str | None, typer.Option(
-        "--public-url", help="The address clients reach the API at, for hrefs (default "
-        "http://HOST:PORT).")] = None,
-    cors_origin: Annotated[list[str] | None, typer.Option(
-        "--cors-origin", help="An origin whose browser apps may call the API (repeatable; * "
-        "for any).")] = None,
-) -> None:
-    """Serve the REST API compatible with Spotify's Web API for the catalogue's songs."""
-    from musicrec.api.server import serve as serve_api
-
-    with user_errors():
-        serve_api(Settings(library=library_path(library), host=host, port=port,
-                           token_file=token_file,
-                           allow_remote_without_token=allow_remote_without_token,
-                           workers=workers, public_url=public_url,
-                           cors_origins=cors_origin or []))
-
-
-@app.command("app")
-def run_app(
-    library: LibraryOption = None,
-    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 8501,
-    address: Annotated[str, typer.Option(
-        "--address", help="Address to listen on; 0.0.0.0 serves the whole network.")]
-    = "localhost",
-    allow_remote: Annotated[bool, typer.Option(
-        "--allow-remote", help="Serve a non-loopback address (anyone who reaches it can use "
-        "the app and build libraries of their own).")] = False,
-    admin_token_file: Annotated[Path | None, typer.Option(
-        "--admin-token-file", help="File holding a token that lets a visitor build the "
-        "library every visitor sees (without it, uploads are per visitor).")] = None,
-) -> None:
-    """Start the web app (Streamlit) at http://ADDRESS:PORT; Ctrl+C stops it."""
-    import os
-    import sys
-
-    from musicrec.api.server import is_loopback, read_token
-
-    with user_errors():
-        if not is_loopback(address) and not allow_remote:
-            raise MusicrecError(f"--address {address} would open the app to other machines: "
-                                "add --allow-remote if that is what you want")
-        if admin_token_file is not None:
-            read_token(admin_token_file)  # a missing or empty file is an error now, not later
-    main = Path(__file__).parent / "app" / "main.py"
-    env = {**os.environ, "MUSICREC_LIBRARY": str(library_path(library))}
-    if admin_token_file is not None:
-        env["MUSICREC_ADMIN_TOKEN_FILE"] = str(admin_token_file.resolve())
-    command = [sys.executable, "-m", "streamlit", "run", str(main),
-               "--server.port", str(port), "--server.address", address,
-               "--server.headless", "true", "--server.fileWatcherType", "none",
-               "--server.maxUploadSize", "2048", "--browser.gatherUsageStats", "false",
-               "--client.toolbarMode", "minimal"]
-    console.print(f"musicrec app on http://{address}:{port} "
-                  f"(library {env['MUSICREC_LIBRARY']})", highlight=False)
-    sys.stdout.flush()
-    # Replace this process, so Ctrl+C and signals reach Streamlit directly.
-    os.execve(sys.executable, command, env)
-
 
 @app.command()
 def evaluate(
@@ -564,7 +312,6 @@ def evaluate(
                                 else f"{m[metric]:.3f}" for m in result.metrics.values()))
     console.print(table)
 
-
 def print_playlist_evaluation(lib: Library, playlists: Path, rng_seed: int, out: Path | None,
                               as_json: bool) -> None:
     """The held-out playlist table of `musicrec.evaluate.playlist_evaluation`."""
@@ -596,14 +343,3 @@ def print_playlist_evaluation(lib: Library, playlists: Path, rng_seed: int, out:
         console.print(table)
     console.print("own: another song of the playlist the seed was drawn from; any: a song "
                   "sharing any held-out playlist with the seed", highlight=False)
-
-
-app.command("analyze")(analyze_command)
-app.command("sketch")(sketch_command)
-
-from musicrec.cli_flows import register as _register_flows  # noqa: E402
-
-_register_flows(app, user_errors=user_errors, library_path=library_path, knob_pairs=knob_pairs)
-
-if __name__ == "__main__":
-    app()
