@@ -84,7 +84,7 @@ def test_interfaces_do_not_import_each_other(interface: str) -> None:
 
 # Files that may write feature names in a literal list: the table itself, and the synthetic
 # catalogue generator, whose per-feature quantile tables are data, not vocabulary.
-FEATURE_LISTS_ALLOWED = {"schema.py", "synth.py"}
+FEATURE_LISTS_ALLOWED = {"schema.py", "synth/tables.py"}
 
 
 def _constant(node: ast.AST) -> bool:
@@ -119,7 +119,7 @@ def test_the_feature_table_is_the_only_list_of_features() -> None:
     names = {f.name for f in FEATURES if f.required}  # the audio features proper
     offenders = {str(path.relative_to(PACKAGE)): lines
                  for path in sorted(PACKAGE.rglob("*.py"))
-                 if path.name not in FEATURE_LISTS_ALLOWED
+                 if str(path.relative_to(PACKAGE)) not in FEATURE_LISTS_ALLOWED
                  and (lines := feature_lists(ast.parse(path.read_text()), names))}
     assert not offenders, f"feature lists outside musicrec/schema.py (file: lines): {offenders}"
 

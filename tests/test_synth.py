@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from musicrec import schema, synth
+from musicrec import schema
 from musicrec.schema import KAGGLE_HEADER
-from musicrec.synth import N_STYLES, synthesize, write_catalogue
+from musicrec.synth import N_STYLES, plan, synthesize, tables, write_catalogue
 
 ROWS = 5000
 SEED = 11
@@ -98,7 +98,7 @@ def test_chunked_writing_matches_synthesize(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     # Small chunks exercise the multi-chunk path that 1.2M-row files take, in milliseconds.
-    monkeypatch.setattr(synth, "_CHUNK_ROWS", 500)
+    monkeypatch.setattr(plan, "_CHUNK_ROWS", 500)
     seen: list[int] = []
     path = tmp_path / "chunked.csv"
     write_catalogue(path, 3000, seed=5, progress=seen.append)
@@ -197,7 +197,7 @@ def test_names_need_csv_quoting_sometimes(csv_path: Path, frame: pd.DataFrame) -
 
 def test_exact_duplicates_repeat_whole_rows(frame: pd.DataFrame) -> None:
     repeats = frame["id"].duplicated().sum()
-    assert repeats == round(ROWS * synth._EXACT_DUP_SHARE) > 0
+    assert repeats == round(ROWS * tables._EXACT_DUP_SHARE) > 0
     assert frame.duplicated().sum() == repeats
 
 
@@ -209,7 +209,7 @@ def test_near_duplicates_are_rereleases_with_close_features(frame: pd.DataFrame)
     gaps = np.abs(originals - pairs[[f"{name}_re" for name in UNIT_FEATURES]].to_numpy())
     # Same-named songs of one artist also happen by chance; re-releases are the close ones.
     rereleases = (gaps.max(axis=1) < 0.1) & (pairs["key"] == pairs["key_re"]).to_numpy()
-    assert rereleases.sum() >= 0.8 * round(ROWS * synth._NEAR_DUP_SHARE)
+    assert rereleases.sum() >= 0.8 * round(ROWS * tables._NEAR_DUP_SHARE)
     assert (gaps[rereleases] > 0).any()
 
 
