@@ -134,6 +134,18 @@ def record(out: Path, src: Path, synth_rows: int) -> None:
     print(f"wrote {out}")
 
 
+def _comparable(key: str, value: object) -> object:
+    """`info --json` without what differs between any two builds (times, paths, checksums)."""
+    if key != "info --json" or not isinstance(value, str):
+        return value
+    status, _, body = value.partition("\n")
+    info = json.loads(body)
+    for name in (*VOLATILE, "stage_seconds", "bytes_on_disk", "path"):
+        info.pop(name, None)
+    info["source"].pop("path", None)
+    return status, info
+
+
 def compare(before: Path, after: Path) -> int:
     a, b = json.loads(before.read_text()), json.loads(after.read_text())
     differences = 0
@@ -143,7 +155,7 @@ def compare(before: Path, after: Path) -> int:
         left, right = a.get(section), b.get(section)
         if isinstance(left, dict) and isinstance(right, dict):
             for key in sorted(set(left) | set(right)):
-                if left.get(key) != right.get(key):
+                if _comparable(key, left.get(key)) != _comparable(key, right.get(key)):
                     differences += 1
                     print(f"DIFFERENT {section} :: {key}")
         elif left != right:
