@@ -33,11 +33,8 @@ from musicrec.artefacts import FILES
 
 # Neighbours of other artists a song's hubness is the mean similarity to.
 K = 10
-# The default weight. On the 30k dev songs' tuning half (its songs as seeds,
-# `Library.recommend`, cap 2, learned artist context), weights 0 / 0.1 / 0.2 / 0.3 / 0.4 / 0.5
-# gave song coverage 0.920 / 0.935 / 0.945 / 0.952 / 0.957 / 0.958 (audio-only vectors: 0.949)
-# and genre P@10 0.586 / 0.584 / 0.580 / 0.578 / 0.575 / 0.573. 0.3 only just reaches
-# audio-only coverage; 0.4 clears it by 0.008 for 0.003 of P@10; 0.5 adds 0.001.
+# The default weight: the smallest that brings song coverage clearly back above audio-only
+# vectors' for little precision (docs/quality.md, "Why the defaults are what they are").
 DEFAULT_WEIGHT = 0.4
 # Songs per block of the exact computation (faiss.knn bounds its own memory per block).
 _BLOCK = 2048

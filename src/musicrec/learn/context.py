@@ -34,34 +34,26 @@ class ContextConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    # Why each default is what it is, with the measurements: docs/quality.md, "Why the
+    # defaults are what they are".
     # What is averaged over an artist's songs: the songs encoded by `musicrec.encoder` (learned
-    # from which songs share an artist), or their audio-feature vectors scaled by
-    # `artist_scale`. Held-out genre / subgenre P@10, at most 2 songs per artist: 0.584 / 0.327
-    # learned against 0.546 / 0.297 features.
+    # from which songs share an artist), or their audio-feature vectors scaled by `artist_scale`.
     artist_space: Literal["learned", "features"] = "learned"
     encoder: EncoderConfig = Field(default_factory=EncoderConfig)
-    # Learned space, artist weight 1.0 / 1.4 / 1.7 / 2.0: tuning-half genre P@10 (at most 2
-    # per artist) 0.571 / 0.576 / 0.579 / 0.578. Features space (weight 1.4 there), weight
-    # 1.0 / 1.4 / 2.0: 0.545 / 0.551 / 0.551 without a cap, coverage 0.696 / 0.684 / 0.670.
     artist_weight: float = Field(1.7, ge=0)
-    # The album mean did not help: album weight 0.5 / 1.0 with artist 1.4 gave genre P@10
-    # 0.548 / 0.545 against 0.551 without (most albums of the 30k set hold one or two songs).
+    # The album mean did not help (most albums of the 30k set hold one or two songs).
     album_weight: float = Field(0.0, ge=0)
-    # Pseudo-songs at the prior added to every artist's / album's mean. Measured at artist
-    # weight 1: k = 0 / 0.5 / 1 / 2 / 4 with prior "self" gave genre P@10 0.545 / 0.543 /
-    # 0.543 / 0.539 / 0.532, with prior "global" 0.544-0.543 at every k: a one-song artist's
-    # "mean" is the song itself, which is already the best estimate, so no shrinkage by default.
+    # Pseudo-songs at the prior added to every artist's / album's mean; none by default: a
+    # one-song artist's "mean" is the song itself, which is already the best estimate.
     shrinkage: float = Field(0.0, ge=0)
     prior: Literal["self", "global"] = "self"
-    # Songs with several artists: mean over all of them, or the first artist only (the 30k set
-    # credits one artist per song, so both measure the same there).
+    # Songs with several artists: mean over all of them, or the first artist only.
     artists: Literal["mean", "primary"] = "mean"
     artist_scale: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_ARTIST_SCALE))
     # "unit": the artist part is normalised; "mean": it keeps the length of the mean of the
     # artist's unit song vectors, short for an artist whose songs point different ways.
     artist_norm: Literal["unit", "mean"] = "unit"
-    # Subtract the catalogue's mean vector before normalising (a standard hubness reduction):
-    # no measurable change (genre P@10 and coverage within 0.001), since features are centred.
+    # Subtract the catalogue's mean vector before normalising (a standard hubness reduction).
     center: bool = False
 
 

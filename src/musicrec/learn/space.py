@@ -27,47 +27,26 @@ class PlaylistConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    # Measured on a validation split of the MPD sample's training playlists, 10% of playlist
-    # songs held out, seed's artist and album excluded, hit@10 of the playlist part alone
-    # (32 / 64 dims): with the unknown tracks 0.396 / 0.406, without 0.363 / 0.342.
-    # Blended (content + weight x playlist part), ALS against PPMI + SVD: weight 0.5 / 1 / 2
-    # gave hit@10 0.157 / 0.315 / 0.388 (ALS) and 0.167 / 0.288 / 0.312 (PPMI). Content alone
-    # scores 0.055 there: the playlist part must dominate for songs the playlists know.
+    # Why each default is what it is, with the measurements: docs/quality.md, "Why the
+    # defaults are what they are".
     method: Literal["als", "cooc"] = "als"
-    # With alpha 20 and cold-seed queries: 16 / 32 / 64 dims gave validation hit@10 0.417 /
-    # 0.441 / 0.463. The final vectors are content (32 dims for the Kaggle schema) + this, so
-    # 64 makes 96 float32 per song (461 MB at 1.2M songs, against 154 MB without playlists);
-    # 32 is the choice where memory matters more than 0.02 hit@10.
+    # 32 is the choice where memory matters more than a little hit@10 (64 makes 96 float32 per
+    # song with the Kaggle schema's 32 content dimensions).
     dims: int = Field(64, ge=2, le=256)
     # Weight of the playlist part next to the (unit) content part in the final vector.
     weight: float = Field(2.0, ge=0)
     use_unknown_tracks: bool = True
     # Seeds in no training playlist query with `cold_query` (content + their artists' playlist
-    # vector). Held-out MPD playlists, strict exclusions: cold hit@10 0.000 -> 0.244 (content
-    # alone 0.072), all seeds 0.433 -> 0.468. Where each song sits in one playlist (the 30k
-    # file's own playlist_id column) held-out playlists hold only cold songs and it costs
-    # 0.460 -> 0.188: turn it off for playlists that never share songs.
+    # vector). Turn it off for playlists that never share songs.
     cold_queries: bool = True
     # Ridge penalty of the content -> playlist-space mapping used for songs in no playlist.
-    # Ridge alpha 0.1 / 1 / 10 / 100 gave the same validation figures (within 0.002); a
-    # content-space kNN average of playlist vectors (k = 5 / 20 / 50) instead of the ridge
-    # mapping cost 0.13-0.18 hit@10, and as the cold query's fallback for seeds whose artists
-    # are in no playlist it cost 0.01-0.03 cold hit@10 (`benchmarks/quality.py learn-tune`).
     ridge_alpha: float = Field(1.0, gt=0)
     # Songs in few training playlists get their learned vector blended with the mapped one:
-    # learned x count / (count + k) + mapped x k / (count + k). k = 0 / 1 / 3 / 10: hit@10
-    # 0.388 / 0.355 / 0.329 / 0.270, cold-start seeds 0.006 / 0.006 / 0.006 / 0.018: off.
+    # learned x count / (count + k) + mapped x k / (count + k); off.
     mapped_prior: float = Field(0.0, ge=0)
     # ALS only.
     regularization: float = Field(0.05, gt=0)
-    # ALS confidence scale on the BM25-weighted data (implicit's alpha). Validation hit@10
-    # (strict, with cold-seed queries) for 0.2 / 1 / 5 / 20 / 50 / 100: 0.406 / 0.435 / 0.451 /
-    # 0.463 / 0.465 / 0.453; 20 sits on the plateau with a little more coverage than 50.
-    # Regularization 0.01 / 0.05 / 0.5 at alpha 1: 0.438 / 0.435 / 0.423; 30 iterations or
-    # 96 dims: within 0.005 of the defaults.
-    # Rechecked with the popularity dimension below (validation, strict, own playlist): 5 / 50
-    # alpha, 0.5 / 5 regularization, 30 iterations, 128 dims, TF-IDF or no weighting instead of
-    # BM25 (K1 100, B 0.8; K1 1.2 or 10, B 0.3 also tried) all measured at or below the defaults.
+    # ALS confidence scale on the BM25-weighted data (implicit's alpha).
     alpha: float = Field(20.0, gt=0)
     iterations: int = Field(15, ge=1)
     # One more dimension after the playlist part: popularity x log(1 + training playlists
@@ -75,12 +54,6 @@ class PlaylistConfig(BaseModel):
     # playlists are the likeliest to share one with any seed, and cosine on unit playlist
     # vectors cannot see that. Seed and candidate both carry it, so the boost grows with the
     # seed's own popularity; songs in no playlist carry the mean (`popularity_column`).
-    # Validation hit@10 (seed's artists and album excluded, own playlist / any held-out
-    # playlist, cold seeds' own):
-    # 0 -> 0.444 / 0.808 / 0.249, 1 -> 0.461 / 0.827 / 0.276, 2 -> 0.475 / 0.840 / 0.304,
-    # 3 -> 0.480 / 0.843 / 0.298; coverage 0.105 / 0.094 / 0.080 / 0.077. A fixed boost
-    # (similarity + b x the column, seed-independent) measured 0.484-0.515 at b 0.1-0.4, but
-    # needs a query that differs from the stored vector for every seed.
     popularity: float = Field(2.0, ge=0)
     seed: int = 0
 
