@@ -108,7 +108,17 @@ class TextIndex:
             LibraryError: a file is missing or damaged.
         """
         vocab, offsets, rows, n_docs = cls.check(folder)
-        return cls(np.asarray(vocab), offsets, rows, int(n_docs[0]))
+        n = int(n_docs[0])
+        # What a library without checksums (`musicrec.artefacts`) cannot otherwise tell: a
+        # damaged word is not text (a SystemError in numpy), a damaged posting no row.
+        if len(rows) and not 0 <= int(rows.min()) <= int(rows.max()) < n:
+            raise LibraryError(f"search index in {folder} names rows beyond its {n:,} "
+                               "documents; rebuild the library")
+        try:
+            return cls(np.asarray(vocab), offsets, rows, n)
+        except (SystemError, ValueError) as exc:
+            raise LibraryError(f"search index file {folder / 'vocab.npy'} is damaged ({exc}); "
+                               "rebuild the library") from exc
 
     @classmethod
     def check(cls, folder: Path) -> tuple[np.ndarray, ...]:
