@@ -15,7 +15,8 @@ which is GPL.
 reads MP3; the wheels bundle 1.2). Anything soundfile refuses (AAC/M4A, WMA, odd WAV codecs)
 goes to the ``ffmpeg`` command line when it is installed. Only the first ``max_seconds`` are
 decoded (default 6 minutes; the duration still comes from the whole file), so a 3-hour file
-costs what a long song costs.
+costs what a long song costs; above 48 kHz proportionally fewer (`MAX_DECODE_RATE`), so a
+192 kHz file costs no more either.
 
 **What is measured, and how honestly.**
 
@@ -87,6 +88,11 @@ N_FFT = 2048
 HOP = 512
 MAX_SECONDS = 360.0
 MIN_SECONDS = 2.0
+# Decoded samples are at most those of `max_seconds` at this rate: a file sampled faster is
+# analysed over fewer seconds (90 of 360 at 192 kHz) rather than in more memory. A 372 MB WAV
+# of 192 kHz stereo peaked at 1.35 GB in an API worker, 0.75 GB at 44.1 kHz
+# (benchmarks/upload_memory.py).
+MAX_DECODE_RATE = 48_000
 # Sample rates the analysis can use (Hz): telephone speech is 8 kHz, studio masters at most
 # 384 kHz. A header outside these is damaged or hostile: at 1 Hz a 100 ms loudness block held no
 # sample at all.
@@ -212,7 +218,8 @@ def _decode(path: Path, max_seconds: float) -> _Decoded:
         with sf.SoundFile(str(path)) as f:
             sr = _usable_rate(path, int(f.samplerate))
             total = f.frames
-            data = f.read(min(total, int(max_seconds * sr)), dtype="float32", always_2d=True)
+            data = f.read(min(total, _decode_frames(max_seconds, sr)), dtype="float32",
+                          always_2d=True)
             tags = {k: v for k, v in f.copy_metadata().items() if v}
         return _Decoded(np.ascontiguousarray(data[:, :2].T), sr, total / sr, tags, "soundfile")
     except (sf.LibsndfileError, RuntimeError, TypeError) as exc:
@@ -222,6 +229,11 @@ def _decode(path: Path, max_seconds: float) -> _Decoded:
     except (OSError, ValueError, subprocess.SubprocessError) as exc:  # e.g. a hung ffmpeg
         raise AudioError(f"{path.name}: ffmpeg cannot decode it ({type(exc).__name__}: "
                          f"{exc})") from None
+
+
+def _decode_frames(max_seconds: float, sr: int) -> int:
+    """How many frames to decode at `sr`: `max_seconds` of them, at most `MAX_DECODE_RATE`."""
+    return int(max_seconds * min(sr, MAX_DECODE_RATE))
 
 
 def _usable_rate(path: Path, sr: int) -> int:
@@ -261,7 +273,8 @@ def _decode_ffmpeg(path: Path, max_seconds: float, soundfile_error: str) -> _Dec
         raise AudioError(f"{path.name}: unsupported codec {codec!r}") from None
     sr = _usable_rate(path, sr)
     decoded = subprocess.run(
-        ["ffmpeg", "-v", "error", "-nostdin", "-i", str(path), "-t", f"{max_seconds:.3f}",
+        ["ffmpeg", "-v", "error", "-nostdin", "-i", str(path),
+         "-t", f"{_decode_frames(max_seconds, sr) / sr:.3f}",
          "-vn", "-ac", str(channels), "-ar", str(sr), "-f", "f32le", "-"],
         capture_output=True, timeout=600)
     pcm = np.frombuffer(decoded.stdout, dtype="<f4")
