@@ -136,3 +136,40 @@ def test_the_probe_finds_a_written_out_list() -> None:
 def test_a_feature_name_is_written_in_few_modules() -> None:
     holding = [p.name for p in PACKAGE.rglob("*.py") if '"instrumentalness"' in p.read_text()]
     assert len(holding) <= 3, holding
+
+
+# --- sizes: one idea per module, functions that read in one sitting ----------------------------
+
+MAX_MODULE_LINES = 700
+MAX_FUNCTION_LINES = 100
+# The interfaces only parse, call the core and format: a module of theirs that grows past this
+# is doing the core's work.
+MAX_INTERFACE_MODULE_LINES = 400
+
+
+def _modules() -> list[Path]:
+    return sorted(PACKAGE.rglob("*.py"))
+
+
+def test_no_module_is_over_700_lines() -> None:
+    long = {str(p.relative_to(PACKAGE)): n for p in _modules()
+            if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES}
+    assert not long, f"modules over {MAX_MODULE_LINES} lines: {long}"
+
+
+def test_no_function_is_over_100_lines() -> None:
+    long = {}
+    for path in _modules():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                lines = node.end_lineno - node.lineno + 1
+                if lines > MAX_FUNCTION_LINES:
+                    long[f"{path.relative_to(PACKAGE)}:{node.name}"] = lines
+    assert not long, f"functions over {MAX_FUNCTION_LINES} lines: {long}"
+
+
+def test_the_interfaces_stay_thin() -> None:
+    thick = {name: n for name, path in ((module_name(p), p) for p in _modules())
+             if name.startswith(INTERFACES)
+             and (n := len(path.read_text().splitlines())) > MAX_INTERFACE_MODULE_LINES}
+    assert not thick, f"interface modules over {MAX_INTERFACE_MODULE_LINES} lines: {thick}"

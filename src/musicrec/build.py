@@ -78,14 +78,8 @@ class BuildConfig(BaseModel):
     playlists: list[Path] = []
     hnsw_m: int = 16
     hnsw_ef_construction: int = 40
-    # With the averaged-feature artist context (32 dimensions at 1.2M songs) efSearch 64 gave
-    # recall@10 0.987 against exact search (benchmarks/run.py) and 96 kept it above 0.99. The
-    # learned artist context packs each artist's songs closer: at 96 the raw index's recall
-    # fell to 0.989 and a 1-seed recommendation's to 0.980 (against the recommender over exact
-    # search); 128 gave 0.990 and 0.981. The hub correction re-ranks deeper into each pool,
-    # where the graph's answer is less exact: 1-seed recall@10 0.976 at 128, 0.984 at 160,
-    # 0.986 at 192 (600 seeds, 1.2M songs, pools of 60), one benchmark run 0.979 at 160; no
-    # difference in time within the machine's noise.
+    # Large enough for a 1-seed recommendation's recall@10 above 0.98 against exact search at
+    # 1.2M songs, hub correction on (docs/performance.md, "efSearch").
     hnsw_ef_search: int = 192
     family_count: int | None = None
     # "hnsw": a faiss graph in the library; "milvus": a Milvus collection (musicrec.index_milvus)
@@ -104,10 +98,8 @@ class BuildConfig(BaseModel):
     # Hub correction (musicrec.hubs): the recommender ranks candidates by similarity minus
     # this times the song's mean similarity to its 10 nearest songs of other artists. None:
     # `hubs.DEFAULT_WEIGHT` with the HNSW index (the penalty is read from its graph), off
-    # with Milvus or playlists. On the 30k dev songs it costs a little genre P@10 and brings
-    # the songs' coverage back above audio-only vectors'; with the MPD sample's playlists it
-    # lowered validation hit@10 (0.481 -> 0.458) (README, "Learning from the catalogue's
-    # artists"). 0 turns it off.
+    # with Milvus or playlists (docs/quality.md, "Why the defaults are what they are"). 0
+    # turns it off.
     hub_weight: float | None = Field(None, ge=0)
 
     @model_validator(mode="after")

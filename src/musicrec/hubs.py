@@ -157,7 +157,6 @@ def graph_neighbour_similarity(vectors: np.ndarray, artists: np.ndarray,
     return _fill_unknown(out, artists)
 
 
-
 def save_hub_penalty(folder: Path, vectors: np.ndarray, artists: np.ndarray,
                      links: np.ndarray, weight: float) -> dict[str, Any]:
     """Write `hub_penalty.npy`, float32 (n,): weight x `graph_neighbour_similarity`, the

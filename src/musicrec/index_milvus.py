@@ -295,7 +295,6 @@ class MilvusIndex(VectorIndex):
         return np.take_along_axis(ids, order, 1), np.take_along_axis(sims, order, 1)
 
 
-
 def _field_values(values: np.ndarray) -> list[Any]:
     """Python values for an insert: ints, floats, and None for NaN (unknown)."""
     return [None if v != v else v for v in np.asarray(values).tolist()]

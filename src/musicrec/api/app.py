@@ -55,6 +55,7 @@ _UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
 _bearer = HTTPBearer(auto_error=False, description="The token the server was started with "
                      "(--token-file).")
 
+
 async def _authorize(request: Request, credentials: Annotated[
         HTTPAuthorizationCredentials | None, Security(_bearer)]) -> None:
     """Require the configured bearer token (installed only when there is one)."""
@@ -63,6 +64,7 @@ async def _authorize(request: Request, credentials: Annotated[
         raise HTTPException(401, "No token provided", headers={"WWW-Authenticate": "Bearer"})
     if not secrets.compare_digest(credentials.credentials.encode(), token.encode()):
         raise HTTPException(401, "Invalid access token", headers={"WWW-Authenticate": "Bearer"})
+
 
 class HeadAsGet:
     """Answers HEAD for every GET route: the GET runs and its body is dropped (headers,
@@ -82,6 +84,7 @@ class HeadAsGet:
             await send(message)
 
         await self.app({**scope, "method": "GET"}, receive, without_body)
+
 
 def create_app(live: LiveLibrary, token: str | None = None, *,
                public_url: str = DEFAULT_PUBLIC_URL,

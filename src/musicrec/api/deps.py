@@ -27,6 +27,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     503: {"model": models.Error, "description": "No usable library."},
 }
 
+
 class JSON(Response):
     """A JSON response serialised with orjson (numpy scalars and arrays allowed)."""
 
@@ -34,6 +35,7 @@ class JSON(Response):
 
     def render(self, content: Any) -> bytes:
         return dumps(content)
+
 
 # Handlers and dependencies are `async def`, so they run on the event loop. Their work is
 # CPU-bound and short (about a millisecond); as plain `def`s each would cost a trip to the thread
@@ -54,10 +56,13 @@ async def current_library(request: Request) -> Library:
         state.checked_at = now
     return state.current
 
+
 Lib = Annotated[Library, Depends(current_library)]
+
 
 def shapes_for(request: Request, lib: Library) -> Shapes:
     return Shapes(lib, request.app.state.base)
+
 
 def records_of(lib: Library, ids: list[str]) -> list[dict[str, Any] | None]:
     """Catalogue records for ids, in order; None for an id not in the catalogue."""
@@ -65,11 +70,13 @@ def records_of(lib: Library, ids: list[str]) -> list[dict[str, Any] | None]:
     known = iter(lib.tracks([r for r in rows if r is not None], TRACK_COLUMNS))
     return [next(known) if r is not None else None for r in rows]
 
+
 def record_of(lib: Library, track_id: str) -> dict[str, Any]:
     row = lib.row_of(track_id)
     if row is None:
         raise NotFoundError(f"track {track_id!r} is not in the catalogue")
     return lib.tracks([row], TRACK_COLUMNS)[0]
+
 
 TrackId = Annotated[str, Path(description="A Spotify track id.")]
 
@@ -80,6 +87,7 @@ AlbumId = Annotated[str, Path(description="An album id (Spotify's, or derived wh
                                           "catalogue has none).")]
 
 Market = Annotated[str | None, Query(description="Accepted and ignored.")]
+
 
 def paging(request: Request, items: list[dict[str, Any]], total: int, offset: int,
             limit: int, deepest: int | None = None) -> dict[str, Any]:

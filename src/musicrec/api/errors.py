@@ -9,9 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 
-from musicrec.api.deps import (
-    JSON,
-)
+from musicrec.api.deps import JSON
 from musicrec.errors import MusicrecError
 
 log = logging.getLogger("musicrec.api")
@@ -21,12 +19,14 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
     return JSON({"error": {"status": status, "message": message}}, status_code=status,
                 headers=headers)
 
+
 def _validation_message(exc: RequestValidationError) -> str:
     first = exc.errors()[0]
     name = str(first["loc"][-1]) if first.get("loc") else "request"
     if first.get("type") == "missing":
         return f"missing required parameter {name}"
     return f"invalid {name}: {first['msg']}"
+
 
 def add_error_handlers(app: FastAPI) -> None:
     async def expected(request: Request, exc: Exception) -> JSON:

@@ -232,12 +232,12 @@ class FamilyYears(_Strict):
     median: int
     p90: int
 
+
 class FamilySummary(_Strict):
     id: int
     name: str
     size: int
     years: FamilyYears
-
 
 
 class TopArtist(_Strict):

@@ -30,6 +30,7 @@ catalogue has popularity, otherwise the songs closest to the average sound of it
 Every error answers with Spotify's error object: `{"error": {"status": 400, "message": "..."}}`.
 """
 
+
 def _examples(lib: Library) -> dict[tuple[str, str], str]:
     """(path, parameter) -> a value from this catalogue, so "Try it out" in /docs works."""
     song = lib.tracks([0])[0]
@@ -47,6 +48,7 @@ def _examples(lib: Library) -> dict[tuple[str, str], str]:
             ("/v1/albums/{id}", "id"): album, ("/v1/albums", "ids"): album,
             ("/v1/albums/{id}/tracks", "id"): album, ("/v1/search", "q"): word,
             ("/v1/search", "type"): "track", ("/v1/musicrec/families/{family}", "family"): genre}
+
 
 def openapi_schema(app: FastAPI) -> dict[str, Any]:
     """The schema without FastAPI's 422 responses (validation errors answer 400 here), with

@@ -229,7 +229,9 @@ def serve(settings: Settings) -> None:
     check_bind(settings.host, token, settings.allow_remote_without_token)
     # A fatal signal prints the Python stack on stderr, in every worker (inherited by fork):
     # e.g. the SIGBUS of a library file truncated while mapped (see `musicrec.artefacts`).
-    faulthandler.enable()
+    # Not when stderr has no file descriptor (a test runner capturing it).
+    with contextlib.suppress(OSError, ValueError):
+        faulthandler.enable()
     songs = library_size(settings.library_path())
     sock = listening_socket(settings.host, settings.port)
     port = sock.getsockname()[1]  # the one chosen, if port was 0

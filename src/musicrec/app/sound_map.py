@@ -25,6 +25,8 @@ CHART_KEY = "sound_map"
 WEBGL_FROM = 5_000
 MAX_LEGEND = 30
 PALETTE = px.colors.qualitative.Alphabet  # 26 mid-tone colours, readable on dark and light
+
+
 def render() -> None:
     loaded = require_library()
     st.title("Sound map")

@@ -31,6 +31,7 @@ ENERGY_AT_LOUDNESS = np.array([
     0.165, 0.266, 0.425, 0.534, 0.587, 0.637, 0.663, 0.708, 0.732, 0.759, 0.792, 0.823, 0.859,
     0.900, 0.938])
 
+
 def from_percentile(p: float, quantiles: np.ndarray) -> float:
     """Map a percentile ``p`` in 0..1 onto a feature through its quantile table (monotone)."""
     return float(np.interp(np.clip(p, 0.0, 1.0), PERCENTILES, quantiles))

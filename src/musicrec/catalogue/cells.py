@@ -102,8 +102,6 @@ def _date_part(parts: pa.Array, name: str) -> np.ndarray:
     return np.nan_to_num(as_float, nan=-1).astype(np.int64)
 
 
-
-
 def long_ids(column: pa.ChunkedArray, split: bool) -> np.ndarray:
     """Rows with an id (or, if `split`, an id in the list) longer than `MAX_ID_CHARS`.
 

@@ -232,12 +232,8 @@ def _validate(raw: pa.Table, columns: dict[str, int], row_numbers: np.ndarray, r
                    row_numbers=np.asarray(row_numbers, dtype=np.int64)[keep])
 
 
-
-
 def _describe(r: Rejection) -> str:
     return f"row {r.row}, column {r.column}: {r.reason}"
-
-
 
 
 def build_table(texts: dict[str, pa.ChunkedArray], values: dict[str, np.ndarray]) -> pa.Table:

@@ -23,8 +23,10 @@ LibraryOption = Annotated[Path | None, typer.Option(
     "--library", envvar="MUSICREC_LIBRARY", help="Library folder (default: per-user data dir).",
     show_default=False)]
 
+
 def library_path(library: Path | None) -> Path:
     return library if library is not None else Settings().library_path()
+
 
 class RichBuildProgress(BuildProgress):
     """One Rich progress bar per build stage."""
@@ -39,10 +41,12 @@ class RichBuildProgress(BuildProgress):
     def advance(self, stage: str, amount: int) -> None:
         self.progress.advance(self.tasks[stage], amount)
 
+
 def progress() -> Progress:
     return Progress(TextColumn("{task.description:<10}"), BarColumn(),
                     TextColumn("{task.percentage:>5.0f}%"), TimeElapsedColumn(),
                     console=err_console, transient=False)
+
 
 def knob_pairs(args: list[str]) -> list[tuple[str, str]]:
     """`--target-energy 0.8 --min-year=1990` as [("target-energy", "0.8"), ("min-year", "1990")].

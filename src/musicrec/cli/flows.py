@@ -37,13 +37,13 @@ FILTERS_HELP = knobs_help("--min-X and --max-X (hard filters)")
 EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
-
 def _filters(args: list[str], no_explicit: bool) -> dict[str, Any]:
     knobs = read_knobs(knob_pairs(args))
     if knobs.target:
         raise InvalidQueryError("flows take hard filters (--min-X, --max-X), not targets")
     return {"min": knobs.min, "max": knobs.max,
             "explicit": False if no_explicit else None}
+
 
 @app.command("continue", context_settings=EXTRA)
 def continue_command(
@@ -83,6 +83,7 @@ def continue_command(
 
 continue_command.__doc__ = (continue_command.__doc__ or "") + FILTERS_HELP
 
+
 @app.command("journey", context_settings=EXTRA)
 def journey_command(
     ctx: typer.Context,
@@ -111,6 +112,7 @@ def journey_command(
 
 
 journey_command.__doc__ = (journey_command.__doc__ or "") + FILTERS_HELP
+
 
 @app.command("radio")
 def radio_command(

@@ -41,6 +41,7 @@ def synth(
         write_catalogue(out, rows, seed, progress=lambda n: bar.update(task, completed=n))
     console.print(f"wrote {rows:,} songs to {out}")
 
+
 @app.command()
 def build(
     sources: Annotated[list[Path], typer.Argument(
@@ -90,11 +91,13 @@ def build(
         report = build_library(sources, dest, config, RichBuildProgress(bar))
     print_build_report(report)
 
+
 def _sources_help() -> str:
     from musicrec.get import CATALOGUES
 
     return "Which catalogue: " + "; ".join(f"{c.name}: {c.about}"
                                            for c in CATALOGUES.values()) + "."
+
 
 @app.command()
 def get(
@@ -108,6 +111,7 @@ def get(
         report = get_catalogue(source, library_path(library), progress=RichBuildProgress(bar))
     print_build_report(report)
 
+
 @app.command()
 def demo(library: LibraryOption = None) -> None:
     """Build the built-in catalogue: 28,352 real songs with their Spotify audio features and
@@ -119,6 +123,7 @@ def demo(library: LibraryOption = None) -> None:
         report = build_library(demo_catalogue(), library_path(library),
                                progress=RichBuildProgress(bar))
     print_build_report(report)
+
 
 def based_on(learned: dict[str, Any]) -> str:
     """What a library's similarity is made of, in words."""
@@ -135,6 +140,7 @@ def based_on(learned: dict[str, Any]) -> str:
         parts.append(f"less weight to songs close to every other artist's (hub correction, "
                      f"weight {hubs['weight']:g})")
     return ", ".join(parts)
+
 
 def print_build_report(report: BuildReport) -> None:
     table = Table(title=f"Library built at {report.path}", show_header=False)
@@ -163,6 +169,7 @@ def print_build_report(report: BuildReport) -> None:
     console.print(table)
     for warning in report.warnings:
         err_console.print(f"[yellow]warning:[/] {warning}", highlight=False)
+
 
 @app.command()
 def info(
@@ -203,6 +210,7 @@ def info(
     table.add_row("size on disk", f"{data['bytes_on_disk'] / 1e6:,.1f} MB")
     console.print(table)
 
+
 def verify_files(path: Path) -> None:
     """`info --verify`: one line per damaged file and exit 1, else how many files match."""
     with user_errors():
@@ -212,6 +220,7 @@ def verify_files(path: Path) -> None:
     if damaged:
         raise typer.Exit(1)
     console.print(f"all {checked:,} files match", highlight=False)
+
 
 @app.command("families")
 def families_command(
@@ -236,6 +245,7 @@ def families_command(
                       ", ".join(str(n) for n in f.neighbours[:3]))
     console.print(table)
 
+
 @app.command()
 def family(
     key: Annotated[str, typer.Argument(help="Family id or name.")],
@@ -258,6 +268,7 @@ def family(
                   highlight=False)
     console.print("Nearest families: " + ", ".join(
         lib.families.families[n].name for n in f.neighbours), highlight=False)
+
 
 @app.command()
 def evaluate(
@@ -311,6 +322,7 @@ def evaluate(
         table.add_row(metric, *(f"{m[metric]:.0f}" if metric == "most recommended"
                                 else f"{m[metric]:.3f}" for m in result.metrics.values()))
     console.print(table)
+
 
 def print_playlist_evaluation(lib: Library, playlists: Path, rng_seed: int, out: Path | None,
                               as_json: bool) -> None:

@@ -46,6 +46,7 @@ def serve(
                            workers=workers, public_url=public_url,
                            cors_origins=cors_origin or []))
 
+
 @app.command("app")
 def run_app(
     library: LibraryOption = None,

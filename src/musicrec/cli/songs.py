@@ -43,6 +43,7 @@ def search(
                       str(h.get("year") or ""))
     console.print(table if hits else f"no songs match {query!r}")
 
+
 @app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def recommend(
     ctx: typer.Context,
@@ -82,7 +83,9 @@ def recommend(
     else:
         print_recommendations(result)
 
+
 recommend.__doc__ = f"{recommend.__doc__} {knobs_help('--target-X, --min-X and --max-X')}"
+
 
 def audio_seed(path: Path) -> dict[str, float]:
     """The known audio features of a file, as a seed.
@@ -99,10 +102,12 @@ def audio_seed(path: Path) -> dict[str, float]:
         f"{k} {v:g}" for k, v in known.items()), highlight=False)
     return known
 
+
 def recommendations_json(result: Recommendations) -> dict[str, Any]:
     return {"seeds": [s.__dict__ for s in result.seeds],
             "tracks": [{**r.track, "score": r.score, "similarity": r.similarity,
                         "seed": r.seed, "explanation": r.explanation} for r in result.tracks]}
+
 
 def print_recommendations(result: Recommendations) -> None:
     console.print("Seeds: " + "; ".join(f"{s.label} ({s.type.lower()})" for s in result.seeds),
@@ -113,6 +118,7 @@ def print_recommendations(result: Recommendations) -> None:
         table.add_row(str(i), t["name"], ", ".join(t["artists"]), str(t.get("year") or ""),
                       f"{r.score:.3f}", r.explanation)
     console.print(table if result.tracks else "no songs satisfy these filters")
+
 
 @app.command()
 def related(

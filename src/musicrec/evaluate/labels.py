@@ -158,8 +158,6 @@ def read_truth_for_ids(ids: np.ndarray, path: str | Path,
     return truths
 
 
-
-
 def audio_matrix(lib: Library) -> np.ndarray:
     """(n, 12) float64 raw audio features, in the order of `AUDIO_FEATURES`."""
     return np.column_stack([lib.numeric(name) for name in AUDIO_FEATURES])
@@ -288,8 +286,6 @@ def sample_seeds(truths: Sequence[Truth], n_rows: int, count: int, rng_seed: int
         raise MusicrecError("no song in the library has every label; nothing to evaluate")
     rng = np.random.default_rng(rng_seed)
     return np.sort(rng.choice(candidates, size=min(count, len(candidates)), replace=False))
-
-
 
 
 def score_lists(seeds: np.ndarray, recs: np.ndarray, truths: Sequence[Truth],

@@ -129,8 +129,6 @@ def with_penalty(base: np.ndarray, queries: np.ndarray, penalty: np.ndarray | No
             np.ascontiguousarray(queries, dtype=np.float32))
 
 
-
-
 def intra_list_diversity(recs: np.ndarray, space: np.ndarray) -> float:
     """Mean pairwise cosine distance between the songs of a list, averaged over lists.
 
@@ -154,8 +152,6 @@ def artist_diversity(recs: np.ndarray, artists: np.ndarray) -> float:
     values = [len(np.unique(artists[row[row >= 0]])) / (row >= 0).sum()
               for row in recs if (row >= 0).any()]
     return float(np.mean(values)) if values else 0.0
-
-
 
 
 def cap_per_artist(recs: np.ndarray, artists: np.ndarray, k: int, cap: int = 2) -> np.ndarray:

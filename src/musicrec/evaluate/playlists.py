@@ -22,6 +22,7 @@ from musicrec.hubs import exact_other_artist_similarity
 if TYPE_CHECKING:
     pass
 
+
 def split_playlists(matrix: sp.csr_matrix, test_share: float, rng_seed: int
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Playlist rows split at random (seeded) into (train, test); never split inside one."""
@@ -220,8 +221,6 @@ def evaluate_continuation(methods: dict[str, np.ndarray | SearchSpace],
                      "coverage": float((np.bincount(recs[valid], minlength=len(vectors)) > 0)
                                        .mean())}
     return out
-
-
 
 
 # The method a default library built with playlists recommends by.

@@ -13,9 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from musicrec.errors import InvalidQueryError
 from musicrec.features import normalize
-from musicrec.learn.reading import (
-    Playlists,
-)
+from musicrec.learn.reading import Playlists
 
 
 class PlaylistConfig(BaseModel):

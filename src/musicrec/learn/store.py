@@ -16,9 +16,7 @@ from musicrec.learn.context import (
     Groups,
     group_sum,
 )
-from musicrec.learn.reading import (
-    Playlists,
-)
+from musicrec.learn.reading import Playlists
 from musicrec.learn.space import (
     ColdStartMap,
     PlaylistConfig,

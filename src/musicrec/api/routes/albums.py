@@ -18,9 +18,7 @@ from musicrec.api.deps import (
     shapes_for,
 )
 from musicrec.api.params import OffsetQuery, id_list
-from musicrec.api.spotify import (
-    Shapes,
-)
+from musicrec.api.spotify import Shapes
 from musicrec.errors import NotFoundError
 
 MAX_ALBUM_IDS = 20
@@ -36,11 +34,13 @@ def _album_code(albums: Albums, album_id: str) -> int:
         raise NotFoundError(f"album {album_id!r} is not in the catalogue")
     return code
 
+
 def _album_tracks(request: Request, shapes: Shapes, code: int, offset: int,
                   limit: int) -> dict[str, Any]:
     rows = shapes.albums.rows(code)
     items = [shapes.simple_track(rec) for rec in shapes.lib.tracks(rows[offset:offset + limit])]
     return paging(request, items, len(rows), offset, limit)
+
 
 def _full_album(request: Request, shapes: Shapes, code: int) -> dict[str, Any]:
     rows = shapes.albums.rows(code)
@@ -53,10 +53,12 @@ def _full_album(request: Request, shapes: Shapes, code: int) -> dict[str, Any]:
             if len(rows) > ALBUM_TRACKS_IN_ALBUM else None, "previous": None}
     return shapes.album(code, page)
 
+
 @router.get("/albums/{id}", response_model=models.Album, summary="One album")
 async def album(request: Request, lib: Lib, id: AlbumId, market: Market = None) -> JSON:
     shapes = shapes_for(request, lib)
     return JSON(_full_album(request, shapes, _album_code(shapes.albums, id)))
+
 
 @router.get("/albums", response_model=models.SeveralAlbums,
             summary="Several albums (null for unknown ids)")
@@ -67,6 +69,7 @@ async def several_albums(request: Request, lib: Lib, ids: Annotated[str, Query(
     codes = [shapes.albums.code_of(i) for i in id_list(ids, "ids", MAX_ALBUM_IDS)]
     return JSON({"albums": [_full_album(request, shapes, c) if c is not None else None
                             for c in codes]})
+
 
 @router.get("/albums/{id}/tracks", response_model=models.AlbumTracks,
             summary="An album's tracks, in catalogue order")

@@ -19,9 +19,7 @@ from musicrec.api.deps import (
     shapes_for,
 )
 from musicrec.api.params import OffsetQuery, id_list, split_ids
-from musicrec.api.spotify import (
-    TRACK_COLUMNS,
-)
+from musicrec.api.spotify import TRACK_COLUMNS
 from musicrec.errors import InvalidQueryError, NotFoundError
 from musicrec.library import Library
 
@@ -42,9 +40,11 @@ def _artist_row(lib: Library, artist_id: str) -> int:
         raise NotFoundError(f"artist {artist_id!r} is not in the catalogue")
     return row
 
+
 @router.get("/artists/{id}", response_model=models.Artist, summary="One artist")
 async def artist(request: Request, lib: Lib, id: ArtistId) -> JSON:
     return JSON(shapes_for(request, lib).artist(_artist_row(lib, id)))
+
 
 @router.get("/artists", response_model=models.SeveralArtists,
             summary="Several artists (null for unknown ids)")
@@ -55,6 +55,7 @@ async def several_artists(request: Request, lib: Lib, ids: Annotated[str, Query(
     rows = [lib.artist_row_of(i) for i in id_list(ids, "ids", MAX_ARTIST_IDS)]
     return JSON({"artists": [shapes.artist(r) if r is not None else None for r in rows]})
 
+
 @router.get("/artists/{id}/related-artists", response_model=models.SeveralArtists,
             summary="Artists whose songs sound like this artist's")
 async def related_artists(request: Request, lib: Lib, id: ArtistId) -> JSON:
@@ -64,6 +65,7 @@ async def related_artists(request: Request, lib: Lib, id: ArtistId) -> JSON:
     shapes = shapes_for(request, lib)
     found = lib.related_artists(_artist_row(lib, id), MAX_RELATED)
     return JSON({"artists": [shapes.artist(lib.artist_row_of(a["id"])) for a in found]})
+
 
 @router.get("/artists/{id}/top-tracks", response_model=models.SeveralTracks,
             summary="An artist's top tracks: most popular, or most typical of its sound")
@@ -82,6 +84,7 @@ async def top_tracks(request: Request, lib: Lib, id: ArtistId, market: Market = 
     best = rows[np.argsort(-score, kind="stable")[:TOP_TRACKS]]
     shapes = shapes_for(request, lib)
     return JSON({"tracks": [shapes.track(rec) for rec in lib.tracks(best, TRACK_COLUMNS)]})
+
 
 @router.get("/artists/{id}/albums", response_model=models.ArtistAlbums,
             summary="An artist's albums")

@@ -13,9 +13,7 @@ from musicrec.api.deps import (
     Lib,
     shapes_for,
 )
-from musicrec.api.spotify import (
-    family_summary,
-)
+from musicrec.api.spotify import family_summary
 
 FamilyKey = Annotated[str, Path(description="A sound family id or name.")]
 
@@ -26,6 +24,7 @@ router = APIRouter(prefix="/v1", responses=ERRORS)
             summary="The sound families (musicrec extension)")
 async def families(lib: Lib) -> JSON:
     return JSON({"families": [family_summary(f) for f in lib.families.families]})
+
 
 @router.get("/musicrec/families/{family}", response_model=models.FamilyProfile,
             summary="One sound family's profile (musicrec extension)")

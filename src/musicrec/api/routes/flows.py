@@ -34,8 +34,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-
-
 ExportQuery = Annotated[Format | None, Query(
     description="Answer with the songs as a playlist file in this format instead of JSON.")]
 router = APIRouter(prefix="/v1/musicrec", responses=_ERRORS, tags=["flows"])

@@ -15,9 +15,7 @@ from musicrec.api.deps import (
     shapes_for,
 )
 from musicrec.api.params import KNOB_PARAMETERS, split_ids, tuning
-from musicrec.api.spotify import (
-    TRACK_COLUMNS,
-)
+from musicrec.api.spotify import TRACK_COLUMNS
 from musicrec.errors import InvalidQueryError, NotFoundError
 from musicrec.request import Knobs, RecommendRequest
 
@@ -73,6 +71,7 @@ async def recommendations(
     if ignored:
         body["musicrec"] = {"ignored": ignored}
     return JSON(body)
+
 
 @router.get("/recommendations/available-genre-seeds", response_model=models.GenreSeeds,
             summary="Genre seeds: sound family names, then genre labels")

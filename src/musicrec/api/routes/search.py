@@ -59,6 +59,7 @@ def _search_types(value: str) -> list[str]:
         raise InvalidQueryError(f"type: give {', '.join(SEARCH_TYPES)}")
     return list(dict.fromkeys(types))
 
+
 def _search_query(q: str) -> str:
     if len(q) > MAX_QUERY_CHARS:
         raise InvalidQueryError(f"q: at most {MAX_QUERY_CHARS} characters, got {len(q)}")
@@ -67,6 +68,7 @@ def _search_query(q: str) -> str:
     if words > MAX_QUERY_WORDS:
         raise InvalidQueryError(f"q: at most {MAX_QUERY_WORDS} words, got {words}")
     return query
+
 
 class _AlbumDocs:
     """Album code -> "album name artist", for re-ranking album search hits."""
@@ -79,6 +81,7 @@ class _AlbumDocs:
 
     def __len__(self) -> int:
         return len(self.docs)
+
 
 @router.get("/search", response_model=models.SearchResults, response_model_exclude_none=True,
             summary="Search tracks, artists and albums by title and artist name")

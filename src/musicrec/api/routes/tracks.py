@@ -33,6 +33,7 @@ async def audio_features(request: Request, lib: Lib, id: TrackId) -> JSON:
         raise NotFoundError(f"track {id!r} is not in the catalogue")
     return JSON(shapes_for(request, lib).audio_features([id], [row])[0])
 
+
 # Clients such as spotipy ask for "audio-features/?ids=" and "tracks/?ids=", which Spotify
 # answered directly; a redirect to the path without the slash would cost a round trip.
 @router.get("/audio-features", response_model=models.SeveralAudioFeatures,
@@ -47,9 +48,11 @@ async def several_audio_features(request: Request, lib: Lib, ids: IdsQuery) -> J
                                                       [r for _, r in found]))
     return JSON({"audio_features": [next(known) if r is not None else None for r in rows]})
 
+
 @router.get("/tracks/{id}", response_model=models.Track, summary="One track")
 async def track(request: Request, lib: Lib, id: TrackId, market: Market = None) -> JSON:
     return JSON(shapes_for(request, lib).track(record_of(lib, id)))
+
 
 @router.get("/tracks", response_model=models.SeveralTracks,
             summary="Several tracks (null for unknown ids)")
