@@ -209,7 +209,7 @@ def test_bad_files_give_one_clear_line_each(tmp_path: Path, ffmpeg: bool,
     if ffmpeg:
         debian_tool("ffmpeg")
     else:
-        monkeypatch.setattr("musicrec.audio.analyze.shutil.which", lambda name: None)
+        monkeypatch.setattr("musicrec.audio.decode.shutil.which", lambda name: None)
     expected = _write_bad_files(tmp_path, ffmpeg)
     for name, words in expected.items():
         with pytest.raises(AudioError) as error:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from musicrec.audio.analyze import MAX_DECODE_RATE, analyze_file
+from musicrec.audio.analyze import analyze_file
+from musicrec.audio.decode import MAX_DECODE_RATE
 from musicrec.audio.synthetic import chord_progression, click_track
 
 pytestmark = pytest.mark.audio

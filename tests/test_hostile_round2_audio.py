@@ -15,13 +15,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from musicrec.api import create_app
-from musicrec.audio.analyze import (
-    MAX_RATE,
-    MIN_RATE,
-    TEMPO_RANGE,
-    analyze_file,
-    analyze_signal,
-)
+from musicrec.audio.analyze import TEMPO_RANGE, analyze_file, analyze_signal
+from musicrec.audio.decode import MAX_RATE, MIN_RATE
 from musicrec.audio.errors import AudioError
 from musicrec.audio.synthetic import chord_progression, click_track, sine
 from musicrec.library import Library, LiveLibrary
