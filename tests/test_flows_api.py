@@ -11,7 +11,8 @@ from fastapi.testclient import TestClient
 from musicrec.api import create_app
 from musicrec.api.routes.flows import Continuation, RadioPage, Tracks
 from musicrec.library import Library, LiveLibrary
-from musicrec.playlists import read_playlist, to_jspf
+from musicrec.playlist_files import read_playlist
+from musicrec.playlists import to_jspf
 
 
 def app_client(lib: Library, token: str | None = None) -> TestClient:

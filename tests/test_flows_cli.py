@@ -9,7 +9,8 @@ from typer.testing import CliRunner
 
 from musicrec.cli import app
 from musicrec.library import Library
-from musicrec.playlists import read_playlist, to_jspf, to_m3u
+from musicrec.playlist_files import read_playlist
+from musicrec.playlists import to_jspf, to_m3u
 
 runner = CliRunner()
 

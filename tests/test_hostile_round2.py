@@ -38,7 +38,7 @@ from musicrec.cli import app
 from musicrec.config import Settings
 from musicrec.errors import InvalidQueryError, MusicrecError
 from musicrec.library import Library, LiveLibrary
-from musicrec.playlists import read_playlist
+from musicrec.playlist_files import read_playlist
 
 runner = CliRunner()
 HUGE = "1" * 5000  # Python's int() refuses more than 4,300 digits

@@ -13,14 +13,12 @@ import pytest
 
 from musicrec.errors import InvalidQueryError
 from musicrec.library import Library
+from musicrec.playlist_files import PlaylistEntry, read_mpd, read_playlist
 from musicrec.playlists import (
     CSV_COLUMNS,
     FORMATS,
-    PlaylistEntry,
     export,
     file_name,
-    read_mpd,
-    read_playlist,
     resolve,
     spotify_uri,
     spotify_url,

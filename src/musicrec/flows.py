@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from musicrec.errors import InvalidQueryError, NotFoundError
 from musicrec.filters import Where
-from musicrec.playlists import track_id_of
+from musicrec.playlist_files import track_id_of
 from musicrec.request import MAX_SEEDS, RecommendRequest, first_error
 
 if TYPE_CHECKING:

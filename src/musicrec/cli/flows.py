@@ -17,13 +17,8 @@ from musicrec.cli.common import LibraryOption, app, knob_pairs, library_path
 from musicrec.config import Settings
 from musicrec.errors import InvalidQueryError
 from musicrec.library import Library
-from musicrec.playlists import (
-    FORMATS,
-    ImportFormat,
-    export,
-    format_for_name,
-    load_playlist,
-)
+from musicrec.playlist_files import ImportFormat
+from musicrec.playlists import FORMATS, export, format_for_name, load_playlist
 from musicrec.request import read_knobs
 from musicrec.terminal import check_output, console, err_console, knobs_help, user_errors
 

@@ -1,5 +1,11 @@
-"""Reading playlists for learning: MPD slices (JSON, through `musicrec.playlists.read_mpd`)
-and CSV files of (playlist, track) rows, as an incidence matrix over a catalogue's songs."""
+"""Reading playlists for learning: MPD slices (JSON) and CSV files of (playlist, track) rows, as
+an incidence matrix over a catalogue's songs.
+
+Not `musicrec.playlist_files`, which reads one playlist a person gives: learning reads whole
+slices (hundreds of MB, no size bound), needs each playlist's id, and takes any catalogue id
+after a `spotify:track:` prefix (a library built from a music server has ids of its own),
+where `playlist_files` keeps only 22-character Spotify ids.
+"""
 
 from __future__ import annotations
 

@@ -26,7 +26,8 @@ from musicrec.api import models
 from musicrec.api.deps import Lib
 from musicrec.api.spotify import Shapes
 from musicrec.library import Library
-from musicrec.playlists import FORMATS, MAX_ENTRIES, Format, ImportFormat, export, load_playlist
+from musicrec.playlist_files import MAX_ENTRIES, ImportFormat
+from musicrec.playlists import FORMATS, Format, export, load_playlist
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
     400: {"model": models.Error, "description": "A bad parameter, file or cursor."},
