@@ -93,8 +93,8 @@ def hub_library(small_library_path: Path) -> Path:
 
 def test_a_default_build_stores_the_penalty(hub_library: Path) -> None:
     lib = Library.open(hub_library)
-    entry = lib.manifest.learn["hub_penalty"]
-    assert entry["weight"] == hubs.DEFAULT_WEIGHT == 0.4 and entry["k"] == hubs.K
+    entry = lib.manifest.learn.hub_penalty
+    assert entry is not None and entry.weight == hubs.DEFAULT_WEIGHT == 0.4 and entry.k == hubs.K
     assert "hubs" in lib.manifest.stage_seconds
     penalty = lib.hub_penalty
     assert penalty is not None and penalty.dtype == np.float32 and penalty.shape == (len(lib),)
@@ -113,7 +113,7 @@ def test_a_build_with_weight_0_has_no_penalty(small_csv: Path, tmp_path: Path) -
     build_library(small_csv, tmp_path / "lib", BuildConfig(hub_weight=0))
     lib = Library.open(tmp_path / "lib")
     assert lib.hub_penalty is None
-    assert "hub_penalty" not in lib.manifest.learn
+    assert lib.manifest.learn.hub_penalty is None
     assert not (lib.path / "hub_penalty.npy").exists()
     assert "hub" not in based_on(lib.manifest.learn)
     assert "hubs" not in lib.manifest.stage_seconds

@@ -32,7 +32,7 @@ def with_playlists(real_30k: Path, mpd_sample: Path, tmp_path_factory: pytest.Te
 def test_songs_in_playlists_get_a_playlist_part(with_playlists: Library) -> None:
     lib = with_playlists
     learn = lib.manifest.learn
-    d = int(learn["content_dims"])
+    d = learn.content_dims
     playlist_dims = lib.learned.artist_playlist.shape[1]
     # Content, the playlist space and the popularity dimension after it.
     assert lib.vectors.shape[1] == d + playlist_dims + 1

@@ -33,11 +33,17 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pyarrow as pa
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+)
 
 from musicrec.errors import LibraryError
 from musicrec.folders import recover
@@ -121,6 +127,65 @@ class FileSum(_Model):
     sha256: str
 
 
+class PlaylistInfo(_Model):
+    """What was learned from playlists: the `PlaylistConfig`, what was read, the space's files."""
+
+    config: dict[str, Any]
+    read: dict[str, int]
+    dims: int
+    map: str
+    artist_playlist: str
+    counts: str
+
+    @property
+    def cold_queries(self) -> bool:
+        return bool(self.config.get("cold_queries", True))
+
+    @property
+    def weight(self) -> float:
+        return float(self.config["weight"])
+
+
+class HubInfo(_Model):
+    """The hub correction (`musicrec.hubs`): its file, weight and how it was measured."""
+
+    file: str
+    weight: float
+    k: int
+    neighbours: str
+
+
+class LearnInfo(_Model):
+    """The manifest's `learn` entry (also `learn.json`): how the song vectors were put together.
+
+    A vector is [content part, playlist part, popularity column]: the content part (the first
+    `content_dims` numbers: audio features, then the artist context made as `context` says) and,
+    when the library learned from playlists, the playlist part and one popularity number.
+    """
+
+    format: int
+    context: dict[str, Any]  # the `ContextConfig` the artist part was made with
+    artist_space: Literal["learned", "features"] = "features"  # format 2 knew only features
+    content_dims: int
+    dims: list[str]
+    artist_vectors: str
+    artists: int
+    playlists: PlaylistInfo | None = None
+    hub_penalty: HubInfo | None = None
+
+    def content(self, vectors: np.ndarray) -> np.ndarray:
+        """The content part of (n, d) vectors: (n, content_dims)."""
+        return vectors[:, :self.content_dims]
+
+    @model_serializer(mode="wrap")
+    def _no_hub_entry_without_hubs(self, handler: SerializerFunctionWrapHandler) -> Any:
+        """A library built without the hub correction has no `hub_penalty` entry, as before."""
+        data = handler(self)
+        if self.hub_penalty is None:
+            data.pop("hub_penalty", None)
+        return data
+
+
 class Manifest(_Model):
     """manifest.json: what a library holds and how it was built."""
 
@@ -133,7 +198,7 @@ class Manifest(_Model):
     missing_optional: list[str]
     warnings: list[str]
     features: FeatureInfo
-    learn: dict[str, Any]  # what `musicrec.learn` added to the vectors (learn.json)
+    learn: LearnInfo
     index: dict[str, Any]  # the index backend's own parameters, `kind` first
     families: FamilyInfo
     build_config: dict[str, Any]

@@ -41,7 +41,7 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from musicrec import __version__
-from musicrec.artefacts import FILES, FORMAT_VERSION, FamilyInfo, Manifest, file_sums
+from musicrec.artefacts import FILES, FORMAT_VERSION, FamilyInfo, LearnInfo, Manifest, file_sums
 from musicrec.catalogue import Catalogue, one_chunk
 from musicrec.errors import LibraryError
 from musicrec.families import Families, build_families
@@ -140,7 +140,7 @@ class BuildReport:
     missing_optional: list[str]
     unknown_cells: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-    learned: dict[str, Any] = field(default_factory=dict)
+    learned: LearnInfo | None = None
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
 

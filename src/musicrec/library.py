@@ -99,7 +99,7 @@ class Library:
         # A library built without the hub correction (every library before it) has none: the
         # recommender then subtracts nothing.
         self.hub_penalty: np.ndarray | None = (
-            files.array("hub_penalty") if manifest.learn.get("hub_penalty") else None)
+            files.array("hub_penalty") if manifest.learn.hub_penalty else None)
         self._check_shapes(files)
         self.index: VectorIndex = load_index(path, self.vectors, manifest.index)
         self.exact = ExactIndex(self.vectors)
@@ -244,15 +244,13 @@ class Library:
         vector (`musicrec.learn.cold_query`: MPD sample, such seeds hit@10 0.006 -> 0.271)."""
         stored = np.asarray(self.vectors[row], dtype=np.float32)
         counts = self.learned.playlist_counts
-        config = self.manifest.learn.get("playlists")
-        if counts is None or not config or counts[row] > 0 \
-                or not config["config"].get("cold_queries", True):
+        config = self.manifest.learn.playlists
+        if counts is None or config is None or counts[row] > 0 or not config.cold_queries:
             return stored
         artist_rows = [self.artist_row_of(a) for a in self.table.column("artist_ids")[row].as_py()]
         known = [r for r in artist_rows if r is not None]
-        return cold_query(stored, int(self.manifest.learn["content_dims"]),
-                          np.asarray(self.learned.artist_playlist[known]),
-                          float(config["config"]["weight"]))
+        return cold_query(stored, self.manifest.learn.content_dims,
+                          np.asarray(self.learned.artist_playlist[known]), config.weight)
 
     def put_together(self, queries: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """bool (len(rows),): which songs their query (one row of `queries` each) reaches
@@ -262,7 +260,7 @@ class Library:
         counts = self.learned.playlist_counts
         if counts is None:
             return np.zeros(len(rows), dtype=bool)
-        d = int(self.manifest.learn["content_dims"])
+        d = self.manifest.learn.content_dims
         end = d + self.learned.artist_playlist.shape[1]  # the popularity dimension after it
         found = np.asarray(self.vectors[rows], dtype=np.float32)  # says nothing of "together"
         sound = np.einsum("md,md->m", found[:, :d], queries[:, :d])

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import numpy as np
 import typer
 from pydantic import ValidationError
 from rich.table import Table
 
-from musicrec.artefacts import Artefacts
+from musicrec.artefacts import Artefacts, LearnInfo
 from musicrec.build import BuildConfig, BuildReport, build_library
 from musicrec.cli.common import (
     JsonOption,
@@ -125,20 +125,19 @@ def demo(library: LibraryOption = None) -> None:
     print_build_report(report)
 
 
-def based_on(learned: dict[str, Any]) -> str:
+def based_on(learned: LearnInfo) -> str:
     """What a library's similarity is made of, in words."""
     parts = ["the songs' sound (audio features)"]
-    weight = learned["context"]["artist_weight"]
+    weight = learned.context["artist_weight"]
     if weight > 0:
-        how = "learned" if learned.get("artist_space") == "learned" else "audio features"
+        how = "learned" if learned.artist_space == "learned" else "audio features"
         parts.append(f"their artists' sound ({how}, weight {weight:g})")
-    if learned.get("playlists"):
-        parts.append(f"{learned['playlists']['read']['playlists']:,} playlists: songs people "
+    if learned.playlists:
+        parts.append(f"{learned.playlists.read['playlists']:,} playlists: songs people "
                      "put together")
-    hubs = learned.get("hub_penalty")
-    if hubs:
+    if learned.hub_penalty:
         parts.append(f"less weight to songs close to every other artist's (hub correction, "
-                     f"weight {hubs['weight']:g})")
+                     f"weight {learned.hub_penalty.weight:g})")
     return ", ".join(parts)
 
 
@@ -159,7 +158,7 @@ def print_build_report(report: BuildReport) -> None:
             table.add_row(f"  {reason}", f"{count:,}")
     if report.missing_optional:
         table.add_row("optional columns absent", ", ".join(report.missing_optional))
-    read = (report.learned.get("playlists") or {}).get("read")
+    read = report.learned.playlists.read if report.learned and report.learned.playlists else None
     if read:
         table.add_row("playlists learned from", f"{read['playlists']:,} ({read['entries']:,} "
                       f"entries; {read['songs_in_playlists']:,} songs of the catalogue in them; "
@@ -205,7 +204,7 @@ def info(
     absent = data["missing_optional"]
     table.add_row("absent optional columns", ", ".join(absent) if absent else "none")
     table.add_row("index", ", ".join(f"{k}={v}" for k, v in data["index"].items()))
-    table.add_row("based on", based_on(data["learn"]))
+    table.add_row("based on", based_on(lib.manifest.learn))
     table.add_row("sound families", f"{data['families']['count']} ({data['families']['method']})")
     table.add_row("size on disk", f"{data['bytes_on_disk'] / 1e6:,.1f} MB")
     console.print(table)
@@ -331,7 +330,7 @@ def print_playlist_evaluation(lib: Library, playlists: Path, rng_seed: int, out:
     from musicrec.features import normalize
 
     # Unit rows: a popularity dimension makes the stored content part's length vary by song.
-    content = normalize(np.asarray(lib.vectors[:, :int(lib.manifest.learn["content_dims"])]))
+    content = normalize(np.asarray(lib.manifest.learn.content(lib.vectors)))
     ids = lib.table.column("id").to_numpy(zero_copy_only=False)
     data = playlist_evaluation(lib.table, ids, content, playlists, rng_seed)
     if out is not None:
