@@ -12,6 +12,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import scipy.sparse as sp
 
+from musicrec.learn import Groups
+
 if TYPE_CHECKING:
     from musicrec.library import Library
 
@@ -43,8 +45,6 @@ def table_exclusions(table: pa.Table, seeds: np.ndarray) -> list[np.ndarray]:
 
     Same rule: the seed, every song of any of its artists, every song of its album.
     """
-    from musicrec.learn import Groups
-
     groups = Groups.from_table(table)
     by_artist = sp.csr_matrix((np.ones(len(groups.song_of_pair), bool),
                                (groups.artist_of_pair, groups.song_of_pair)),

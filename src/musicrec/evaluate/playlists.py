@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 import scipy.sparse as sp
 
+from musicrec import learn
 from musicrec.errors import MusicrecError
 from musicrec.evaluate.metrics import exact_top_k_excluding, table_exclusions, with_penalty
 from musicrec.features import normalize
@@ -229,20 +230,16 @@ DEFAULT_PLAYLIST_METHOD = "blended + cold-seed queries (default)"
 PLAYLIST_RULES = ("strict (seed's artists and album excluded)", "seed only excluded")
 
 
-def playlist_split(playlists: Any, rng_seed: int = 0, cold_share: float = 0.1,
-                   test_share: float = 0.2, validation: bool = False) -> tuple[Any, Any, int]:
+def playlist_split(playlists: learn.Playlists, rng_seed: int = 0, cold_share: float = 0.1,
+                   test_share: float = 0.2, validation: bool = False
+                   ) -> tuple[learn.Playlists, learn.Playlists, int]:
     """(training playlists, scored playlists, songs held out) for `playlist_evaluation`.
 
     Playlists are split by playlist id; a further `cold_share` of the playlist songs is
     removed from every training playlist (cold-start songs). With `validation`, the held-out
     playlists are set aside unseen and the training part is split again the same way (seed
     `rng_seed + 1`): tune there, report on the held-out playlists.
-
-    Args:
-        playlists: a `musicrec.learn.Playlists`.
     """
-    from musicrec import learn
-
     train_rows, test_rows = split_playlists(playlists.matrix, test_share, rng_seed)
     train, test = playlists.subset(train_rows), playlists.subset(test_rows)
     if validation:
@@ -256,15 +253,13 @@ def playlist_split(playlists: Any, rng_seed: int = 0, cold_share: float = 0.1,
     return train, test, len(held_songs)
 
 
-def playlist_methods(table: pa.Table, content: np.ndarray, train: Any, config: Any
-                     ) -> dict[str, np.ndarray | SearchSpace]:
-    """The vectors of each method learned from `train` (a `musicrec.learn.Playlists`) with
-    `config` (a `PlaylistConfig`), for `evaluate_playlists`. The default
+def playlist_methods(table: pa.Table, content: np.ndarray, train: learn.Playlists,
+                     config: learn.PlaylistConfig) -> dict[str, np.ndarray | SearchSpace]:
+    """The vectors of each method learned from `train` with `config`, for
+    `evaluate_playlists`. The default
     (`DEFAULT_PLAYLIST_METHOD`) is what a library built with these playlists recommends by;
     one more adds the hub correction a build without playlists makes (its penalty by exact
     search here), which a build with playlists leaves off (`BuildConfig.hub`)."""
-    from musicrec import learn
-
     space = learn.fit_playlists(train, config)
     mapping = learn.fit_cold_start(content, space, config.ridge_alpha)
     part = learn.playlist_part(content, space, mapping, config.mapped_prior)
@@ -302,7 +297,8 @@ PLAYLIST_METRICS = {
 def playlist_evaluation(table: pa.Table, ids: np.ndarray, content: np.ndarray,
                         playlists_path: str | Path, rng_seed: int = 0,
                         cold_share: float = 0.1, test_share: float = 0.2,
-                        config: Any = None, validation: bool = False) -> dict[str, Any]:
+                        config: learn.PlaylistConfig | None = None,
+                        validation: bool = False) -> dict[str, Any]:
     """Learn from one part of the playlists and score lists on the other, per method.
 
     Split as `playlist_split` does. Up to 3 seeds per held-out playlist; hit@10 against the
@@ -313,11 +309,9 @@ def playlist_evaluation(table: pa.Table, ids: np.ndarray, content: np.ndarray,
     Args:
         table: the catalogue table; ids: its track ids (n,); content: (n, d) content vectors
             (audio features and artist context), the library's vectors without playlists.
-        config: a `PlaylistConfig`; None for the defaults.
+        config: None for the defaults.
         validation: score a validation split of the training playlists instead (for tuning).
     """
-    from musicrec import learn
-
     playlists = learn.read_playlists(playlists_path, ids)
     train, test, held_songs = playlist_split(playlists, rng_seed, cold_share, test_share,
                                              validation)
