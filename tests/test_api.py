@@ -89,7 +89,8 @@ def column(lib: Library, name: str, ids: list[str]) -> np.ndarray:
 
 def test_recommendations_from_a_track(client: TestClient, small_library: Library) -> None:
     seed = small_library.tracks([5])[0]
-    body = ok(client, "/v1/recommendations", models.Recommendations, {"seed_tracks": seed["id"]})
+    body = ok(client, "/v1/recommendations", models.Recommendations,
+              {"seed_tracks": seed["id"], "musicrec": "true"})
     assert len(body["tracks"]) == 20  # Spotify's default limit
     assert seed["id"] not in track_ids(body)
     assert len(set(track_ids(body))) == 20
@@ -111,7 +112,7 @@ def test_every_kind_of_seed_together(client: TestClient, small_library: Library)
     family = small_library.families.families[1]
     body = ok(client, "/v1/recommendations", models.Recommendations, {
         "seed_tracks": f"{track['id']}, {other['id']}", "seed_artists": track["artist_ids"][0],
-        "seed_genres": f"0,{family.name}", "limit": 30})
+        "seed_genres": f"0,{family.name}", "limit": 30, "musicrec": "true"})
     assert [(s["type"], s["id"]) for s in body["seeds"]] == [
         ("TRACK", track["id"]), ("TRACK", other["id"]), ("ARTIST", track["artist_ids"][0]),
         ("GENRE", "0"), ("GENRE", family.name)]
@@ -178,7 +179,7 @@ def test_targets_pull_results_towards_them(client: TestClient, small_library: Li
     energies = {}
     for target in (0.1, 0.9):
         body = ok(client, "/v1/recommendations", models.Recommendations,
-                  {"seed_tracks": seed, "target_energy": target})
+                  {"seed_tracks": seed, "target_energy": target, "musicrec": "true"})
         energies[target] = column(small_library, "energy", track_ids(body)).mean()
         assert any("energy" in t["musicrec"]["explanation"] for t in body["tracks"])
     assert energies[0.9] > energies[0.1] + 0.1
@@ -286,10 +287,13 @@ def test_several_audio_features(client: TestClient, small_library: Library) -> N
 
 def test_artist_object(client: TestClient, small_library: Library) -> None:
     rec = small_library.tracks([0])[0]
-    body = ok(client, f"/v1/artists/{rec['artist_ids'][0]}", models.Artist)
+    body = ok(client, f"/v1/artists/{rec['artist_ids'][0]}", models.Artist, {"musicrec": "true"})
     assert body["name"] == rec["artists"][0] and body["type"] == "artist"
     assert rec["family_name"] in body["genres"] or len(body["genres"]) == 3
     assert body["musicrec"]["tracks"] >= 1
+    # no followers nor popularity in this catalogue: Spotify's neutral values, named
+    assert (body["followers"], body["popularity"]) == ({"href": None, "total": 0}, 0)
+    assert body["musicrec"]["unknown"] == ["followers", "popularity"]
 
 
 # --- search -----------------------------------------------------------------------------------
@@ -388,8 +392,11 @@ def test_schema_lists_every_parameter(client: TestClient) -> None:
     assert names("/v1/recommendations") >= {
         "seed_tracks", "seed_artists", "seed_genres", "limit", "market", *knobs}
     assert names("/v1/search") >= {"q", "type", "limit", "offset", "market"}
-    assert names("/v1/tracks") >= {"ids", "market"} and names("/v1/audio-features") == {"ids"}
-    assert names("/v1/tracks/{id}") >= {"id"} and names("/v1/audio-features/{id}") == {"id"}
+    extensions = {"musicrec", "x-musicrec"}  # the query parameter and the header
+    assert names("/v1/tracks") >= {"ids", "market"}
+    assert names("/v1/audio-features") == {"ids", *extensions}
+    assert names("/v1/tracks/{id}") >= {"id"}
+    assert names("/v1/audio-features/{id}") == {"id", *extensions}
     params = {p["name"]: p for p in schema["paths"]["/v1/recommendations"]["get"]["parameters"]}
     assert params["min_tempo"]["schema"] == {"type": "number", "minimum": 0, "maximum": 300}
     assert params["target_key"]["schema"]["type"] == "integer"
@@ -436,7 +443,7 @@ SEED = "SEED"  # replaced by a real track id
     ("/v1/search", {"q": "love", "type": "playlist"}, 400),
     ("/v1/search", {"q": "love", "type": "songs"}, 400),
     ("/v1/search", {"q": "love", "type": ","}, 400),
-    ("/v1/search", {"q": "love", "type": "track", "limit": 11}, 400),
+    ("/v1/search", {"q": "love", "type": "track", "limit": 51}, 400),
     ("/v1/search", {"q": "love", "type": "track", "offset": 991, "limit": 10}, 400),
     ("/v1/search", {"q": "x" * 251, "type": "track"}, 400),
     ("/v1/search", {"q": " ".join(["love"] * 13), "type": "track"}, 400),

@@ -1,12 +1,13 @@
-"""What every route shares: the library of the request, the JSON response, Spotify's paging
-object, the path parameters and the error responses they declare."""
+"""What every route shares: the library of the request, whether the answer carries musicrec's
+extensions, the JSON response, Spotify's paging object, the path parameters and the error
+responses they declare."""
 
 from __future__ import annotations
 
 import time
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Query, Request
+from fastapi import Depends, Header, Path, Query, Request
 from fastapi.responses import Response
 from starlette.datastructures import URL
 
@@ -60,7 +61,30 @@ async def current_library(request: Request) -> Library:
 Lib = Annotated[Library, Depends(current_library)]
 
 
+async def wants_extensions(
+    musicrec: Annotated[bool, Query(description=(
+        "true: add musicrec's `musicrec` member to the objects (stand-ins named, "
+        "explanations, families, ignored knobs); without it the answer is exactly Spotify's "
+        "shape."))] = False,
+    x_musicrec: Annotated[bool, Header(description="1: the same as `musicrec=true`.")] = False,
+) -> bool:
+    """The one rule for Spotify's endpoints: the `musicrec` member only when the client asks
+    for it, with `?musicrec=true` or the header `X-Musicrec: 1`; strict clients (tekore) warn
+    about every member they do not know. The `/v1/musicrec/` endpoints always carry it."""
+    return musicrec or x_musicrec
+
+
+async def spotify_shapes(request: Request, lib: Lib,
+                         extensions: Annotated[bool, Depends(wants_extensions)]) -> Shapes:
+    """Shapes for an answer of Spotify's endpoints (see `wants_extensions`)."""
+    return Shapes(lib, request.app.state.base, extensions=extensions)
+
+
+SpotifyShapes = Annotated[Shapes, Depends(spotify_shapes)]
+
+
 def shapes_for(request: Request, lib: Library) -> Shapes:
+    """Shapes for an answer of the `/v1/musicrec/` endpoints: the extensions always on."""
     return Shapes(lib, request.app.state.base)
 
 
@@ -71,11 +95,16 @@ def records_of(lib: Library, ids: list[str]) -> list[dict[str, Any] | None]:
     return [next(known) if r is not None else None for r in rows]
 
 
-def record_of(lib: Library, track_id: str) -> dict[str, Any]:
+def row_of(lib: Library, track_id: str) -> int:
+    """The row of a track id in the path; a 404 when it is not in the catalogue."""
     row = lib.row_of(track_id)
     if row is None:
         raise NotFoundError(f"track {track_id!r} is not in the catalogue")
-    return lib.tracks([row], TRACK_COLUMNS)[0]
+    return row
+
+
+def record_of(lib: Library, track_id: str) -> dict[str, Any]:
+    return lib.tracks([row_of(lib, track_id)], TRACK_COLUMNS)[0]
 
 
 TrackId = Annotated[str, Path(description="A Spotify track id.")]

@@ -4,7 +4,8 @@ Handlers build plain dicts (see `musicrec.api.spotify`) and send them as JSON wi
 them through these models, which keeps pydantic off the hot path; the tests and the
 schema-driven fuzz test check that every answer matches the model it is declared with.
 Field names and shapes follow Spotify's Web API reference; fields the catalogue cannot fill
-get the neutral values of `musicrec.api.spotify`.
+get the neutral values of `musicrec.api.spotify`. The `musicrec` members are there only on
+request (`?musicrec=true` or `X-Musicrec: 1`; see `musicrec.api.deps.wants_extensions`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ class ExternalUrls(_Strict):
 
 
 _UNKNOWN = Field(description="Fields holding a neutral stand-in, not catalogue data.")
+_EXTENSION = Field(None, description="musicrec's additions: only with `musicrec=true` or the "
+                   "header `X-Musicrec: 1` (always from the /v1/musicrec/ endpoints).")
 
 
 class Unknown(_Strict):
@@ -41,13 +44,21 @@ class SimplifiedArtist(_Strict):
 
 
 class ArtistExtra(_Strict):
+    unknown: list[str] = _UNKNOWN
     tracks: int = Field(description="Songs by this artist in the catalogue.")
 
 
+class Followers(_Strict):
+    href: None
+    total: int = Field(description="0: no catalogue has followers.")
+
+
 class Artist(SimplifiedArtist):
+    followers: Followers
     genres: list[str] = Field(description="The sound families of the artist's songs.")
     images: list[dict[str, str]]
-    musicrec: ArtistExtra
+    popularity: int = Field(description="The highest popularity of its songs (0: unknown).")
+    musicrec: ArtistExtra | None = _EXTENSION
 
 
 class SimplifiedAlbum(_Strict):
@@ -64,7 +75,7 @@ class SimplifiedAlbum(_Strict):
     release_date_precision: Literal["year", "month", "day"]
     artists: list[SimplifiedArtist]
     images: list[dict[str, str]]
-    musicrec: Unknown
+    musicrec: Unknown | None = _EXTENSION
 
 
 class _TrackBase(_Strict):
@@ -84,14 +95,14 @@ class _TrackBase(_Strict):
 
 
 class SimplifiedTrack(_TrackBase):
-    musicrec: Unknown
+    musicrec: Unknown | None = _EXTENSION
 
 
 class Track(_TrackBase):
-    popularity: int | None = Field(
-        None, description="Present only when the catalogue has popularity data.")
+    popularity: int = Field(description="The catalogue's (0: unknown).")
+    external_ids: dict[str, str] = Field(description="Empty: no catalogue keeps an ISRC.")
     album: SimplifiedAlbum
-    musicrec: Unknown
+    musicrec: Unknown | None = _EXTENSION
 
 
 class FamilyRef(_Strict):
@@ -109,7 +120,7 @@ class RecommendationExtra(_Strict):
 
 
 class RecommendedTrack(Track):
-    musicrec: RecommendationExtra  # type: ignore[assignment]
+    musicrec: RecommendationExtra | None = _EXTENSION  # type: ignore[assignment]
 
 
 class RecommendationSeed(_Strict):
@@ -129,7 +140,8 @@ class Ignored(_Strict):
 class Recommendations(_Strict):
     tracks: list[RecommendedTrack]
     seeds: list[RecommendationSeed]
-    musicrec: Ignored | None = None
+    musicrec: Ignored | None = Field(None, description="With `musicrec=true` (or the header "
+                                     "`X-Musicrec: 1`), when a knob was ignored.")
 
 
 class SeveralTracks(_Strict):
@@ -146,6 +158,8 @@ class AudioFeatures(_Strict):
     id: str
     uri: str
     track_href: str
+    analysis_url: str = Field(description="/v1/audio-analysis/{id}, which answers 404: a "
+                              "library has no audio analyses.")
     type: Literal["audio_features"]
     danceability: float
     energy: float
@@ -160,7 +174,7 @@ class AudioFeatures(_Strict):
     tempo: float
     duration_ms: int
     time_signature: int
-    musicrec: FeaturesExtra
+    musicrec: FeaturesExtra | None = _EXTENSION
 
 
 class SeveralAudioFeatures(_Strict):

@@ -7,15 +7,23 @@ Spotify's objects require, so one rule fills them:
 * a value the catalogue has is used as it is;
 * a value that can be derived from the catalogue is derived: an album's `total_tracks` is its
   number of songs in the catalogue, an album's id where the catalogue has none is
-  `derived_id("album", ...)` (see `musicrec.albums`), its `popularity` the highest of its songs';
+  `derived_id("album", ...)` (see `musicrec.albums`), its `popularity` the highest of its songs'
+  (and so is an artist's);
 * anything else gets a documented neutral value, and the object's `musicrec.unknown` lists the
   field, so a client can tell a stand-in from data: `track_number` and `disc_number` 1,
   `explicit` false, `time_signature` 4 (also when the catalogue's value is outside the spec's 3
   to 7, the value then in `musicrec.time_signature`), an album's `release_date` "0000"
   (precision "year", as Spotify itself answered for undated albums), its name the song's title
-  and `album_type` "single" when the song has no album, `label` "" and `popularity` 0;
+  and `album_type` "single" when the song has no album, `label` "" and `popularity` 0 (of a
+  track, album or artist), an artist's `followers` `{"href": null, "total": 0}`;
 * fields Spotify has since emptied are empty: `available_markets`, `images`, `copyrights`,
-  `external_ids` and `genres` of albums; `preview_url` null.
+  `external_ids` (no catalogue keeps an ISRC) and `genres` of albums; `preview_url` null;
+* `analysis_url` is this server's `/v1/audio-analysis/{id}`, which says why it has none.
+
+The `musicrec` member of each object (the stand-ins named, and what a recommendation or an
+artist adds) is there only when `Shapes` is made with `extensions=True`: always for the CLI and
+the `/v1/musicrec/` endpoints, on request for Spotify's (`musicrec.api.deps.wants_extensions`),
+so that a strict Spotify client gets exactly Spotify's objects.
 
 `href`s point at endpoints of this server under its configured public URL (never a request's
 `Host` header); `uri`s are `spotify:KIND:ID`; `external_urls.spotify` is given only for ids from
@@ -86,8 +94,10 @@ def shortest_floats(values: np.ndarray) -> list[Any]:
     return out.tolist()
 
 
-_AUDIO_FEATURE_FIELDS = ("id", "uri", "track_href", "type", *AUDIO_FEATURES, *_WHOLE_FEATURES,
-                         "time_signature", "musicrec")
+_AUDIO_FEATURE_FIELDS = ("id", "uri", "track_href", "analysis_url", "type", *AUDIO_FEATURES,
+                         *_WHOLE_FEATURES, "time_signature")
+# An artist's followers, which no catalogue has (one dict shared by every artist: never mutate).
+NO_FOLLOWERS = {"href": None, "total": 0}
 
 
 def _time_signatures(values: np.ndarray) -> tuple[list[int], list[dict[str, Any]]]:
@@ -123,13 +133,30 @@ def release_date_precision(date: str | None) -> str | None:
 
 
 class Shapes:
-    """Builds Spotify objects for one library, with hrefs under `base` (ends in "/")."""
+    """Builds Spotify objects for one library, with hrefs under `base` (ends in "/"); with
+    `extensions`, each object has its `musicrec` member (see the module's docstring)."""
 
-    def __init__(self, lib: Library, base: str):
+    def __init__(self, lib: Library, base: str, extensions: bool = True):
         self.lib = lib
         self.base = base
+        self.extensions = extensions
         self.albums = Albums.of(lib)
         self.has_popularity = lib.has_column("popularity")
+
+    def _extended(self, fields: dict[str, Any], unknown: list[str],
+                  **extra: Any) -> dict[str, Any]:
+        """`fields`, with the `musicrec` member (`unknown` and `extra`) when extensions are on."""
+        if self.extensions:
+            fields["musicrec"] = {"unknown": unknown, **extra}
+        return fields
+
+    def _highest_popularity(self, rows: np.ndarray) -> int | None:
+        """The highest known popularity of some songs (an album's, an artist's), or None."""
+        if not self.has_popularity:
+            return None
+        values = self.lib.numeric("popularity")[rows]
+        known = values[~np.isnan(values)]
+        return int(known.max()) if len(known) else None
 
     def _links(self, kind: str, item_id: str, external: bool = True) -> dict[str, Any]:
         path_id = _path_id(item_id)
@@ -150,17 +177,30 @@ class Shapes:
                 for a, n in zip(record["artist_ids"], record["artists"], strict=True)]
 
     def artist(self, artist_row: int) -> dict[str, Any]:
-        """A full artist object; `genres` are the sound families of its songs."""
-        found = self.lib.artist(artist_row)
-        return {**self.simple_artist(found["id"], found["name"]),
-                "genres": self.lib.artist_families(artist_row), "images": [],
-                "musicrec": {"tracks": found["tracks"]}}
+        """A full artist object; `genres` are the sound families of its songs, `popularity`
+        the highest of theirs."""
+        lib = self.lib
+        found = lib.artist(artist_row)
+        unknown = ["followers"]
+        popularity = self._highest_popularity(lib.rows_of_artist(artist_row))
+        if popularity is None:
+            popularity = 0
+            unknown.append("popularity")
+        fields = {**self.simple_artist(found["id"], found["name"]), "followers": NO_FOLLOWERS,
+                  "genres": lib.artist_families(artist_row), "images": [],
+                  "popularity": popularity}
+        return self._extended(fields, unknown, tracks=found["tracks"])
 
     # --- albums -----------------------------------------------------------------------------
 
     def simple_album(self, record: dict[str, Any], code: int | None = None,
                      artists: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         """The simplified album of a song (`record`, any song of the album)."""
+        return self._extended(*self._album_fields(record, code, artists))
+
+    def _album_fields(self, record: dict[str, Any], code: int | None,
+                      artists: list[dict[str, Any]] | None
+                      ) -> tuple[dict[str, Any], list[str]]:
         albums = self.albums
         if code is None:
             code = int(albums.code[record["row"]])
@@ -179,30 +219,26 @@ class Shapes:
         album_id = albums.id(code)
         if artists is None:
             artists = self.song_artists(record)[:1]
-        return {**self._links("album", album_id, external=bool(record.get("album_id"))),
-                "name": name, "album_type": album_type, "type": "album",
-                "total_tracks": albums.size(code), "available_markets": [],
-                "release_date": date, "release_date_precision": release_date_precision(date),
-                "artists": artists, "images": [], "musicrec": {"unknown": unknown}}
+        fields = {**self._links("album", album_id, external=bool(record.get("album_id"))),
+                  "name": name, "album_type": album_type, "type": "album",
+                  "total_tracks": albums.size(code), "available_markets": [],
+                  "release_date": date, "release_date_precision": release_date_precision(date),
+                  "artists": artists, "images": []}
+        return fields, unknown
 
     def album(self, code: int, tracks_page: dict[str, Any]) -> dict[str, Any]:
         """A full album object; `tracks_page` is the paging object of its first songs."""
-        lib, albums = self.lib, self.albums
-        first = lib.tracks([int(albums.first[code])])[0]
-        out = self.simple_album(first, code)
-        popularity = 0
-        if self.has_popularity:
-            values = lib.numeric("popularity")[albums.rows(code)]
-            known = values[~np.isnan(values)]
-            popularity = int(known.max()) if len(known) else 0
-            if not len(known):
-                out["musicrec"]["unknown"].append("popularity")
-        else:
-            out["musicrec"]["unknown"].append("popularity")
-        out["musicrec"]["unknown"].append("label")
-        out.update({"tracks": tracks_page, "copyrights": [], "external_ids": {}, "genres": [],
-                    "label": "", "popularity": popularity})
-        return out
+        albums = self.albums
+        first = self.lib.tracks([int(albums.first[code])])[0]
+        fields, unknown = self._album_fields(first, code, None)
+        popularity = self._highest_popularity(albums.rows(code))
+        if popularity is None:
+            popularity = 0
+            unknown.append("popularity")
+        unknown.append("label")
+        fields.update({"tracks": tracks_page, "copyrights": [], "external_ids": {},
+                       "genres": [], "label": "", "popularity": popularity})
+        return self._extended(fields, unknown)
 
     # --- tracks -----------------------------------------------------------------------------
 
@@ -227,29 +263,30 @@ class Shapes:
                   "preview_url": None, "artists": artists}
         return fields, unknown
 
-    def track(self, record: dict[str, Any], extra: dict[str, Any] | None = None
-              ) -> dict[str, Any]:
+    def track(self, record: dict[str, Any], **extra: Any) -> dict[str, Any]:
         """A full track object from a `Library.tracks` record; `extra` joins `musicrec`."""
         artists = self.song_artists(record)
         fields, unknown = self._track_fields(record, artists)
         fields["album"] = self.simple_album(record, artists=artists[:1])
-        if record.get("popularity") is not None:
-            fields["popularity"] = record["popularity"]
-        fields["musicrec"] = {"unknown": unknown, **(extra or {})}
-        return fields
+        popularity = record.get("popularity")
+        if popularity is None:
+            popularity = 0
+            unknown.append("popularity")
+        fields["popularity"] = popularity
+        fields["external_ids"] = {}
+        return self._extended(fields, unknown, **extra)
 
     def simple_track(self, record: dict[str, Any]) -> dict[str, Any]:
         """A simplified track object (no album, no popularity), as in an album's tracks."""
-        fields, unknown = self._track_fields(record, self.song_artists(record))
-        fields["musicrec"] = {"unknown": unknown}
-        return fields
+        return self._extended(*self._track_fields(record, self.song_artists(record)))
 
     def recommended_track(self, rec: Recommendation) -> dict[str, Any]:
         """A track object plus our `musicrec` fields: score, the seed it came from and why."""
-        return self.track(rec.track, {
-            "score": rec.score, "similarity": rec.similarity, "seed": rec.seed,
-            "explanation": rec.explanation,
-            "family": {"id": rec.track["family"], "name": rec.track["family_name"]}})
+        if not self.extensions:
+            return self.track(rec.track)
+        return self.track(rec.track, score=rec.score, similarity=rec.similarity, seed=rec.seed,
+                          explanation=rec.explanation,
+                          family={"id": rec.track["family"], "name": rec.track["family_name"]})
 
     def audio_features(self, ids: Sequence[str], rows: Sequence[int]) -> list[dict[str, Any]]:
         """Audio features objects of the songs at `rows`, whose ids are `ids` (looked up
@@ -257,7 +294,6 @@ class Shapes:
 
         Each field is made for all songs at once, from the cached float32 columns, and each
         object is zipped from them: 100 ids took 1.76 ms through whole records.
-        No `analysis_url`: this server has no audio analysis endpoint (the field is optional).
         """
         lib, at, base = self.lib, np.asarray(rows, dtype=np.int64), self.base
         # All float features in one pass: shortest_floats costs about the same for 9 columns
@@ -265,13 +301,19 @@ class Shapes:
         floats = shortest_floats(np.vstack([lib.numeric(n)[at] for n in AUDIO_FEATURES]))
         whole = [lib.numeric(n)[at].astype(np.int64).tolist()
                  for n in _WHOLE_FEATURES]
+        signatures, extensions = _time_signatures(
+            lib.numeric("time_signature")[at] if lib.has_column("time_signature")
+            else np.full(len(at), np.nan, dtype=np.float32))
+        paths = [_path_id(i) for i in ids]
         columns = [ids, [f"spotify:track:{i}" for i in ids],
-                   [f"{base}v1/tracks/{_path_id(i)}" for i in ids], ["audio_features"] * len(at),
-                   *floats, *whole, *_time_signatures(
-                       lib.numeric("time_signature")[at] if lib.has_column("time_signature")
-                       else np.full(len(at), np.nan, dtype=np.float32))]
-        return [dict(zip(_AUDIO_FEATURE_FIELDS, values, strict=True))
-                for values in zip(*columns, strict=True)]
+                   [f"{base}v1/tracks/{p}" for p in paths],
+                   [f"{base}v1/audio-analysis/{p}" for p in paths], ["audio_features"] * len(at),
+                   *floats, *whole, signatures]
+        fields = _AUDIO_FEATURE_FIELDS
+        if self.extensions:
+            columns.append(extensions)
+            fields = (*fields, "musicrec")
+        return [dict(zip(fields, values, strict=True)) for values in zip(*columns, strict=True)]
 
     def seed(self, seed: SeedInfo) -> dict[str, Any]:
         """A recommendation seed. Nothing is relinked here, so the last two sizes agree; a

@@ -12,10 +12,9 @@ from musicrec.api.deps import (
     ERRORS,
     JSON,
     AlbumId,
-    Lib,
     Market,
+    SpotifyShapes,
     paging,
-    shapes_for,
 )
 from musicrec.api.params import OffsetQuery, id_list
 from musicrec.api.spotify import Shapes
@@ -55,17 +54,16 @@ def _full_album(request: Request, shapes: Shapes, code: int) -> dict[str, Any]:
 
 
 @router.get("/albums/{id}", response_model=models.Album, summary="One album")
-async def album(request: Request, lib: Lib, id: AlbumId, market: Market = None) -> JSON:
-    shapes = shapes_for(request, lib)
+async def album(request: Request, shapes: SpotifyShapes, id: AlbumId,
+                market: Market = None) -> JSON:
     return JSON(_full_album(request, shapes, _album_code(shapes.albums, id)))
 
 
 @router.get("/albums", response_model=models.SeveralAlbums,
             summary="Several albums (null for unknown ids)")
 @router.get("/albums/", include_in_schema=False)
-async def several_albums(request: Request, lib: Lib, ids: Annotated[str, Query(
+async def several_albums(request: Request, shapes: SpotifyShapes, ids: Annotated[str, Query(
         description="Comma-separated album ids (up to 20).")], market: Market = None) -> JSON:
-    shapes = shapes_for(request, lib)
     codes = [shapes.albums.code_of(i) for i in id_list(ids, "ids", MAX_ALBUM_IDS)]
     return JSON({"albums": [_full_album(request, shapes, c) if c is not None else None
                             for c in codes]})
@@ -73,8 +71,8 @@ async def several_albums(request: Request, lib: Lib, ids: Annotated[str, Query(
 
 @router.get("/albums/{id}/tracks", response_model=models.AlbumTracks,
             summary="An album's tracks, in catalogue order")
-async def album_tracks(request: Request, lib: Lib, id: AlbumId, market: Market = None,
-                 limit: Annotated[int, Query(ge=1, le=50)] = 20,
-                 offset: OffsetQuery = 0) -> JSON:
-    shapes = shapes_for(request, lib)
+async def album_tracks(request: Request, shapes: SpotifyShapes, id: AlbumId,
+                       market: Market = None,
+                       limit: Annotated[int, Query(ge=1, le=ALBUM_TRACKS_IN_ALBUM)] = 20,
+                       offset: OffsetQuery = 0) -> JSON:
     return JSON(_album_tracks(request, shapes, _album_code(shapes.albums, id), offset, limit))

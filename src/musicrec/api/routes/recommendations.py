@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
 from musicrec.api import models
 from musicrec.api.deps import (
@@ -12,7 +12,7 @@ from musicrec.api.deps import (
     JSON,
     Lib,
     Market,
-    shapes_for,
+    SpotifyShapes,
 )
 from musicrec.api.params import KNOB_PARAMETERS, split_ids, tuning
 from musicrec.api.spotify import TRACK_COLUMNS
@@ -30,7 +30,7 @@ router = APIRouter(prefix="/v1", responses=ERRORS)
             summary="Recommendations from seeds, targets and filters",
             openapi_extra={"parameters": KNOB_PARAMETERS})
 async def recommendations(
-    request: Request, lib: Lib, knobs: Annotated[Knobs, Depends(tuning)],
+    lib: Lib, shapes: SpotifyShapes, knobs: Annotated[Knobs, Depends(tuning)],
     seed_artists: Annotated[str | None, Query(
         description="Comma-separated artist ids. 1 to 5 seeds in total, of all kinds.")] = None,
     seed_genres: Annotated[str | None, Query(
@@ -42,11 +42,12 @@ async def recommendations(
     limit: Annotated[int, Query(ge=1, le=100, description="Number of songs.")] = 20,
     market: Market = None,
 ) -> JSON:
-    """Songs like the seeds, each found from one seed and explained in `musicrec`.
+    """Songs like the seeds, each found from one seed and explained in `musicrec` (with
+    `musicrec=true`).
 
     Knobs on `time_signature` are accepted and ignored on a catalogue without time
-    signatures (listed in the answer's `musicrec.ignored`); other knobs on an attribute the
-    catalogue lacks are a 400.
+    signatures (listed in the answer's `musicrec.ignored`, with `musicrec=true`); other knobs on
+    an attribute the catalogue lacks are a 400.
     """
     genres = split_ids(seed_genres)
     for genre in genres:
@@ -65,10 +66,9 @@ async def recommendations(
         seed_tracks=split_ids(seed_tracks), seed_artists=split_ids(seed_artists),
         seed_genres=genres, limit=limit, target=knobs.target, min=knobs.min, max=knobs.max),
         columns=TRACK_COLUMNS)
-    shapes = shapes_for(request, lib)
     body: dict[str, Any] = {"tracks": [shapes.recommended_track(r) for r in result.tracks],
                             "seeds": [shapes.seed(s) for s in result.seeds]}
-    if ignored:
+    if ignored and shapes.extensions:
         body["musicrec"] = {"ignored": ignored}
     return JSON(body)
 

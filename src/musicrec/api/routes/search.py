@@ -13,16 +13,17 @@ from musicrec.api.deps import (
     JSON,
     Lib,
     Market,
+    SpotifyShapes,
     paging,
-    shapes_for,
 )
 from musicrec.api.params import split_ids
 from musicrec.errors import InvalidQueryError
 
-# Search, as Spotify's current reference has it: limit 1-10 (default 5), offset + limit at most
-# 1,000. The query is bounded too: each word costs a fuzzy match over the vocabulary (a 6,000-word
-# query took 34 s of CPU), so at most MAX_QUERY_WORDS words and MAX_QUERY_CHARS characters.
-MAX_SEARCH_LIMIT = 10
+# Search: limit 1-50, as Spotify's classic API had it (its current reference: 1-10), the
+# default 5 of its current reference; offset + limit at most 1,000. The query is bounded too:
+# each word costs a fuzzy match over the vocabulary (a 6,000-word query took 34 s of CPU), so
+# at most MAX_QUERY_WORDS words and MAX_QUERY_CHARS characters.
+MAX_SEARCH_LIMIT = 50
 
 DEFAULT_SEARCH_LIMIT = 5
 
@@ -86,7 +87,7 @@ class _AlbumDocs:
 @router.get("/search", response_model=models.SearchResults, response_model_exclude_none=True,
             summary="Search tracks, artists and albums by title and artist name")
 async def search(
-    request: Request, lib: Lib,
+    request: Request, lib: Lib, shapes: SpotifyShapes,
     q: Annotated[str, Query(description="Words of a title, album and/or artist (at most "
                                         f"{MAX_QUERY_WORDS} words, {MAX_QUERY_CHARS} "
                                         "characters); typos and unfinished words are fine. "
@@ -107,7 +108,6 @@ async def search(
     query = _search_query(q)
     # Ranked in whole blocks, so the next page does not re-rank the items already shown.
     window = -(-(offset + limit) // SEARCH_BLOCK) * SEARCH_BLOCK
-    shapes = shapes_for(request, lib)
     out: dict[str, Any] = {}
     if "track" in kinds:
         songs = lib.search(query, window)
