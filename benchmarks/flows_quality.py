@@ -36,6 +36,7 @@ import pandas as pd
 
 from musicrec import flows
 from musicrec.library import Library
+from musicrec.radio import RadioState, radio_next
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
@@ -155,9 +156,9 @@ def radio(lib: Library, stations: int = 50, songs: int = 50) -> dict[str, object
     rng = np.random.default_rng(2)
     artists, seconds = [], []
     for seed in rng.choice(len(lib), stations, replace=False):
-        state = flows.RadioState([int(seed)])
+        state = RadioState([int(seed)])
         t0 = time.perf_counter()
-        rows = flows.radio_next(lib, state, songs)
+        rows = radio_next(lib, state, songs)
         seconds.append(time.perf_counter() - t0)
         artists.append(len(set(lib.primary_artist[rows].tolist())))
     return {"stations": stations, "songs": songs, "distinct_artists_min": int(min(artists)),

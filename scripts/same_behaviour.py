@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 VOLATILE = ("created", "stage_seconds", "musicrec_version", "files")
 # Where the work happens, the same for every run: paths end up in reports (rejected.csv).
 WORK = Path(tempfile.gettempdir()) / "musicrec-same-behaviour"
-# A radio cursor's keyed digest depends on the build's time (`flows.library_key`).
+# A radio cursor's keyed digest depends on the build's time (`radio.library_key`).
 _CLI = 'from musicrec.cli import app; app(prog_name="musicrec")'
 _CURSOR_DIGEST = re.compile(r'("cursor": ")[A-Za-z0-9_-]{16}')
 CLI = [

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musicrec import flows
+from musicrec import flows, radio
 from musicrec.errors import InvalidQueryError, NotFoundError
-from musicrec.flows import ContinueRequest, JourneyRequest, RadioState
+from musicrec.flows import ContinueRequest, JourneyRequest
+from musicrec.radio import RadioState
 from musicrec.library import Library
 
 
@@ -133,7 +134,7 @@ def test_journey_errors(small_library: Library) -> None:
         flows.parse(JourneyRequest, **{"from": a, "to": "b", "length": 2})
     with pytest.raises(NotFoundError, match="'nope' is not in the library"):
         flows.journey(small_library, JourneyRequest(**{"from": a, "to": "nope"}))
-    with pytest.raises(InvalidQueryError, match="too few songs pass"):
+    with pytest.raises(InvalidQueryError, match="no song is left once the filters"):
         flows.journey(small_library, flows.parse(
             JourneyRequest, **{"from": a, "to": ids(small_library, [2])[0], "length": 20,
                                "min": {"energy": 1.0}}))
@@ -144,22 +145,22 @@ def test_journey_errors(small_library: Library) -> None:
 def test_radio_never_repeats_and_avoids_recent_artists(small_library: Library) -> None:
     lib = small_library
     state = RadioState([5, 9])
-    first = flows.radio_next(lib, state, 40)
-    more = flows.radio_next(lib, state, 40)
+    first = radio.radio_next(lib, state, 40)
+    more = radio.radio_next(lib, state, 40)
     played = first + more
     assert state.played == played and len(set(played)) == 80
     assert not {5, 9} & set(played)
     artists = lib.primary_artist[played].tolist()
     seed_artists = set(lib.primary_artist[[5, 9]].tolist())
     for i, artist in enumerate(artists):
-        assert artist not in artists[max(0, i - flows.RECENT_ARTISTS):i]
+        assert artist not in artists[max(0, i - radio.RECENT_ARTISTS):i]
         assert artist not in seed_artists
 
 
 def test_radio_stays_near_its_seeds_and_moves(small_library: Library) -> None:
     lib = small_library
     v = np.asarray(lib.vectors)
-    played = flows.radio_next(lib, RadioState([100]), 30)
+    played = radio.radio_next(lib, RadioState([100]), 30)
     near = v[played] @ v[100]
     random = v[np.random.default_rng(0).choice(len(lib), 300)] @ v[100]
     assert near.mean() > np.quantile(random, 0.8)
@@ -172,46 +173,48 @@ def test_radio_learns_from_likes_and_skips(small_library: Library,
     lib = small_library
     v = np.asarray(lib.vectors)
     state = RadioState([int(rng.integers(len(lib)))])
-    played = flows.radio_next(lib, state, 10)
+    played = radio.radio_next(lib, state, 10)
     liked, skipped = played[0], played[1]
     state.feedback(liked=[liked], skipped=[skipped])
-    after = flows.radio_next(lib, state, 15)
+    after = radio.radio_next(lib, state, 15)
     plain = RadioState(list(state.seeds), played=list(played))
-    control = flows.radio_next(lib, plain, 15)
+    control = radio.radio_next(lib, plain, 15)
     assert (v[after] @ v[liked]).mean() > (v[control] @ v[liked]).mean()
     assert (v[after] @ v[skipped]).mean() < (v[control] @ v[skipped]).mean()
     assert lib.primary_artist[skipped] not in set(lib.primary_artist[after].tolist())
 
 
 def test_radio_is_deterministic(small_library: Library) -> None:
-    assert flows.radio_next(small_library, RadioState([3]), 10) == \
-        flows.radio_next(small_library, RadioState([3]), 10)
+    assert radio.radio_next(small_library, RadioState([3]), 10) == \
+        radio.radio_next(small_library, RadioState([3]), 10)
 
 
 def test_cursor_round_trips_and_refuses_tampering(small_library: Library) -> None:
     lib = small_library
-    key = flows.library_key(lib)
+    key = radio.library_key(lib)
     state = RadioState([1, 2, 3])
-    flows.radio_next(lib, state, 25)
+    radio.radio_next(lib, state, 25)
     state.feedback(liked=[state.played[0]], skipped=[state.played[3]])
-    cursor = flows.encode_cursor(state, key)
+    cursor = radio.encode_cursor(state, key)
     assert len(cursor) < 400 and cursor.isascii()
-    assert flows.decode_cursor(cursor, key, len(lib)) == state
+    assert radio.decode_cursor(cursor, key, lib) == state
     bad = [cursor[:-3], cursor[:10] + ("A" if cursor[10] != "A" else "B") + cursor[11:],
-           "", "!!!!", "a" * 50_000, flows.encode_cursor(state, b"another library")]
+           "", "!!!!", "a" * 50_000, radio.encode_cursor(state, b"another library")]
     for text in bad:
         with pytest.raises(InvalidQueryError, match="radio cursor is not valid"):
-            flows.decode_cursor(text, key, len(lib))
+            radio.decode_cursor(text, key, lib)
     # Well signed but naming rows the library lacks (a smaller library with the same key).
-    with pytest.raises(InvalidQueryError, match="radio cursor is not valid"):
-        flows.decode_cursor(cursor, key, 2)
+    for beyond in (RadioState([1], played=[len(lib)]),
+                   RadioState([1], excluded_artists=[lib.artists.num_rows])):
+        with pytest.raises(InvalidQueryError, match="radio cursor is not valid"):
+            radio.decode_cursor(radio.encode_cursor(beyond, key), key, lib)
 
 
 def test_cursor_stays_compact_for_long_sessions(small_library: Library) -> None:
     state = RadioState([1], played=list(range(10, 2010)))
-    cursor = flows.encode_cursor(state, b"k")
+    cursor = radio.encode_cursor(state, b"k")
     assert len(cursor) < 12_000
-    assert flows.decode_cursor(cursor, b"k", len(small_library)).played == state.played
+    assert radio.decode_cursor(cursor, b"k", small_library).played == state.played
 
 
 def test_radio_seed_count_is_checked() -> None:
@@ -234,6 +237,6 @@ def test_radio_on_the_real_songs_covers_40_artists(real_30k: Path,
     lib = Library.open(path)
     rng = np.random.default_rng(3)
     for seed in rng.choice(len(lib), 10, replace=False):
-        played = flows.radio_next(lib, RadioState([int(seed)]), 50)
+        played = radio.radio_next(lib, RadioState([int(seed)]), 50)
         assert len(played) == 50
         assert len(set(lib.primary_artist[played].tolist())) >= 40

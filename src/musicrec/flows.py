@@ -1,34 +1,31 @@
-"""Flows built on the recommender: continue a playlist, journeys between two songs, radio.
+"""Flows built on the recommender: continue a playlist, journeys between two songs.
 
 Each flow is one function over an opened library, taking a validated request model shared by
 the CLI, the API and the app, and returning catalogue rows:
 
     continue_playlist(lib, rows, ContinueRequest)  -> rows   songs that fit a whole playlist
     journey(lib, JourneyRequest)                    -> rows   FROM, smooth steps, TO
-    radio_next(lib, RadioState, count, ...)         -> rows   the next songs of a station
 
-A radio station's whole state (seeds, songs played, likes and skips) travels in an opaque
-cursor (`encode_cursor` / `decode_cursor`), so a server needs no session store.
+(the radio is in `musicrec.radio`). Every flow leaves out the artists and albums its request
+excludes, and puts its songs in the order asked for (`musicrec.sequence`: smooth transitions
+by default), keeping an artist window.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-import struct
-import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from musicrec import sequence
+from musicrec.albums import Albums
 from musicrec.errors import InvalidQueryError, NotFoundError
 from musicrec.filters import Where
 from musicrec.playlist_files import track_id_of
-from musicrec.request import MAX_SEEDS, RecommendRequest, first_error
+from musicrec.request import RecommendRequest, first_error
+from musicrec.sequence import Order
 
 if TYPE_CHECKING:
     from musicrec.library import Library
@@ -38,12 +35,67 @@ MIN_PLAYLIST = 1
 MAX_PLAYLIST = 500
 MAX_ADD = 100
 MAX_JOURNEY = 100
+MAX_EXCLUDED = 50  # artists, and albums, a request (or a station) leaves out
+MAX_GAP = 200
+GAP_HELP = "After a song, its artist is not played again for this many songs (0: no window)."
 
 
-class Filters(BaseModel):
-    """Hard filters of a flow, with `RecommendRequest`'s names and checks."""
+class Exclusions(BaseModel):
+    """Artists and albums a flow leaves out."""
 
     model_config = ConfigDict(extra="forbid")
+
+    exclude_artists: list[str] = Field(default_factory=list, max_length=MAX_EXCLUDED,
+                                       description="Artists to leave out, by id or exact name: "
+                                                   "no song they appear on.")
+    exclude_albums: list[str] = Field(default_factory=list, max_length=MAX_EXCLUDED,
+                                      description="Albums to leave out, by id.")
+
+    def resolved(self, lib: Library) -> tuple[list[int], list[int]]:
+        """(artist rows, album codes) of the exclusions.
+
+        Raises:
+            NotFoundError: an artist or album that is not in the library.
+        """
+        return ([_artist_row(lib, text) for text in self.exclude_artists],
+                [_album_code(lib, text) for text in self.exclude_albums])
+
+
+def _artist_row(lib: Library, text: str) -> int:
+    """An artist by id, or by exact name (letter case aside)."""
+    row = lib.artist_row_of(text.strip())
+    if row is None:
+        hits = lib.search_artists(text, 1).items
+        if hits and hits[0]["name"].casefold() == text.strip().casefold():
+            row = lib.artist_row_of(hits[0]["id"])
+    if row is None:
+        raise NotFoundError(f"artist {text!r} is not in the library (give its id or its "
+                            "exact name)")
+    return row
+
+
+def _album_code(lib: Library, album_id: str) -> int:
+    code = Albums.of(lib).code_of(album_id.strip())
+    if code is None:
+        raise NotFoundError(f"album {album_id!r} is not in the library")
+    return code
+
+
+def excluded_songs(lib: Library, artists: Sequence[int], albums: Sequence[int]
+                   ) -> np.ndarray | None:
+    """bool (n,): the songs of these artists (any credit) and albums; None for none."""
+    if not artists and not albums:
+        return None
+    out = np.zeros(len(lib), dtype=bool)
+    for artist in artists:
+        out[lib.rows_of_artist(artist)] = True
+    for album in albums:
+        out[Albums.of(lib).rows(album)] = True
+    return out
+
+
+class Filters(Exclusions):
+    """Hard filters of a flow, with `RecommendRequest`'s names and checks, and exclusions."""
 
     min: dict[str, float] = Field(default_factory=dict)
     max: dict[str, float] = Field(default_factory=dict)
@@ -55,13 +107,22 @@ class Filters(BaseModel):
 
         Raises:
             InvalidQueryError: an unknown feature, a value out of range, min above max, or a
-                column this library lacks (checked as the recommender checks them).
+                column this library lacks (checked as the recommender checks them); no song
+                left.
+            NotFoundError: an excluded artist or album that is not in the library.
         """
         req = RecommendRequest.parse(seed_tracks=[seed_id], min=self.min, max=self.max,
                                      explicit=self.explicit)
         rec = lib.recommender()
         rec.check_columns(req)
-        return rec.filter_mask(req), Where.of(req)
+        mask, where = rec.filter_mask(req), Where.of(req)
+        excluded = excluded_songs(lib, *self.resolved(lib))
+        if excluded is not None:
+            # No index holds the exclusions as columns: each applies the mask itself.
+            mask, where = (~excluded if mask is None else mask & ~excluded), None
+        if mask is not None and not mask.any():
+            raise InvalidQueryError("no song is left once the filters and exclusions apply")
+        return mask, where
 
 
 class ContinueRequest(Filters):
@@ -69,6 +130,8 @@ class ContinueRequest(Filters):
 
     count: int = Field(20, ge=1, le=MAX_ADD)
     max_per_artist: int | None = Field(2, ge=1)
+    artist_gap: int = Field(1, ge=0, le=MAX_GAP, description=GAP_HELP)
+    order: Order = sequence.DEFAULT_ORDER
 
 
 class JourneyRequest(Filters):
@@ -77,6 +140,7 @@ class JourneyRequest(Filters):
     start: str = Field(alias="from")
     end: str = Field(alias="to")
     length: int = Field(12, ge=3, le=MAX_JOURNEY)
+    order: Order = sequence.DEFAULT_ORDER
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     @model_validator(mode="after")
@@ -123,14 +187,15 @@ MAX_POOL = 4000
 
 def continue_playlist(lib: Library, rows: Sequence[int], req: ContinueRequest,
                       spread: bool = True) -> list[int]:
-    """Songs that fit a playlist: `req.count` rows, best first.
+    """Songs that fit a playlist: `req.count` rows, in `req.order`.
 
     The playlist's songs are grouped into a few sound clusters (spherical k-means); the
     additions are shared among the clusters in proportion to their sizes, and within each
     cluster ranked by a kernel density over all the playlist's songs, so a playlist of half
     ballads and half rock gets both, rather than songs like its average (which sound like
     neither). No song of the playlist, no other version of one, at most `max_per_artist`
-    songs by one artist, and every filter respected.
+    songs by one artist, every filter and exclusion respected; then put in `req.order` after
+    the playlist's last song (`musicrec.sequence`), keeping the artist window.
 
     Args:
         rows: the playlist's library rows, 1 to 500 distinct.
@@ -138,7 +203,8 @@ def continue_playlist(lib: Library, rows: Sequence[int], req: ContinueRequest,
             the benchmark).
 
     Raises:
-        InvalidQueryError: too few or too many songs, or bad filters.
+        InvalidQueryError: too few or too many songs, bad filters, or no song left.
+        NotFoundError: an excluded artist or album that is not in the library.
     """
     playlist = np.unique(np.asarray(rows, dtype=np.int64))
     if not MIN_PLAYLIST <= len(playlist) <= MAX_PLAYLIST:
@@ -147,23 +213,31 @@ def continue_playlist(lib: Library, rows: Sequence[int], req: ContinueRequest,
     mask, where = req.allowed(lib, str(lib.tracks([int(playlist[0])])[0]["id"]))
     vectors = np.asarray(lib.vectors[playlist], dtype=np.float32)
     centres, assignment = _spherical_kmeans(vectors, _cluster_count(len(playlist)))
+    mix, count = sequence.Mix.of(lib), sequence.pool_size(req.order, req.count)
     depth = 1
     while True:
-        picked = _continue(lib, playlist, vectors, centres, assignment, req, mask, where,
-                           spread, depth)
-        # The artist cap and the versions can use up the candidates: look further first.
-        if len(picked) >= req.count or depth >= 16:
-            return picked
+        picked = _continue(lib, playlist, vectors, centres, assignment, req, count, mask,
+                           where, spread, depth)
+        ordered = sequence.arrange(mix, picked, req.count, req.order, before=rows,
+                                   artists=lib.primary_artist, gap=req.artist_gap)
+        # The artist cap, the versions and the window can use up the candidates: look further.
+        if len(ordered) >= req.count or depth >= 16:
+            break
         depth *= 4
+    if not ordered:
+        raise InvalidQueryError("no song is left to add once the filters and exclusions apply")
+    return ordered
 
 
 def _continue(lib: Library, playlist: np.ndarray, vectors: np.ndarray, centres: np.ndarray,
-              assignment: np.ndarray, req: ContinueRequest, mask: np.ndarray | None,
-              where: Where | None, spread: bool, depth: int) -> list[int]:
-    per_song = min(MAX_POOL, depth * max(PER_SONG, -(-req.count * 3 // len(playlist))))
+              assignment: np.ndarray, req: ContinueRequest, count: int,
+              mask: np.ndarray | None, where: Where | None, spread: bool,
+              depth: int) -> list[int]:
+    """`count` songs for the playlist, best first."""
+    per_song = min(MAX_POOL, depth * max(PER_SONG, -(-count * 3 // len(playlist))))
     ids, _ = lib.index.search(np.vstack([vectors, centres]), per_song, allowed=mask,
                               where=where)
-    more, _ = lib.index.search(centres, min(MAX_POOL, depth * (PER_CENTRE * req.count + 20)),
+    more, _ = lib.index.search(centres, min(MAX_POOL, depth * (PER_CENTRE * count + 20)),
                                allowed=mask, where=where)
     cand = np.unique(np.concatenate([ids.ravel(), more.ravel()]))
     cand = cand[cand >= 0]
@@ -177,14 +251,14 @@ def _continue(lib: Library, playlist: np.ndarray, vectors: np.ndarray, centres: 
     cand, cv, score = cand[order], cv[order], score[order]
     taken = _Cap(req.max_per_artist, lib.primary_artist, versions)
     if not spread or len(centres) == 1:
-        return taken.fill(cand, req.count)
+        return taken.fill(cand, count)
     cluster = np.argmax(cv @ centres.T, axis=1)
-    quota = _quotas(np.bincount(assignment, minlength=len(centres)), req.count)
+    quota = _quotas(np.bincount(assignment, minlength=len(centres)), count)
     picked: list[int] = []
     for c in np.argsort(-quota, kind="stable"):
         picked += taken.fill(cand[cluster == c], int(quota[c]))
     # A cluster with too few candidates leaves places: fill them in density order.
-    picked += taken.fill(cand, req.count - len(picked))
+    picked += taken.fill(cand, count - len(picked))
     by_score = {int(r): i for i, r in enumerate(cand)}
     return sorted(picked, key=by_score.__getitem__)
 
@@ -274,20 +348,25 @@ MIN_STEP_ARTISTS = 3
 # the proportional part, 31 of 2,200 steps (200 journeys) went slightly backwards; with the
 # fixed part 11, where no nearer candidate was left.
 BACKWARDS = 1.0
+# Weight of a transition's cost (`musicrec.sequence.Mix.cost`) in a smooth journey's steps.
+JOURNEY_MIX = 0.05
 
 
 def journey(lib: Library, req: JourneyRequest) -> list[int]:
     """`req.length` rows from `req.start` to `req.end`: each step close to the last, nearer
     the destination than the one before, never the same artist twice in a row, no song (or
-    other version of one) twice, and the songs between the ends inside the filters.
+    other version of one) twice, and the songs between the ends inside the filters and
+    exclusions.
 
     The steps are chosen together, not one at a time: each step has candidates near its
     point on the great circle from start to end (slerp), split so that no song is a candidate
     for two steps, and a Viterbi pass picks the path with the least total step distance plus
-    distance from the circle, with the rules as large penalties.
+    distance from the circle, with the rules as large penalties; ordered `smooth`, plus the
+    cost of each transition (`musicrec.sequence`). The other orders but `relevance` then
+    re-order the songs between the ends.
 
     Raises:
-        NotFoundError: an end that is not in the library.
+        NotFoundError: an end, or an excluded artist or album, that is not in the library.
         InvalidQueryError: bad filters, or fewer allowed songs than steps.
     """
     a, b = rows_of_ids(lib, [req.start, req.end])
@@ -295,6 +374,22 @@ def journey(lib: Library, req: JourneyRequest) -> list[int]:
     va, vb = (np.asarray(lib.vectors[r], dtype=np.float32) for r in (a, b))
     inner = req.length - 2
     points = _slerp(va, vb, np.arange(1, inner + 1) / (inner + 1))
+    steps = _journey_steps(lib, a, b, points, mask, where)
+    if not all(len(s) for s in steps):
+        raise InvalidQueryError(f"too few songs pass the filters for a journey of "
+                                f"{req.length} songs")
+    mix = sequence.Mix.of(lib)
+    smooth = req.order == "smooth" and mix.reads("smooth")
+    path = _viterbi(lib, a, b, steps, points, mix if smooth else None)
+    if req.order not in ("smooth", "relevance"):
+        path = sequence.arrange(mix, path, inner, req.order, before=[a], after=b,
+                                artists=lib.primary_artist, gap=1)
+    return [a, *path, b]
+
+
+def _journey_steps(lib: Library, a: int, b: int, points: np.ndarray, mask: np.ndarray | None,
+                   where: Where | None) -> list[np.ndarray]:
+    """Each step's candidate rows, none a candidate for two steps (`_disjoint`)."""
     versions, artists = lib.version_key, lib.primary_artist
     k = JOURNEY_CANDIDATES
     while True:
@@ -304,41 +399,41 @@ def journey(lib: Library, req: JourneyRequest) -> list[int]:
         # own artist: look further until every step offers a few artists to alternate.
         varied = all(len(np.unique(artists[s])) >= MIN_STEP_ARTISTS for s in steps)
         if (all(len(s) for s in steps) and varied) or k >= min(len(lib), 4000):
-            break
+            return steps
         k *= 4
-    if not all(len(s) for s in steps):
-        raise InvalidQueryError(f"too few songs pass the filters for a journey of "
-                                f"{req.length} songs")
-    vecs = [np.asarray(lib.vectors[s], dtype=np.float32) for s in steps]
-    to_end = [v @ vb for v in vecs]
-    # Viterbi: cost[i][j] is the cheapest path from the start to candidate j of step i.
-    prev_vec, prev_art, prev_end = va[None, :], np.array([artists[a]]), np.array([va @ vb])
-    cost = np.zeros(1)
+
+
+def _viterbi(lib: Library, a: int, b: int, steps: list[np.ndarray], points: np.ndarray,
+             mix: sequence.Mix | None) -> list[int]:
+    """The cheapest path from `a` through one candidate of each step to `b`."""
+    end = np.asarray(lib.vectors[b], dtype=np.float32)
+    prev, cost = np.array([a]), np.zeros(1)  # cost[j]: the cheapest path to candidate j
     back: list[np.ndarray] = []
-    for i in range(inner):
-        unary = PATH_WEIGHT * (1.0 - vecs[i] @ points[i])
-        pair = _pair_cost(prev_vec, prev_art, prev_end, vecs[i], artists[steps[i]], to_end[i])
-        total = cost[:, None] + pair
+    for rows, point in zip(steps, points, strict=True):
+        unary = PATH_WEIGHT * (1.0 - np.asarray(lib.vectors[rows], dtype=np.float32) @ point)
+        total = cost[:, None] + _pair_cost(lib, end, mix, prev, rows)
         back.append(np.argmin(total, axis=0))
-        cost = total[back[-1], np.arange(len(steps[i]))] + unary
-        prev_vec, prev_art, prev_end = vecs[i], artists[steps[i]], to_end[i]
-    last = cost + _pair_cost(prev_vec, prev_art, prev_end, vb[None, :],
-                             np.array([artists[b]]), np.array([1.0]))[:, 0]
-    j = int(np.argmin(last))
+        cost = total[back[-1], np.arange(len(rows))] + unary
+        prev = rows
+    j = int(np.argmin(cost + _pair_cost(lib, end, mix, prev, np.array([b]))[:, 0]))
     path = []
-    for i in range(inner - 1, -1, -1):
+    for i in range(len(steps) - 1, -1, -1):
         path.append(int(steps[i][j]))
         j = int(back[i][j])
-    return [a, *reversed(path), b]
+    return path[::-1]
 
 
-def _pair_cost(x: np.ndarray, x_art: np.ndarray, x_end: np.ndarray, y: np.ndarray,
-               y_art: np.ndarray, y_end: np.ndarray) -> np.ndarray:
-    """(len(x), len(y)): step distance plus the penalties for breaking the rules."""
-    cost = 1.0 - x @ y.T
-    cost += SAME_ARTIST * (x_art[:, None] == y_art[None, :])
-    lost = x_end[:, None] - y_end[None, :]
+def _pair_cost(lib: Library, end: np.ndarray, mix: sequence.Mix | None, x: np.ndarray,
+               y: np.ndarray) -> np.ndarray:
+    """(len(x), len(y)): step distance, the penalties for breaking the rules and, with `mix`,
+    the cost of the transition."""
+    vx, vy = (np.asarray(lib.vectors[rows], dtype=np.float32) for rows in (x, y))
+    cost = 1.0 - vx @ vy.T
+    cost += SAME_ARTIST * (lib.primary_artist[x][:, None] == lib.primary_artist[y][None, :])
+    lost = (vx @ end)[:, None] - (vy @ end)[None, :]
     cost += (lost > 0) * (BACKWARDS + 10.0 * lost)
+    if mix is not None:
+        cost += JOURNEY_MIX * mix.cost(x[:, None], y[None, :])
     return cost
 
 
@@ -374,232 +469,5 @@ def _disjoint(ids: np.ndarray, sims: np.ndarray, versions: np.ndarray, banned_ve
     return [np.array(sorted(rows), dtype=np.int64) for rows in out]
 
 
-# --- radio --------------------------------------------------------------------------------
-
-# Artists of this many latest songs are not played again: at 30, 50 songs from one seed held
-# 41 to 50 artists (50 stations on the 30k songs); at 50 every station holds 50.
-RECENT_ARTISTS = 50
-# The query: seeds, the latest songs (most recent weighs most), likes, minus skips.
-RECENT_SONGS = 5
-RECENT_DECAY = 0.6
-SEED_WEIGHT = 1.0
-RECENT_WEIGHT = 0.8
-LIKE_WEIGHT = 0.6
-# 0.4 no longer moved a station away from a skip once the vectors carried the artist context.
-SKIP_WEIGHT = 0.6
-# Songs near a skipped song lose this much score per unit of cosine similarity above 0.9.
-SKIP_PENALTY = 2.0
-# The next song is drawn among this many best, so a station does not settle on one sound.
-CHOICES = 4
-# A session remembers this many songs (never repeated) and this much feedback.
-MAX_PLAYED = 2000
-MAX_FEEDBACK = 50
-CURSOR_VERSION = 1
-
-
-@dataclass
-class RadioState:
-    """A station: its seeds, every song played (oldest first), likes and skips (rows)."""
-
-    seeds: list[int]
-    played: list[int] = field(default_factory=list)
-    liked: list[int] = field(default_factory=list)
-    skipped: list[int] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        if not 1 <= len(self.seeds) <= MAX_SEEDS:
-            raise InvalidQueryError(f"a station has 1 to {MAX_SEEDS} seeds, got "
-                                    f"{len(self.seeds)}")
-
-    def feedback(self, liked: Sequence[int] = (), skipped: Sequence[int] = ()) -> None:
-        """Record likes and skips; a later verdict on a song replaces an earlier one."""
-        for row in liked:
-            self.skipped = [r for r in self.skipped if r != row]
-            self.liked = [r for r in self.liked if r != row] + [int(row)]
-        for row in skipped:
-            self.liked = [r for r in self.liked if r != row]
-            self.skipped = [r for r in self.skipped if r != row] + [int(row)]
-        self.liked, self.skipped = self.liked[-MAX_FEEDBACK:], self.skipped[-MAX_FEEDBACK:]
-
-
-def radio_next(lib: Library, state: RadioState, count: int = 10) -> list[int]:
-    """The station's next `count` songs; they are appended to `state.played`.
-
-    Each song is near a query made of the seeds, the latest songs, the liked songs and away
-    from the skipped ones; it is never a song (or version) played in the session, nor by an
-    artist of the latest `RECENT_ARTISTS` songs or of a skipped song, and is drawn among the
-    `CHOICES` best so that the station moves. Deterministic for a given state.
-    """
-    if not 1 <= count <= MAX_ADD:
-        raise InvalidQueryError(f"count must be 1 to {MAX_ADD}, got {count}")
-    vectors, versions, artists = lib.vectors, lib.version_key, lib.primary_artist
-    seed_mean = _unit_mean(vectors, state.seeds)
-    out: list[int] = []
-    for _ in range(count):
-        query = SEED_WEIGHT * seed_mean
-        recent = state.played[-RECENT_SONGS:]
-        if recent:
-            weights = RECENT_DECAY ** np.arange(len(recent))[::-1]
-            recent_vec = (np.asarray(vectors[recent]) * weights[:, None]).sum(axis=0)
-            query = query + RECENT_WEIGHT * recent_vec / weights.sum()
-        if state.liked:
-            query = query + LIKE_WEIGHT * _unit_mean(vectors, state.liked)
-        if state.skipped:
-            query = query - SKIP_WEIGHT * _unit_mean(vectors, state.skipped[-10:])
-        query = (query / max(float(np.linalg.norm(query)), 1e-12)).astype(np.float32)
-        played = set(state.played) | set(state.seeds)
-        played_versions = {int(v) for v in versions[list(played)]}
-        banned_artists = {int(a) for a in artists[state.played[-RECENT_ARTISTS:]]} | \
-            {int(a) for a in artists[state.skipped]} | {int(a) for a in artists[state.seeds]}
-        row = _next_song(lib, state, query, played, played_versions, banned_artists)
-        if row is None:
-            break
-        state.played.append(row)
-        state.played = state.played[-MAX_PLAYED:]
-        out.append(row)
-    return out
-
-
-def _next_song(lib: Library, state: RadioState, query: np.ndarray, played: set[int],
-               played_versions: set[int], banned_artists: set[int]) -> int | None:
-    k = 100
-    while True:
-        ids, sims = lib.index.search(query[None, :], k)
-        rows, found = ids[0], sims[0].astype(np.float64)
-        ok = rows >= 0
-        rows, found = rows[ok], found[ok]
-        keep = np.array([r not in played and int(lib.version_key[r]) not in played_versions
-                         and int(lib.primary_artist[r]) not in banned_artists
-                         for r in rows.tolist()], dtype=bool)
-        if keep.sum() >= CHOICES or k >= min(len(lib), 20_000):
-            break
-        k *= 4
-    rows, found = rows[keep], found[keep]
-    if not len(rows):
-        return None
-    if state.skipped:
-        near_skip = (np.asarray(lib.vectors[rows]) @ np.asarray(
-            lib.vectors[state.skipped[-10:]]).T).max(axis=1)
-        found = found - SKIP_PENALTY * np.maximum(0.0, near_skip - 0.9)
-    best = np.argsort(-found, kind="stable")[:CHOICES]
-    # A deterministic draw from the state, weighted towards the best.
-    seed = zlib.crc32(np.asarray([*state.seeds, *state.played[-3:], len(state.played)],
-                                 dtype=np.int64).tobytes())
-    weights = np.exp((found[best] - found[best[0]]) / 0.02)
-    pick = np.random.default_rng(seed).choice(len(best), p=weights / weights.sum())
-    return int(rows[best[pick]])
-
-
-def _unit_mean(vectors: np.ndarray, rows: Sequence[int]) -> np.ndarray:
-    mean = np.asarray(vectors[list(rows)], dtype=np.float64).mean(axis=0)
-    return mean / max(float(np.linalg.norm(mean)), 1e-12)
-
-
-class RadioRequest(BaseModel):
-    """One page of a station: seeds to start one, or the cursor of the page before (with
-    likes and skips of its songs)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    seeds: list[str] = Field(default_factory=list, max_length=MAX_SEEDS)
-    cursor: str | None = None
-    liked: list[str] = Field(default_factory=list, max_length=MAX_FEEDBACK)
-    skipped: list[str] = Field(default_factory=list, max_length=MAX_FEEDBACK)
-    count: int = Field(10, ge=1, le=MAX_ADD)
-
-    @model_validator(mode="after")
-    def _start_or_go_on(self) -> RadioRequest:
-        if bool(self.seeds) == bool(self.cursor):
-            raise ValueError(f"give 1 to {MAX_SEEDS} seeds to start a station, or the cursor "
-                             "of its last page to go on (not both)")
-        return self
-
-
-def radio_page(lib: Library, req: RadioRequest, secret: bytes = b"") -> tuple[list[int], str]:
-    """The next songs of a station and the cursor for the page after.
-
-    Raises:
-        InvalidQueryError: a cursor that is damaged, edited or from another library.
-        NotFoundError: a seed, liked or skipped song that is not in the library.
-    """
-    key = library_key(lib, secret)
-    if req.cursor:
-        state = decode_cursor(req.cursor, key, len(lib))
-    else:
-        state = RadioState(rows_of_ids(lib, req.seeds, "seed track"))
-    state.feedback(rows_of_ids(lib, req.liked, "liked track"),
-                   rows_of_ids(lib, req.skipped, "skipped track"))
-    rows = radio_next(lib, state, req.count)
-    return rows, encode_cursor(state, key)
-
-
-# --- the radio cursor ---------------------------------------------------------------------
-
-_HEADER = struct.Struct("<BBBBH")  # version, seeds, liked, skipped, played
-_DIGEST = 12
-_MAX_CURSOR = 40_000  # characters; MAX_PLAYED rows compress to about 8 kB
-
-
-def library_key(lib: Library, secret: bytes = b"") -> bytes:
-    """What a cursor is checked against: this library's build, and a server's secret."""
-    manifest = lib.manifest
-    return hashlib.sha256(f"{manifest.source.sha256}|{manifest.created}|{len(lib)}".encode()
-                          + secret).digest()
-
-
-def encode_cursor(state: RadioState, key: bytes) -> str:
-    """The state as URL-safe text: packed int32 rows, zlib, and a keyed BLAKE2b digest.
-
-    The digest makes a cursor edited by hand, cut short, or made for another library (or
-    server secret) fail with a clear 400 rather than play the wrong songs.
-    """
-    header = _HEADER.pack(CURSOR_VERSION, len(state.seeds), len(state.liked),
-                          len(state.skipped), len(state.played))
-    rows = np.asarray([*state.seeds, *state.liked, *state.skipped, *state.played],
-                      dtype="<i4").tobytes()
-    body = zlib.compress(header + rows, 9)
-    digest = hashlib.blake2b(body, key=key[:64], digest_size=_DIGEST).digest()
-    return base64.urlsafe_b64encode(digest + body).rstrip(b"=").decode("ascii")
-
-
-def decode_cursor(cursor: str, key: bytes, songs: int) -> RadioState:
-    """The state in a cursor made by `encode_cursor` with the same key.
-
-    Raises:
-        InvalidQueryError: not a cursor, damaged or edited, or from another library.
-    """
-    bad = "radio cursor is not valid (damaged, edited, or from another library); start the " \
-          "station again from its seeds"
-    if not cursor or len(cursor) > _MAX_CURSOR:
-        raise InvalidQueryError(bad)
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-    except (ValueError, TypeError):
-        raise InvalidQueryError(bad) from None
-    digest, body = raw[:_DIGEST], raw[_DIGEST:]
-    expected = hashlib.blake2b(body, key=key[:64], digest_size=_DIGEST).digest()
-    if len(digest) != _DIGEST or not hmac.compare_digest(digest, expected):
-        raise InvalidQueryError(bad)
-    try:
-        inflater = zlib.decompressobj()
-        data = inflater.decompress(body, _HEADER.size + 4 * (MAX_PLAYED + 2 * MAX_FEEDBACK
-                                                            + MAX_SEEDS))
-        version, n_seeds, n_liked, n_skipped, n_played = _HEADER.unpack_from(data)
-    except (zlib.error, struct.error):
-        raise InvalidQueryError(bad) from None
-    rows = np.frombuffer(data, dtype="<i4", offset=_HEADER.size)
-    if version != CURSOR_VERSION or len(rows) != n_seeds + n_liked + n_skipped + n_played \
-            or (len(rows) and (rows.min() < 0 or rows.max() >= songs)):
-        raise InvalidQueryError(bad)
-    seeds, liked, skipped, played = (p.tolist() for p in np.split(
-        rows.astype(np.int64), np.cumsum([n_seeds, n_liked, n_skipped])))
-    try:
-        return RadioState(seeds, played, liked, skipped)
-    except InvalidQueryError:
-        raise InvalidQueryError(bad) from None
-
-
-__all__ = ["ContinueRequest", "Filters", "JourneyRequest", "RadioRequest", "RadioState",
-           "continue_playlist", "radio_page",
-           "decode_cursor", "encode_cursor", "journey", "library_key", "mean_vector_baseline",
-           "radio_next", "rows_of_ids"]
+__all__ = ["ContinueRequest", "Exclusions", "Filters", "JourneyRequest", "continue_playlist",
+           "excluded_songs", "journey", "mean_vector_baseline", "rows_of_ids"]

@@ -81,6 +81,10 @@ class Feature:
     profile: bool = False  # averaged in a family's profile
     knob: Knob | None = None
     sketch: Sketch | None = None
+    # Sequencing (`musicrec.sequence`): the change between adjacent songs that counts as one
+    # step of roughness, in the feature's unit (tempo: a ratio, after doubling or halving; key:
+    # steps on the Camelot wheel, read with the mode); None: sequencing does not read it.
+    mix: float | None = None
     # Why an analysis of an audio file leaves it unknown (no model weights are shipped).
     unknown_from_audio: str | None = None
 
@@ -107,7 +111,8 @@ FEATURES: tuple[Feature, ...] = (
           knob=Knob(0.0, 1.0, 0.01, 0.5), sketch=Sketch(0.65, 0.0, 1.0)),
     _unit("energy", "Energy", transform="linear", weight=1.0, rank=0, axis="Energy",
           words=("more energetic", "calmer", "energy"), traits=("energetic", "calm"),
-          trait_rank=0, knob=Knob(0.0, 1.0, 0.01, 0.5), sketch=Sketch(0.7, 0.0, 1.0)),
+          trait_rank=0, knob=Knob(0.0, 1.0, 0.01, 0.5), sketch=Sketch(0.7, 0.0, 1.0),
+          mix=0.2),
     _unit("valence", "Mood (valence)", transform="linear", weight=0.3, artist_scale=2.0,
           rank=2, axis="Mood", words=("happier", "sadder", "mood"), traits=("happy", "sad"),
           trait_rank=5, knob=Knob(0.0, 1.0, 0.01, 0.5),
@@ -136,18 +141,19 @@ FEATURES: tuple[Feature, ...] = (
             weight=0.7, artist_scale=0.5, tunable=True, rank=8, axis="Loud",
             tick=(".0f", " dB", 1.0), words=("louder", "quieter", "loudness"),
             traits=("loud", "quiet"), trait_rank=6, profile=True,
-            knob=Knob(-40.0, 0.0, 0.5, -8.0, more=True), sketch=Sketch(-8.0, -40.0, -1.0)),
+            knob=Knob(-40.0, 0.0, 0.5, -8.0, more=True), sketch=Sketch(-8.0, -40.0, -1.0),
+            mix=4.0),
     Feature("tempo", "Tempo", 0.0, 300.0, "bpm", required=True, transform="linear",
             weight=2.5, artist_scale=0.5, tunable=True, rank=7, axis="Tempo",
             tick=("d", " BPM", 1.0), words=("faster", "slower", "tempo"),
             traits=("fast", "slow"), trait_rank=7, profile=True,
-            knob=Knob(40.0, 220.0, 1.0, 120.0), sketch=Sketch(120.0, 40.0, 250.0)),
+            knob=Knob(40.0, 220.0, 1.0, 120.0), sketch=Sketch(120.0, 40.0, 250.0), mix=0.06),
     Feature("duration_ms", "Length", 1.0, 10_800_000.0, "duration", required=True,
             transform="log", weight=0.4, artist_scale=2.0, tunable=True, rank=10,
             tick=(".1f", " min", 1 / 60_000), traits=("long", "short"), trait_rank=10,
             profile=True, knob=Knob(30_000.0, 600_000.0, 5_000.0, 210_000.0, more=True)),
     Feature("key", "Key", -1, 11, "key", required=True, integer=True, transform="circle",
-            weight=0.1, artist_scale=3.0, tunable=True, sketch=Sketch(0, -1, 11)),
+            weight=0.1, artist_scale=3.0, tunable=True, sketch=Sketch(0, -1, 11), mix=1.0),
     Feature("mode", "Mode", 0, 1, "mode", required=True, integer=True, transform="linear",
             weight=0.2, artist_scale=2.0, tunable=True, traits=("major-key", "minor-key"),
             trait_rank=8, profile=True, sketch=Sketch(1, 0, 1)),
@@ -188,6 +194,7 @@ CHARTED: tuple[Feature, ...] = tuple(f for f in LISTED if f.axis is not None)
 KNOBS: tuple[Feature, ...] = tuple(sorted((f for f in LISTED if f.knob is not None),
                                           key=lambda f: f.knob.more))  # type: ignore[union-attr]
 SKETCHED: tuple[Feature, ...] = tuple(f for f in FEATURES if f.sketch is not None)
+MIXED: tuple[Feature, ...] = tuple(f for f in FEATURES if f.mix is not None)  # sequencing
 # Inclusive valid ranges of the numeric columns; values outside are rejected, never clipped.
 RANGES: dict[str, tuple[float, float]] = {
     f.name: (f.lo, f.hi) for f in FEATURES if f.display != "bool"}

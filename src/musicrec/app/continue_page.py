@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from musicrec import flows
+from musicrec import flows, sequence
 from musicrec.app import songlist, state
 from musicrec.app.building import require_library
 from musicrec.errors import MusicrecError
@@ -18,7 +18,8 @@ def render() -> None:
     lib = require_library().lib
     st.title("Continue a playlist")
     st.caption("Songs that fit a whole playlist: its different sounds, not only its average. "
-               "No song already in it, no other version of one, and no artist twice.")
+               "No song already in it, no other version of one, no artist twice, and each "
+               "song mixing into the next.")
     source = st.radio("Playlist", SOURCES, horizontal=True, key="continue_source")
     ids, text, name = None, None, None
     if source == SOURCES[0]:
@@ -38,19 +39,24 @@ def render() -> None:
                    "Your playlist is empty: collect songs on Discover first.")
         ids = ids or None
     count = st.slider("Songs to add", 5, 50, 20, step=5, key="continue_count")
+    controls = songlist.variety("continue", artist_gap=1)
+    mix = sequence.Mix.of(lib)
     if st.button("Continue the playlist", key="continue_go", type="primary",
                  disabled=ids is None and text is None, icon=":material/playlist_add:"):
         try:
             resolved = load_playlist(lib, ids=ids, text=text, name=name)
-            rows = flows.continue_playlist(lib, resolved.rows, flows.ContinueRequest(
-                count=count, max_per_artist=1))
+            req = flows.parse(flows.ContinueRequest, count=count, max_per_artist=1,
+                              **controls)
+            rows = flows.continue_playlist(lib, resolved.rows, req)
         except MusicrecError as exc:
             st.error(str(exc), icon=":material/error:")
             st.stop()
         st.session_state[RESULT] = (lib.tracks(rows), len(resolved.rows),
-                                    len(resolved.unknown))
+                                    len(resolved.unknown), mix.note(req.order))
     if RESULT in st.session_state:
-        records, known, unknown = st.session_state[RESULT]
+        records, known, unknown, order_note = st.session_state[RESULT]
         note = f" ({unknown} of its songs are not in this library)" if unknown else ""
         st.subheader(f"{len(records)} songs to follow a playlist of {known}{note}")
-        songlist.show(records, "continued playlist", "continue")
+        if order_note:
+            st.caption(f"Note: {order_note}.")
+        songlist.show(records, "continued playlist", "continue", mix)

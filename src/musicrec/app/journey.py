@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from musicrec import flows, schema
+from musicrec import flows, schema, sequence
 from musicrec.app import format as fmt
 from musicrec.app import songlist
 from musicrec.app.building import require_library
@@ -14,6 +14,7 @@ from musicrec.errors import InvalidQueryError, MusicrecError
 from musicrec.library import Library
 
 RESULT = "journey_result"
+NOTE = "journey_note"
 
 
 def _track(lib: Library, text: str, which: str) -> str:
@@ -30,20 +31,24 @@ def render() -> None:
     lib = require_library().lib
     st.title("Journey")
     st.caption("From one song to another in small steps: each song close to the last and "
-               "nearer the destination, never the same artist twice in a row.")
+               "nearer the destination, never the same artist twice in a row, and mixing "
+               "into the next.")
     left, right = st.columns(2)
     start = left.text_input("From (a song's title and artist, or its id)", key="journey_from")
     end = right.text_input("To", key="journey_to")
     length = st.slider("Songs, both ends included", 3, 30, 10, key="journey_length")
     clean = st.checkbox("Clean songs only", key="journey_clean",
                         disabled=not lib.has_column("explicit"))
+    controls = songlist.variety("journey")
+    mix = sequence.Mix.of(lib)
     if st.button("Plan the journey", key="journey_go", type="primary", icon=":material/route:"):
         try:
             req = flows.parse(flows.JourneyRequest, length=length,
                               explicit=False if clean else None,
                               **{"from": _track(lib, start, "From"),
-                                 "to": _track(lib, end, "To")})
+                                 "to": _track(lib, end, "To")}, **controls)
             st.session_state[RESULT] = lib.tracks(flows.journey(lib, req))
+            st.session_state[NOTE] = mix.note(req.order)
         except MusicrecError as exc:
             st.error(str(exc), icon=":material/error:")
             st.stop()
@@ -57,4 +62,6 @@ def render() -> None:
         if "tempo" in records[0]:
             st.line_chart(pd.DataFrame({"tempo (BPM)": [r["tempo"] for r in records]},
                                        index=chart.index), x_label="step", height=160)
-        songlist.show(records, "journey", "journey")
+        if st.session_state.get(NOTE):
+            st.caption(f"Note: {st.session_state[NOTE]}.")
+        songlist.show(records, "journey", "journey", mix)

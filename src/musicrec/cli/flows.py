@@ -1,5 +1,5 @@
-"""The `continue`, `journey` and `radio` commands: parse arguments, call `musicrec.flows`,
-print a table, JSON (tracks in the API's track shape) or a playlist file."""
+"""The `continue`, `journey` and `radio` commands: parse arguments, call `musicrec.flows` or
+`musicrec.radio`, print a table, JSON (tracks in the API's track shape) or a playlist file."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from musicrec import flows
+from musicrec import flows, radio, sequence
 from musicrec.api.spotify import Shapes
 from musicrec.cli.common import LibraryOption, app, knob_pairs, library_path
 from musicrec.config import Settings
@@ -19,7 +19,7 @@ from musicrec.errors import InvalidQueryError
 from musicrec.library import Library
 from musicrec.playlist_files import ImportFormat
 from musicrec.playlists import FORMATS, export, format_for_name, load_playlist
-from musicrec.request import read_knobs
+from musicrec.request import MAX_SEEDS, read_knobs
 from musicrec.terminal import check_output, console, err_console, knobs_help, user_errors
 
 FlowJson = Annotated[bool, typer.Option("--json", help="Print JSON: tracks in the API's "
@@ -28,16 +28,30 @@ OutOption = Annotated[Path | None, typer.Option(
     "--out", help="Also write the songs as a playlist file; the format follows the extension: "
     + ", ".join(f".{f.extension}" for f in FORMATS.values()) + ".", show_default=False)]
 NoExplicit = Annotated[bool, typer.Option("--no-explicit", help="Leave out explicit songs.")]
+ORDER_HELP = ("How to order the songs: " + ", ".join(sequence.ORDERS) + " (smooth: tempo and "
+              "key that mix from song to song; arc: energy up, then down).")
+OrderOption = Annotated[str, typer.Option("--order", help=ORDER_HELP)]
+ExcludeArtist = Annotated[list[str] | None, typer.Option(
+    "--exclude-artist", help="Leave out an artist's songs: its id or exact name (repeatable).",
+    show_default=False)]
+ExcludeAlbum = Annotated[list[str] | None, typer.Option(
+    "--exclude-album", help="Leave out an album's songs: its id (repeatable).",
+    show_default=False)]
 FILTERS_HELP = knobs_help("--min-X and --max-X (hard filters)")
 EXTRA = {"allow_extra_args": True, "ignore_unknown_options": True}
 
 
-def _filters(args: list[str], no_explicit: bool) -> dict[str, Any]:
+def _filters(args: list[str], no_explicit: bool, artists: list[str] | None,
+             albums: list[str] | None) -> dict[str, Any]:
     knobs = read_knobs(knob_pairs(args))
     if knobs.target:
         raise InvalidQueryError("flows take hard filters (--min-X, --max-X), not targets")
-    return {"min": knobs.min, "max": knobs.max,
-            "explicit": False if no_explicit else None}
+    return {"min": knobs.min, "max": knobs.max, "explicit": False if no_explicit else None,
+            **_exclusions(artists, albums)}
+
+
+def _exclusions(artists: list[str] | None, albums: list[str] | None) -> dict[str, Any]:
+    return {"exclude_artists": artists or [], "exclude_albums": albums or []}
 
 
 @app.command("continue", context_settings=EXTRA)
@@ -53,15 +67,20 @@ def continue_command(
         "--format", help="csv, uris, m3u, jspf, xspf or mpd (default: from the file).")]
     = None,
     max_per_artist: Annotated[int, typer.Option("--max-per-artist", min=1)] = 2,
+    artist_gap: Annotated[int, typer.Option("--artist-gap", help=flows.GAP_HELP)] = 1,
+    order: OrderOption = sequence.DEFAULT_ORDER,
+    exclude_artist: ExcludeArtist = None,
+    exclude_album: ExcludeAlbum = None,
     no_explicit: NoExplicit = False,
     as_json: FlowJson = False,
     out: OutOption = None,
 ) -> None:
     """Add songs that fit a whole playlist: its spread of sounds, no song already in it,
-    no other version of one, no artist over-represented. """
+    no other version of one, no artist over-represented; ordered to mix from its last song. """
     with user_errors():
         req = flows.parse(flows.ContinueRequest, count=count, max_per_artist=max_per_artist,
-                          **_filters(ctx.args, no_explicit))
+                          artist_gap=artist_gap, order=order,
+                          **_filters(ctx.args, no_explicit, exclude_artist, exclude_album))
         _check_out(out)
         name, data = _read_input(playlist)
         lib = Library.open(library_path(library))
@@ -73,7 +92,8 @@ def continue_command(
                               highlight=False)
         rows = flows.continue_playlist(lib, resolved.rows, req)
         _emit(lib, rows, as_json, out, "musicrec continuation",
-              {"playlist_songs": len(resolved.rows), "unknown": len(resolved.unknown)})
+              {"playlist_songs": len(resolved.rows), "unknown": len(resolved.unknown)},
+              sequence.Mix.of(lib).note(req.order))
 
 
 continue_command.__doc__ = (continue_command.__doc__ or "") + FILTERS_HELP
@@ -89,6 +109,9 @@ def journey_command(
     library: LibraryOption = None,
     length: Annotated[int, typer.Option("--length", min=3, max=flows.MAX_JOURNEY,
                                         help="Songs, both ends included.")] = 12,
+    order: OrderOption = sequence.DEFAULT_ORDER,
+    exclude_artist: ExcludeArtist = None,
+    exclude_album: ExcludeAlbum = None,
     no_explicit: NoExplicit = False,
     as_json: FlowJson = False,
     out: OutOption = None,
@@ -96,14 +119,15 @@ def journey_command(
     """Songs that move smoothly from one song to another: each step close to the last and
     nearer the destination, no artist twice in a row. """
     with user_errors():
-        extra = _filters(ctx.args, no_explicit)
+        extra = _filters(ctx.args, no_explicit, exclude_artist, exclude_album)
         _check_out(out)
         lib = Library.open(library_path(library))
         a, b = (_track(lib, text) for text in (start, end))
-        req = flows.parse(flows.JourneyRequest, length=length, **{"from": a, "to": b},
-                          **extra)
+        req = flows.parse(flows.JourneyRequest, length=length, order=order,
+                          **{"from": a, "to": b}, **extra)
         rows = flows.journey(lib, req)
-        _emit(lib, rows, as_json, out, "musicrec journey", {})
+        _emit(lib, rows, as_json, out, "musicrec journey", {},
+              sequence.Mix.of(lib).note(req.order))
 
 
 journey_command.__doc__ = (journey_command.__doc__ or "") + FILTERS_HELP
@@ -126,11 +150,20 @@ def radio_command(
         "--like", help="A song of the station you liked (repeatable).")] = None,
     skip: Annotated[list[str] | None, typer.Option(
         "--skip", help="A song of the station you skipped (repeatable).")] = None,
+    order: Annotated[str | None, typer.Option(
+        "--order", help=ORDER_HELP + " Default: the station's (smooth when it starts).",
+        show_default=False)] = None,
+    artist_gap: Annotated[int | None, typer.Option(
+        "--artist-gap", help=flows.GAP_HELP + f" Default: the station's "
+        f"({radio.RECENT_ARTISTS} when it starts).", show_default=False)] = None,
+    exclude_artist: ExcludeArtist = None,
+    exclude_album: ExcludeAlbum = None,
     as_json: FlowJson = False,
     out: OutOption = None,
 ) -> None:
     """An endless station from 1 to 5 seed songs. Each run prints a cursor; pass it back
-    with --cursor (and --like/--skip) for the next songs."""
+    with --cursor (and --like/--skip) for the next songs: the station keeps its order, artist
+    window and exclusions."""
     with user_errors():
         _check_out(out)
         lib = Library.open(library_path(library))
@@ -138,14 +171,16 @@ def radio_command(
         if seeds_file is not None:
             name, data = _read_input(str(seeds_file))
             rows = load_playlist(lib, text=data, name=name).rows
-            seed_ids += [t["id"] for t in lib.tracks(rows[:flows.MAX_SEEDS])]
-        req = flows.parse(flows.RadioRequest, seeds=seed_ids,
+            seed_ids += [t["id"] for t in lib.tracks(rows[:MAX_SEEDS])]
+        req = flows.parse(radio.RadioRequest, seeds=seed_ids,
                           cursor=cursor, liked=like or [], skipped=skip or [],
-                          count=count)
-        rows, next_cursor = flows.radio_page(lib, req)
-        _emit(lib, rows, as_json, out, "musicrec radio", {"cursor": next_cursor})
+                          count=count, order=order, artist_gap=artist_gap,
+                          **_exclusions(exclude_artist, exclude_album))
+        page = radio.radio_page(lib, req)
+        _emit(lib, page.rows, as_json, out, "musicrec radio", {"cursor": page.cursor},
+              page.note)
         if not as_json:
-            err_console.print(f"next: musicrec radio --cursor {next_cursor}",
+            err_console.print(f"next: musicrec radio --cursor {page.cursor}",
                               highlight=False, soft_wrap=True)
 
 
@@ -188,7 +223,10 @@ def _track(lib: Library, text: str) -> str:
 
 
 def _emit(lib: Library, rows: list[int], as_json: bool, out: Path | None, title: str,
-          extra: dict[str, Any]) -> None:
+          extra: dict[str, Any], note: str | None) -> None:
+    if note is not None:
+        err_console.print(f"note: {note}", highlight=False)
+        extra = {**extra, "note": note}
     records = lib.tracks(rows)
     if out is not None:
         out.write_text(export(records, format_for_name(out.name), title), encoding="utf-8")
