@@ -348,8 +348,9 @@ MIN_STEP_ARTISTS = 3
 # the proportional part, 31 of 2,200 steps (200 journeys) went slightly backwards; with the
 # fixed part 11, where no nearer candidate was left.
 BACKWARDS = 1.0
-# Weight of a transition's cost (`musicrec.sequence.Mix.cost`) in a smooth journey's steps.
-JOURNEY_MIX = 0.05
+# Weight of a transition's cost (`musicrec.sequence.Mix.cost`) in a smooth journey's steps:
+# most of the smooth transitions for the least longer steps (docs/quality.md).
+JOURNEY_MIX = 0.02
 
 
 def journey(lib: Library, req: JourneyRequest) -> list[int]:

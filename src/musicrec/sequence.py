@@ -17,16 +17,18 @@ nothing for that feature; a library with no known value of one is ordered by wha
 Orders:
 
     smooth       a greedy walk from the song before, one song ahead: each next song the one
-                 whose transition (and best transition after it) costs least. It may leave out
-                 up to `SWAP_SHARE` of the songs asked for, the least relevant, for as many
-                 songs next down the list (the relevance budget).
+                 whose transition (and best transition after it) costs least; then a 2-opt
+                 pass. It may leave out up to `SWAP_SHARE` of the songs asked for, the least
+                 relevant, for as many songs next down the list (the relevance budget).
     relevance    best first, as the flow found them.
     energy-up, energy-down   by energy.
     arc          energy rising to the middle, then falling.
 
 Every order keeps the artist window: after a song, its artist is not played again for `gap`
-songs (counting the songs before the list and the one after it); a song that cannot be placed
-is left out.
+songs (counting the songs before the list and the one after it). A song the window keeps the
+walk from placing goes where the window allows at the least cost (for the energy orders and
+relevance, the least out of order); where it fits nowhere, the next song down the list takes
+its place (in relevance order, it is left out).
 """
 
 from __future__ import annotations
@@ -238,8 +240,9 @@ _SHOW: dict[str, Callable[[str, float, float], str]] = {
 # --- ordering -------------------------------------------------------------------------------
 
 def pool_size(order: str, count: int) -> int:
-    """How many songs, best first, `arrange` may choose `count` from."""
-    return count + swaps(count) if order == "smooth" else count
+    """How many songs, best first, `arrange` may choose `count` from: a few more than asked
+    for, but in relevance order (the songs found, as found)."""
+    return count if order == "relevance" else count + swaps(count)
 
 
 def swaps(count: int) -> int:
@@ -264,18 +267,21 @@ def arrange(mix: Mix, rows: Sequence[int], count: int, order: str, *,
         return []
     count = min(count, len(pool))
     window = _Window(pool, before, after, artists, gap, count)
-    if order == "smooth":
-        step = mix.cost(pool[:, None], pool[None, :])
-        np.fill_diagonal(step, np.inf)
-        first = mix.cost(np.int64(before[-1]), pool) if len(before) else np.zeros(len(pool))
-        last = mix.cost(pool, np.int64(after)) if after is not None else np.zeros(len(pool))
-        picked = _walk(step, first, last, count, count - (len(pool) - count), window, True)
-        picked = _untangle(step, first, last, picked, window)
-    else:
+    zeros = np.zeros(len(pool))
+    if order != "smooth":
         score = _static_score(mix, pool, order)
-        picked = _walk(np.tile(score, (len(pool), 1)), score, np.zeros(len(pool)), count,
-                       count, window, False)
-    return pool[picked].tolist()
+        picked = _walk(np.tile(score, (len(pool), 1)), score, zeros, count, count, window,
+                       False)
+        # Put back out of order no more than needed: a step down the score costs its size.
+        disorder = np.maximum(score[:, None] - score[None, :], 0.0)
+        return pool[_fill(_with_ends(disorder, zeros, zeros), picked, count, window)].tolist()
+    step = mix.cost(pool[:, None], pool[None, :])
+    np.fill_diagonal(step, np.inf)
+    first = mix.cost(np.int64(before[-1]), pool) if len(before) else zeros
+    last = mix.cost(pool, np.int64(after)) if after is not None else zeros
+    picked = _walk(step, first, last, count, count - (len(pool) - count), window, True)
+    full = _with_ends(step, first, last)
+    return pool[_untangle(full, _fill(full, picked, count, window), window)].tolist()
 
 
 def _static_score(mix: Mix, pool: np.ndarray, order: str) -> np.ndarray:
@@ -342,7 +348,7 @@ def _walk(step: np.ndarray, first: np.ndarray, last: np.ndarray, count: int, kee
     """Pool indices in walk order: each next one the least `step` cost from the one before
     (`first` from the song before the list, plus `last` into the song after it for the final
     one, plus with `ahead` the cheapest step on from it). The first `keep` of the pool are
-    always placed where the window allows: the others only fill the places they leave."""
+    placed where the window allows them: the others fill the places they leave."""
     left = np.ones(len(first), dtype=bool)
     picked: list[int] = []
     while len(picked) < count:
@@ -365,15 +371,40 @@ def _walk(step: np.ndarray, first: np.ndarray, last: np.ndarray, count: int, kee
     return picked
 
 
-def _untangle(step: np.ndarray, first: np.ndarray, last: np.ndarray, picked: list[int],
-              window: _Window) -> list[int]:
-    """2-opt: reverse a stretch of the walk wherever that makes the transitions at its two
-    ends cost less (costs are symmetric), until no reversal helps."""
+def _with_ends(step: np.ndarray, first: np.ndarray, last: np.ndarray) -> np.ndarray:
+    """(m + 2, m + 2): `step` between the pool's songs, then the song before the list (m,
+    costs `first` either way) and the song after it (m + 1, `last`)."""
     m = len(first)
-    full = np.zeros((m + 2, m + 2))  # the pool, then the song before (m) and after (m + 1)
+    full = np.zeros((m + 2, m + 2))
     full[:m, :m] = step
     full[m, :m] = full[:m, m] = first
     full[m + 1, :m] = full[:m, m + 1] = last
+    return full
+
+
+def _fill(full: np.ndarray, picked: list[int], count: int, window: _Window) -> list[int]:
+    """The walk's list with the songs it could not place put where the window allows them at
+    the least added cost (`_with_ends` costs), the pool's first songs first, up to `count`."""
+    m = len(full) - 2
+    placed = set(picked)
+    for song in (i for i in range(m) if i not in placed):
+        if len(picked) >= count:
+            break
+        path = [m, *picked, m + 1]
+        added = [full[a, song] + full[song, b] - full[a, b] for a, b in zip(
+            path[:-1], path[1:], strict=True)]
+        for place in np.argsort(added, kind="stable").tolist():
+            trial = [*picked[:place], song, *picked[place:]]
+            if window.keeps(np.asarray(trial)):
+                picked = trial
+                break
+    return picked
+
+
+def _untangle(full: np.ndarray, picked: list[int], window: _Window) -> list[int]:
+    """2-opt: reverse a stretch of the list wherever that makes the transitions at its two
+    ends cost less (`_with_ends` costs, which are symmetric), until no reversal helps."""
+    m = len(full) - 2
     path = np.array([m, *picked, m + 1])
     for _ in range(UNTANGLE_PASSES):
         improved = False
