@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
@@ -13,6 +15,7 @@ from musicrec.api.routes.flows import Continuation, RadioPage, Tracks
 from musicrec.library import Library, LiveLibrary
 from musicrec.playlist_files import read_playlist
 from musicrec.playlists import to_jspf
+from test_sequence import KEYLESS_NOTE, keyless_library
 
 
 def app_client(lib: Library, token: str | None = None) -> TestClient:
@@ -130,3 +133,82 @@ def test_a_cursor_from_another_server_secret_is_refused(small_library: Library,
 def test_the_endpoints_are_in_the_schema(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/v1/musicrec/continue", "/v1/musicrec/journey", "/v1/musicrec/radio"} <= set(paths)
+
+
+# --- orders, exclusions and the artist window -------------------------------------------------
+
+def credits(lib: Library, track_ids: list[str]) -> set[str]:
+    rows = [r for r in lib.rows_of(track_ids) if r is not None]
+    return {a for t in lib.tracks(rows) for a in t["artist_ids"]}
+
+
+def test_continue_and_journey_leave_out_what_is_excluded(client: TestClient,
+                                                          small_library: Library) -> None:
+    playlist = ids(small_library, list(range(200, 230)))
+    first = [t["id"] for t in post(client, "continue", {"tracks": playlist, "count": 10})[
+        "tracks"]]
+    banned = sorted(credits(small_library, first[:3]))
+    album = small_library.tracks([small_library.row_of(first[3])])[0]["album_id"]
+    body = post(client, "continue", {"tracks": playlist, "count": 10, "order": "energy-up",
+                                     "artist_gap": 3, "exclude_artists": banned,
+                                     "exclude_albums": [album]})
+    got = [t["id"] for t in body["tracks"]]
+    assert len(got) == 10 and "note" not in body
+    assert not credits(small_library, got) & set(banned)
+    assert all(t["album"]["id"] != album for t in body["tracks"])
+    a, b = ids(small_library, [4, 2000])
+    path = post(client, "journey", {"from": a, "to": b, "length": 8, "order": "arc",
+                                    "exclude_artists": banned})["tracks"]
+    assert [path[0]["id"], path[-1]["id"]] == [a, b]
+    assert not credits(small_library, [t["id"] for t in path[1:-1]]) & set(banned)
+
+
+@pytest.mark.parametrize(("path", "body", "status", "message"), [
+    ("continue", {"exclude_artists": ["No Such Artist"]}, 404, "artist 'No Such Artist'"),
+    ("continue", {"exclude_albums": ["nope"]}, 404, "album 'nope' is not in the library"),
+    ("continue", {"order": "random"}, 400, "order"),
+    ("continue", {"artist_gap": -1}, 400, "artist_gap"),
+    ("continue", {"exclude_artists": ["a"] * 51}, 400, "exclude_artists"),
+    ("continue", {"min": {"energy": 0.99}, "exclude_artists": "LOUD"}, 400,
+     "no song is left once the filters and exclusions apply"),
+    ("journey", {"min": {"energy": 0.99}, "exclude_artists": "LOUD"}, 400,
+     "no song is left once the filters and exclusions apply"),
+    ("radio", {"exclude_artists": ["No Such Artist"]}, 404, "artist 'No Such Artist'"),
+    ("radio", {"order": "loud"}, 400, "order"),
+])
+def test_variety_errors_are_4xx(client: TestClient, small_library: Library, path: str,
+                                body: dict[str, Any], status: int, message: str) -> None:
+    a, b = ids(small_library, [4, 2000])
+    base = {"continue": {"tracks": ids(small_library, [1, 2, 3])},
+            "journey": {"from": a, "to": b}, "radio": {"seeds": [a]}}[path]
+    if body.get("exclude_artists") == "LOUD":  # every artist of the songs passing the filter
+        loud = np.flatnonzero(small_library.numeric("energy") >= 0.99).tolist()
+        body = {**body, "exclude_artists": sorted(credits(small_library, ids(small_library,
+                                                                                loud)))}
+    assert message in post(client, path, {**base, **body}, status)
+
+
+def test_a_station_keeps_its_window_and_exclusions_across_pages(
+        client: TestClient, small_library: Library) -> None:
+    seed = ids(small_library, [77])
+    first = post(client, "radio", {"seeds": seed, "count": 10})
+    banned = sorted(credits(small_library, [t["id"] for t in first["tracks"][:2]]))
+    page = post(client, "radio", {"seeds": seed, "count": 12, "artist_gap": 20,
+                                  "exclude_artists": banned})
+    played = [t["id"] for t in page["tracks"]]
+    for _ in range(3):
+        page = post(client, "radio", {"cursor": page["cursor"], "count": 12})
+        played += [t["id"] for t in page["tracks"]]
+    assert len(played) == 48 and not credits(small_library, played) & set(banned)
+    artists = small_library.primary_artist[small_library.rows_of(played)].tolist()
+    assert all(a not in artists[max(0, i - 20):i] for i, a in enumerate(artists))
+
+
+def test_a_library_without_keys_says_so(tmp_path: Path) -> None:
+    lib = Library.open(keyless_library(tmp_path))
+    keyless = app_client(lib)
+    a, b = ids(lib, [5, 300])
+    assert post(keyless, "radio", {"seeds": [a], "count": 5})["note"] == KEYLESS_NOTE
+    assert post(keyless, "journey", {"from": a, "to": b, "length": 5})["note"] == KEYLESS_NOTE
+    assert "note" not in post(keyless, "continue", {"tracks": [a, b], "count": 5,
+                                                    "order": "energy-up"})

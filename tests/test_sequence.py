@@ -3,11 +3,32 @@ budget and the artist window."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from musicrec import sequence
 from musicrec.sequence import Mix, arrange
+
+KEYLESS_NOTE = "this library has no known key: the songs are ordered by energy, loudness or " \
+               "tempo only"
+
+
+def keyless_library(folder: Path) -> Path:
+    """A library of 400 synthetic songs with no key detected (-1): its path."""
+    import pandas as pd
+
+    from musicrec.build import build_library
+    from musicrec.synth import write_catalogue
+
+    csv = folder / "keyless.csv"
+    write_catalogue(csv, 400, seed=3)
+    frame = pd.read_csv(csv)
+    frame["key"] = -1
+    frame.to_csv(csv, index=False)
+    build_library(csv, folder / "keyless")
+    return folder / "keyless"
 
 
 class Songs:
@@ -150,8 +171,7 @@ def test_a_library_without_keys_is_ordered_by_what_it_has() -> None:
     lib = songs(30, key=[-1.0] * 30)
     mix = Mix.of(lib)
     assert mix.missing == ("key",)
-    assert mix.note("smooth") == "this library has no known key: the songs are ordered by " \
-                                 "energy, loudness or tempo only"
+    assert mix.note("smooth") == KEYLESS_NOTE
     assert mix.note("relevance") is None and mix.note("arc") is None
     ordered = arrange(mix, list(range(30)), 30, "smooth")
     tempo = lib.columns["tempo"]

@@ -65,9 +65,9 @@ def _artist_row(lib: Library, text: str) -> int:
     """An artist by id, or by exact name (letter case aside)."""
     row = lib.artist_row_of(text.strip())
     if row is None:
-        hits = lib.search_artists(text, 1).items
-        if hits and hits[0]["name"].casefold() == text.strip().casefold():
-            row = lib.artist_row_of(hits[0]["id"])
+        named = (a for a in lib.search_artists(text, 10).items
+                 if a["name"].casefold() == text.strip().casefold())
+        row = next((lib.artist_row_of(a["id"]) for a in named), None)
     if row is None:
         raise NotFoundError(f"artist {text!r} is not in the library (give its id or its "
                             "exact name)")

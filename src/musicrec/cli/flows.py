@@ -225,7 +225,7 @@ def _track(lib: Library, text: str) -> str:
 def _emit(lib: Library, rows: list[int], as_json: bool, out: Path | None, title: str,
           extra: dict[str, Any], note: str | None) -> None:
     if note is not None:
-        err_console.print(f"note: {note}", highlight=False)
+        err_console.print(f"note: {note}", highlight=False, soft_wrap=True)
         extra = {**extra, "note": note}
     records = lib.tracks(rows)
     if out is not None:
