@@ -1,9 +1,11 @@
-"""The Continue, Journey and Radio pages in-process with Streamlit's AppTest."""
+"""The Continue, Journey, Radio and Playlist pages in-process with Streamlit's AppTest: the
+flows, their order and variety controls, and the transitions they show."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -123,3 +125,91 @@ def test_radio_plays_learns_and_grows(at: AppTest, small_library: Library) -> No
     played = [b.key.removeprefix("like_") for b in at.button if b.key.startswith("like_")]
     assert len(played) == 20 == len(set(played)) and played[:10] == first
     assert at.session_state["radio_station"]["sent"] == {first[0], first[1]}
+
+
+# --- orders, exclusions, the artist window and transitions ------------------------------------
+
+PLAYLIST = "views/playlist.py"
+
+
+def station_ids(at: AppTest) -> list[str]:
+    return [b.key.removeprefix("like_") for b in at.button if b.key.startswith("like_")]
+
+
+def test_radio_with_order_window_and_exclusions(at: AppTest, small_library: Library) -> None:
+    seed = small_library.tracks([12])[0]
+    open_page(at, RADIO)
+    at.text_input(key="radio_seeds").input(seed["id"])
+    run(at)
+    click(at, "radio_start")
+    track = small_library.tracks([small_library.row_of(station_ids(at)[0])])[0]
+    at.selectbox(key="radio_order").set_value("energy-up")
+    at.number_input(key="radio_gap").set_value(12)
+    at.text_input(key="radio_no_artists").input(track["artists"][0])
+    run(at)
+    click(at, "radio_start")
+    run(at)  # "More songs" shows from the run after a start
+    click(at, "radio_more")
+    played = station_ids(at)
+    assert len(played) == 20
+    rows = small_library.rows_of(played)
+    assert track["artist_ids"][0] not in {a for t in small_library.tracks(rows)
+                                          for a in t["artist_ids"]}
+    artists = small_library.primary_artist[rows].tolist()
+    assert all(a not in artists[max(0, i - 12):i] for i, a in enumerate(artists))
+    energy = small_library.numeric("energy")[rows[:10]]
+    assert np.corrcoef(np.arange(10), energy)[0, 1] > 0.5
+    # Each song after the first says how it follows the one before.
+    steps = [c.value for c in at.caption if "BPM" in c.value]
+    assert len(steps) == 19
+    assert at.dataframe[0].value["transition"].tolist()[1:] == [
+        s.replace("\\", "") for s in steps]
+
+
+def test_continue_and_journey_leave_out_an_artist(at: AppTest, small_library: Library) -> None:
+    open_page(at, CONTINUE)
+    at.radio(key="continue_source").set_value("Paste Spotify links")
+    run(at)
+    tracks = small_library.tracks(list(range(0, 200, 10)))
+    at.text_area(key="continue_paste").input(
+        "\n".join(f"spotify:track:{t['id']}" for t in tracks))
+    at.slider(key="continue_count").set_value(10)
+    run(at)
+    click(at, "continue_go")
+    first = at.dataframe[0].value
+    artist = first["artist"].iloc[0].split(", ")[0]
+    at.text_input(key="continue_no_artists").input(artist)
+    at.selectbox(key="continue_order").set_value("arc")
+    run(at)
+    click(at, "continue_go")
+    songs = at.dataframe[0].value
+    assert len(songs) == 10 and not any(artist in a.split(", ") for a in songs["artist"])
+    assert songs["transition"].iloc[0] == "" and "BPM" in songs["transition"].iloc[1]
+    a, b = small_library.tracks([3, 1800])
+    open_page(at, JOURNEY)
+    at.text_input(key="journey_from").input(a["id"])
+    at.text_input(key="journey_to").input(b["id"])
+    at.text_input(key="journey_no_artists").input("No Such Artist")
+    run(at)
+    click(at, "journey_go")
+    assert at.error and "artist 'No Such Artist' is not in the library" in at.error[0].value
+
+
+def test_playlist_shows_transitions_and_reorders(at: AppTest, small_library: Library) -> None:
+    rows = list(range(500, 510))
+    at.session_state["playlist"] = [dict(t) for t in small_library.tracks(rows)]
+    open_page(at, PLAYLIST)
+    steps = [c.value for c in at.caption if "BPM" in c.value]
+    assert len(steps) == 9
+    assert any("transitions smooth" in c.value for c in at.caption)
+    at.selectbox(key="playlist_order").set_value("energy-down")
+    run(at)
+    click(at, "playlist_reorder")
+    uris = at.code[0].value.splitlines()
+    energy = small_library.numeric("energy")[small_library.rows_of(
+        [u.removeprefix("spotify:track:") for u in uris])]
+    assert len(uris) == 10 and (np.diff(energy) <= 0).all()
+    at.selectbox(key="playlist_order").set_value("smooth")
+    run(at)
+    click(at, "playlist_reorder")
+    assert sorted(at.code[0].value.splitlines()) == sorted(uris)
