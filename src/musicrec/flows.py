@@ -131,7 +131,7 @@ class ContinueRequest(Filters):
     count: int = Field(20, ge=1, le=MAX_ADD)
     max_per_artist: int | None = Field(2, ge=1)
     artist_gap: int = Field(1, ge=0, le=MAX_GAP, description=GAP_HELP)
-    order: Order = sequence.DEFAULT_ORDER
+    order: Order = Field(sequence.DEFAULT_ORDER, description=sequence.ORDER_HELP)
 
 
 class JourneyRequest(Filters):
@@ -140,7 +140,7 @@ class JourneyRequest(Filters):
     start: str = Field(alias="from")
     end: str = Field(alias="to")
     length: int = Field(12, ge=3, le=MAX_JOURNEY)
-    order: Order = sequence.DEFAULT_ORDER
+    order: Order = Field(sequence.DEFAULT_ORDER, description=sequence.ORDER_HELP)
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     @model_validator(mode="after")

@@ -209,7 +209,7 @@ class RadioRequest(Exclusions):
     liked: list[str] = Field(default_factory=list, max_length=MAX_FEEDBACK)
     skipped: list[str] = Field(default_factory=list, max_length=MAX_FEEDBACK)
     count: int = Field(10, ge=1, le=MAX_ADD)
-    order: Order | None = Field(None, description="The order of the songs; default: the "
+    order: Order | None = Field(None, description=sequence.ORDER_HELP + " Default: the "
                                 "station's (smooth when it starts).")
     artist_gap: int | None = Field(None, ge=0, le=MAX_GAP, description=GAP_HELP + (
         f" Default: the station's ({RECENT_ARTISTS} when it starts)."))

@@ -44,6 +44,9 @@ from musicrec import schema
 Order = Literal["smooth", "relevance", "energy-up", "energy-down", "arc"]
 ORDERS: tuple[str, ...] = get_args(Order)
 DEFAULT_ORDER: Order = "smooth"
+ORDER_HELP = ("How to order the songs: smooth (adjacent songs mix: tempo, Camelot key, energy "
+              "and loudness), relevance (best first), energy-up, energy-down or arc (energy up, "
+              "then down).")
 ORDER_WORDS: dict[str, str] = {
     "smooth": "Smooth: tempo and key mix from song to song",
     "relevance": "Most fitting first",
@@ -52,13 +55,14 @@ ORDER_WORDS: dict[str, str] = {
     "arc": "Energy arc: up, then down",
 }
 
-# Cost of a transition that breaks the DJ's rule, on top of its changes: more than the changes
-# of any smooth one, so the walk takes a smooth transition whenever one is left.
+# Cost of a transition that breaks the DJ's rule, on top of its changes: larger than a smooth
+# one's usual changes, so the walk takes a smooth transition whenever one is near (tuned with
+# the others in benchmarks/sequence_quality.py --tune; docs/quality.md).
 ROUGH = 4.0
 # A change counts at most this many steps: a far key is one rough transition, not ten.
 CAP = 3.0
 # smooth: of `count` songs asked for, this share (rounded up) may be swapped for as many songs
-# further down the list. Tuned in benchmarks/sequence_quality.py (docs/quality.md).
+# further down the list: the relevance budget.
 SWAP_SHARE = 0.2
 # The 2-opt pass after the walk stops after this many rounds over the list.
 UNTANGLE_PASSES = 10
@@ -99,6 +103,14 @@ class Mix:
 
     @classmethod
     def of(cls, lib: Columns) -> Mix:
+        """The library's, read at the first call and kept on it (a scan of each column)."""
+        found = lib.__dict__.get("_mix")
+        if found is None:
+            found = lib.__dict__["_mix"] = cls._read(lib)
+        return found
+
+    @classmethod
+    def _read(cls, lib: Columns) -> Mix:
         columns, missing = {}, []
         for feature in schema.MIXED:
             column = _column(lib, feature.name)
@@ -422,5 +434,5 @@ def _untangle(full: np.ndarray, picked: list[int], window: _Window) -> list[int]
     return path[1:-1].tolist()
 
 
-__all__ = ["CAP", "DEFAULT_ORDER", "Mix", "ORDERS", "ORDER_WORDS", "Order", "ROUGH", "SWAP_SHARE",
-           "Transition", "arrange", "pool_size", "swaps"]
+__all__ = ["CAP", "DEFAULT_ORDER", "Mix", "ORDERS", "ORDER_HELP", "ORDER_WORDS", "Order", "ROUGH",
+           "SWAP_SHARE", "Transition", "arrange", "pool_size", "swaps"]

@@ -47,8 +47,9 @@ def _library() -> Library | None:
         return None
 
 
-def _transitions(songs: list[dict[str, Any]]) -> list[str]:
-    """The transition into each song, with the re-order controls; none without a library."""
+def _order_and_transitions(songs: list[dict[str, Any]]) -> list[str]:
+    """The re-order controls, and the transition into each song in words ("" for the first;
+    all "" without a library)."""
     lib = _library()
     if lib is None:
         return [""] * len(songs)
@@ -79,7 +80,7 @@ def render() -> None:
     total = sum(s["duration_ms"] or 0 for s in songs)
     st.caption(f"{len(songs)} song{'s' * (len(songs) != 1)} · {fmt.duration(total)}")
     title = st.text_input("Playlist name", value="musicrec playlist", key="playlist_title")
-    steps = _transitions(songs)
+    steps = _order_and_transitions(songs)
     for i, song in enumerate(songs):
         with st.container(border=True, key=f"song_{i}"):
             text, buttons = st.columns([3, 2], vertical_alignment="center")

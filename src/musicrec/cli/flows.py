@@ -28,9 +28,7 @@ OutOption = Annotated[Path | None, typer.Option(
     "--out", help="Also write the songs as a playlist file; the format follows the extension: "
     + ", ".join(f".{f.extension}" for f in FORMATS.values()) + ".", show_default=False)]
 NoExplicit = Annotated[bool, typer.Option("--no-explicit", help="Leave out explicit songs.")]
-ORDER_HELP = ("How to order the songs: " + ", ".join(sequence.ORDERS) + " (smooth: tempo and "
-              "key that mix from song to song; arc: energy up, then down).")
-OrderOption = Annotated[str, typer.Option("--order", help=ORDER_HELP)]
+OrderOption = Annotated[str, typer.Option("--order", help=sequence.ORDER_HELP)]
 ExcludeArtist = Annotated[list[str] | None, typer.Option(
     "--exclude-artist", help="Leave out an artist's songs: its id or exact name (repeatable).",
     show_default=False)]
@@ -151,7 +149,7 @@ def radio_command(
     skip: Annotated[list[str] | None, typer.Option(
         "--skip", help="A song of the station you skipped (repeatable).")] = None,
     order: Annotated[str | None, typer.Option(
-        "--order", help=ORDER_HELP + " Default: the station's (smooth when it starts).",
+        "--order", help=sequence.ORDER_HELP + " Default: the station's (smooth when it starts).",
         show_default=False)] = None,
     artist_gap: Annotated[int | None, typer.Option(
         "--artist-gap", help=flows.GAP_HELP + f" Default: the station's "
