@@ -54,7 +54,7 @@ RESULTS = ROOT / "benchmarks" / "results"
 STATIONS, SONGS, ASKED = 30, 30, 10
 JOURNEYS, JOURNEY_LENGTH = 100, 12
 REPORT_SEED, TUNE_SEED = 0, 100
-console = Console()
+console = Console(width=120)
 
 
 def mixing(mix: sequence.Mix, lists: list[list[int]]) -> dict[str, float]:
