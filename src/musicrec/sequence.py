@@ -122,8 +122,9 @@ class Mix:
 
     def reads(self, order: str) -> bool:
         """Whether the library has what `order` orders by."""
-        return bool(self.columns) if order == "smooth" else \
-            order == "relevance" or "energy" in self.columns
+        if order == "smooth":
+            return bool(self.columns)
+        return order == "relevance" or "energy" in self.columns
 
     def note(self, order: str) -> str | None:
         """What `order` could not use, in words; None when it had everything it reads."""
@@ -301,14 +302,14 @@ def _static_score(mix: Mix, pool: np.ndarray, order: str) -> np.ndarray:
     if order == "relevance":
         return np.arange(len(pool), dtype=np.float64)
     energy = mix.columns["energy"][pool].astype(np.float64)
-    ascending = np.argsort(energy, kind="stable")  # unknown energy last
-    if order == "arc":
-        ascending = np.concatenate([ascending[0::2], ascending[1::2][::-1]])
+    ranked = np.argsort(energy, kind="stable")  # rising; unknown energy last
+    if order == "arc":  # every other song on the way up, the rest on the way down
+        ranked = np.concatenate([ranked[0::2], ranked[1::2][::-1]])
     elif order == "energy-down":
-        ascending = np.concatenate([ascending[np.isfinite(energy[ascending])][::-1],
-                                    ascending[~np.isfinite(energy[ascending])]])
+        known = np.isfinite(energy[ranked])
+        ranked = np.concatenate([ranked[known][::-1], ranked[~known]])
     score = np.empty(len(pool))
-    score[ascending] = np.arange(len(pool))
+    score[ranked] = np.arange(len(pool))
     return score
 
 
