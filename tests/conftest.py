@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import shutil
+import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -59,6 +63,32 @@ def debian_tool(name: str, path: str | None = None) -> str:
             pytest.fail(f"CI=true but {reason}")
         pytest.skip(reason)
     return found
+
+
+@contextlib.contextmanager
+def running_server(library: Path, **settings: Any) -> Iterator[tuple[str, int]]:
+    """`musicrec serve`'s own uvicorn setup (one worker) in a thread on a loopback port:
+    (host, port) while it runs."""
+    import uvicorn
+
+    from musicrec.api.server import listening_socket, uvicorn_config
+    from musicrec.config import Settings
+
+    sock = listening_socket("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    config = Settings(library=library, port=port, workers=1, **settings)
+    server = uvicorn.Server(uvicorn_config(config, port))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.05)
+    try:
+        yield "127.0.0.1", port
+    finally:
+        server.should_exit = True
+        thread.join(10)
 
 
 def shared(path: Path) -> Path:

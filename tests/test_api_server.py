@@ -4,36 +4,22 @@ from __future__ import annotations
 
 import contextlib
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from musicrec.api.server import listening_socket, uvicorn_config
-from musicrec.config import Settings
+from conftest import running_server
 
 TIMEOUT = 1.0
 
 
 @pytest.fixture(scope="module")
 def server(small_library_path: Path) -> Iterator[tuple[str, int]]:
-    sock = listening_socket("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    settings = Settings(library=small_library_path, port=port, workers=1,
-                        timeout_keep_alive=TIMEOUT, timeout_headers=TIMEOUT)
-    server = uvicorn.Server(uvicorn_config(settings, port))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield "127.0.0.1", port
-    server.should_exit = True
-    thread.join(10)
+    with running_server(small_library_path, timeout_keep_alive=TIMEOUT,
+                        timeout_headers=TIMEOUT) as address:
+        yield address
 
 
 def _closed_after(conn: socket.socket, most: float) -> float:

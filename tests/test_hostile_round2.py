@@ -18,8 +18,6 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,12 +28,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
+from conftest import running_server
 from musicrec.albums import Albums
 from musicrec.api import create_app
 from musicrec.api.params import MAX_OFFSET
-from musicrec.api.server import MAX_URL_BYTES, listening_socket, read_token, uvicorn_config
+from musicrec.api.server import MAX_URL_BYTES, read_token
 from musicrec.cli import app
-from musicrec.config import Settings
 from musicrec.errors import InvalidQueryError, MusicrecError
 from musicrec.library import Library, LiveLibrary
 from musicrec.playlist_files import read_playlist
@@ -300,21 +298,8 @@ def test_a_token_that_no_client_can_send_is_refused(tmp_path: Path, content: str
 
 @pytest.fixture(scope="module")
 def server(small_library_path: Path) -> Iterator[tuple[str, int]]:
-    import uvicorn
-
-    sock = listening_socket("127.0.0.1", 0)
-    port = sock.getsockname()[1]
-    settings = Settings(library=small_library_path, port=port, workers=1)
-    server = uvicorn.Server(uvicorn_config(settings, port))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.05)
-    yield "127.0.0.1", port
-    server.should_exit = True
-    thread.join(10)
+    with running_server(small_library_path) as address:
+        yield address
 
 
 def raw_request(address: tuple[str, int], request: bytes) -> tuple[int, dict[str, str], bytes]:

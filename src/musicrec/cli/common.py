@@ -19,6 +19,7 @@ app = typer.Typer(help="Music recommendations over Spotify audio features.",
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
+LimitOption = Annotated[int, typer.Option("--limit", min=1, max=100, help="How many.")]
 LibraryOption = Annotated[Path | None, typer.Option(
     "--library", envvar="MUSICREC_LIBRARY", help="Library folder (default: per-user data dir).",
     show_default=False)]

@@ -12,6 +12,7 @@ from rich.table import Table
 from musicrec.cli.common import (
     JsonOption,
     LibraryOption,
+    LimitOption,
     app,
     knob_pairs,
     library_path,
@@ -27,7 +28,7 @@ from musicrec.terminal import console, err_console, knobs_help, user_errors
 def search(
     query: Annotated[str, typer.Argument(help="Title and/or artist words; typos are fine.")],
     library: LibraryOption = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=100)] = 10,
+    limit: LimitOption = 10,
     as_json: JsonOption = False,
 ) -> None:
     """Find songs by title and/or artist."""
@@ -54,7 +55,7 @@ def recommend(
         "--seed-audio", help="An audio file, analysed into audio features (needs the "
         "audio extra).")] = None,
     library: LibraryOption = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=100)] = 10,
+    limit: LimitOption = 10,
     no_explicit: Annotated[bool, typer.Option("--no-explicit", help="Leave out explicit songs.")]
     = False,
     max_per_artist: Annotated[int, typer.Option("--max-per-artist", min=1)] = 2,
@@ -124,7 +125,7 @@ def print_recommendations(result: Recommendations) -> None:
 def related(
     artist: Annotated[str, typer.Argument(help="Artist id or name.")],
     library: LibraryOption = None,
-    limit: Annotated[int, typer.Option("--limit", min=1, max=100)] = 10,
+    limit: LimitOption = 10,
     as_json: JsonOption = False,
 ) -> None:
     """Artists whose songs sound like this artist's."""
