@@ -116,7 +116,7 @@ def test_analyses_beyond_the_limit_answer_503_with_retry_after(client: object,
                                                                wav_bytes: bytes) -> None:
     from musicrec.api.routes.audio import _limits
 
-    _, slots = _limits()
+    _, slots, _ = _limits()
     assert slots.acquire(blocking=False)  # another upload is being analysed
     try:
         busy = _post(client, "song.wav", wav_bytes)

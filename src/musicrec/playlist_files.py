@@ -185,8 +185,8 @@ def _read_csv(text: str) -> tuple[None, list[PlaylistEntry]]:
         entries = []
         for row in reader:
             entry = entry_of(row.get(id_col) if id_col else None,
-                           row.get(title_col) if title_col else None,
-                           row.get(artist_col) if artist_col else None)
+                             row.get(title_col) if title_col else None,
+                             row.get(artist_col) if artist_col else None)
             if entry.id or entry.title:
                 entries.append(entry)
     except csv.Error as exc:
@@ -227,7 +227,7 @@ def _read_jspf(text: str) -> tuple[str | None, list[PlaylistEntry]]:
         ids = [track_id_of(v) for v in (*_first_text(track.get("identifier")),
                                         *_first_text(track.get("location")))]
         entries.append(entry_of(next((i for i in ids if i), None), track.get("title"),
-                              track.get("creator")))
+                                track.get("creator")))
     title = playlist.get("title")
     return title if isinstance(title, str) else None, entries
 
@@ -260,8 +260,8 @@ def _read_xspf(text: str) -> tuple[str | None, list[PlaylistEntry]]:
         ids = [track_id_of(v) for v in (*fields.get("identifier", []),
                                         *fields.get("location", []))]
         entries.append(entry_of(next((i for i in ids if i), None),
-                              (fields.get("title") or [None])[0],
-                              (fields.get("creator") or [None])[0]))
+                                (fields.get("title") or [None])[0],
+                                (fields.get("creator") or [None])[0]))
     return title, entries
 
 
@@ -273,7 +273,7 @@ def _mpd_playlist(playlist: Any, where: str) -> ImportedPlaylist:
         if not isinstance(track, dict) or not isinstance(track.get("track_uri"), str):
             raise InvalidQueryError(f"mpd playlist {where} track {position} has no track_uri")
         entries.append(entry_of(track["track_uri"], track.get("track_name"),
-                              track.get("artist_name")))
+                                track.get("artist_name")))
     name = playlist.get("name")
     return ImportedPlaylist("mpd", entries, name if isinstance(name, str) else None)
 

@@ -119,7 +119,7 @@ Market = Annotated[str | None, Query(description="Accepted and ignored.")]
 
 
 def paging(request: Request, items: list[dict[str, Any]], total: int, offset: int,
-            limit: int, deepest: int | None = None) -> dict[str, Any]:
+           limit: int, deepest: int | None = None) -> dict[str, Any]:
     """Spotify's paging object; `next` and `previous` are this request's URL moved a page,
     under the configured public URL (never the request's Host header)."""
     url = URL(request.app.state.base.rstrip("/") + request.url.path

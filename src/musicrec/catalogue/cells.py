@@ -28,7 +28,7 @@ EMPTY_REQUIRED = "empty: required"
 
 
 def parse_numeric(col: str, column: pa.ChunkedArray,
-                   required: bool) -> tuple[np.ndarray, list[tuple[np.ndarray, str]]]:
+                  required: bool) -> tuple[np.ndarray, list[tuple[np.ndarray, str]]]:
     """Parse a text column to float64: values (NaN where empty) and problem rows."""
     if col == "time_signature" and pc.any(pc.match_substring(column, "/")).as_py():
         # Kaggle's SpotifyFeatures.csv writes time signatures as "4/4": the beats are the N.
@@ -118,8 +118,8 @@ def long_ids(column: pa.ChunkedArray, split: bool) -> np.ndarray:
 
 
 def blank_unknown_cells(unknown: list[tuple[np.ndarray, str, str]], keep: np.ndarray,
-                         frame: dict[str, pa.ChunkedArray], values: dict[str, np.ndarray],
-                         row_numbers: np.ndarray, warnings: list[str]) -> list[Rejection]:
+                        frame: dict[str, pa.ChunkedArray], values: dict[str, np.ndarray],
+                        row_numbers: np.ndarray, warnings: list[str]) -> list[Rejection]:
     """Make the unreadable optional cells of kept rows NaN in `values` and report them.
 
     A column mostly unreadable adds one line to `warnings`: it is more likely in a format this

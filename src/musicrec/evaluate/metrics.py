@@ -119,7 +119,7 @@ def exact_top_k_excluding(vectors: np.ndarray, seeds: np.ndarray, excluded: list
 
 
 def with_penalty(base: np.ndarray, queries: np.ndarray, penalty: np.ndarray | None
-                  ) -> tuple[np.ndarray, np.ndarray]:
+                 ) -> tuple[np.ndarray, np.ndarray]:
     """Contiguous float32 songs and queries whose inner product is q.v - penalty(v): v gets
     -penalty(v) appended and q a 1 (unchanged without a penalty)."""
     if penalty is not None:

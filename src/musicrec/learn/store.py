@@ -178,7 +178,7 @@ def query_vectors(vectors: np.ndarray, space: PlaylistSpace, groups: Groups, n_c
     end = n_content + artist_pl.shape[1]
     sums = np.zeros((len(out), artist_pl.shape[1]), dtype=np.float64)
     group_sum(sums, artist_pl[groups.artist_of_pair], np.arange(len(groups.song_of_pair)),
-               groups.song_of_pair)
+              groups.song_of_pair)
     part = normalize(sums.astype(np.float32)) * weight
     scale = np.maximum(np.linalg.norm(out[:, :n_content], axis=1, keepdims=True), 1e-12)
     out[cold] = normalize(np.hstack([out[cold, :n_content] / scale[cold], part[cold],

@@ -118,7 +118,7 @@ async def search(
         items = [shapes.artist(lib.artist_row_of(a["id"]))
                  for a in artists.items[offset:offset + limit]]
         out["artists"] = paging(request, items, artists.total, offset, limit,
-                                 MAX_SEARCH_DEPTH)
+                                MAX_SEARCH_DEPTH)
     if "album" in kinds:
         albums = shapes.albums
         docs = albums.documents(lib.table)
