@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[test,bench,audio,get,milvus,ray]"
+	$(BIN)/pip install --quiet -e ".[test,bench,audio,get,milvus,ray,subsonic,mpd]"
 	rm -f $(VENV)/.installed-* && touch $@
 
 run: $(STAMP)

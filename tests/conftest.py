@@ -129,3 +129,16 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
             if os.environ.get("CI") == "true":
                 raise
             pytest.skip(f"{module} not installed (pip install 'musicrec[audio]')")
+
+
+@pytest.fixture(scope="session")
+def subsonic_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real supysonic on loopback over 40 synthesised, tagged songs and one too short to
+    analyse (tests/music_servers.py)."""
+    pytest.importorskip("soundfile")
+    from music_servers import running_supysonic, write_songs
+
+    folder = tmp_path_factory.mktemp("supysonic")
+    write_songs(folder / "music")
+    with running_supysonic(folder, folder / "music") as server:
+        yield server

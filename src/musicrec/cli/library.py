@@ -44,9 +44,9 @@ def synth(
 
 @app.command()
 def build(
-    sources: Annotated[list[Path], typer.Argument(
+    sources: Annotated[list[Path] | None, typer.Argument(
         help="Spotify-features CSV or Parquet files, or folders of them, read as one "
-             "catalogue.", show_default=False)],
+             "catalogue.", show_default=False)] = None,
     library: LibraryOption = None,
     families: Annotated[int | None, typer.Option("--families", min=2,
                                                  help="Number of sound families.")] = None,
@@ -75,8 +75,24 @@ def build(
         "other artists (more of the catalogue gets recommended, at a little cost in "
         "precision; see the README). Default 0.4; off with --index milvus or --playlists; 0: off.",
         show_default=False)] = None,
+    subsonic: Annotated[str | None, typer.Option(
+        "--subsonic", help="Instead of files: analyse every song of this Subsonic or "
+        "OpenSubsonic server (URL; with --user and --password-file); ids are the server's.",
+        show_default=False)] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Subsonic user name.",
+                                             show_default=False)] = None,
+    password_file: Annotated[Path | None, typer.Option(
+        "--password-file", help="File holding the Subsonic password.", show_default=False)]
+    = None,
+    mpd_music_dir: Annotated[Path | None, typer.Option(
+        "--mpd-music-dir", help="Instead of files: analyse the audio files of MPD's music "
+        "folder; ids are their paths in it.", show_default=False)] = None,
+    workers: Annotated[int | None, typer.Option(
+        "--workers", min=1, help="Analysis processes with --subsonic or --mpd-music-dir "
+        "(default every core).", show_default=False)] = None,
 ) -> None:
-    """Read CSV or Parquet files and build a library (vectors, index, families)."""
+    """Read CSV or Parquet files, or the songs of a Subsonic server or MPD's music folder,
+    and build a library (vectors, index, families)."""
     dest = library_path(library)
     try:
         config = BuildConfig(family_count=families, index=index, milvus_uri=milvus_uri,
@@ -87,9 +103,24 @@ def build(
         first = exc.errors()[0]
         where = f"--{first['loc'][0]}: ".replace("_", "-") if first["loc"] else ""
         raise typer.BadParameter(where + first["msg"].removeprefix("Value error, ")) from None
+    built = None
     with user_errors(), progress() as bar:
-        report = build_library(sources, dest, config, RichBuildProgress(bar))
+        if subsonic or mpd_music_dir:
+            from musicrec.cli.integrations import build_elsewhere
+
+            built = build_elsewhere(dest, config, RichBuildProgress(bar), subsonic=subsonic,
+                                    user=user, password_file=password_file,
+                                    music_dir=mpd_music_dir, workers=workers)
+            report = built.report
+        elif sources:
+            report = build_library(sources, dest, config, RichBuildProgress(bar))
+        else:
+            raise MusicrecError("give the catalogue files, --subsonic URL or --mpd-music-dir")
     print_build_report(report)
+    if built is not None:
+        from musicrec.cli.integrations import print_audio_build
+
+        print_audio_build(built)
 
 
 def _sources_help() -> str:

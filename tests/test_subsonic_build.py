@@ -1,0 +1,91 @@
+"""`musicrec build --subsonic`: a library from a real Subsonic server (supysonic on loopback),
+cached per song, so a second build analyses nothing."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from musicrec.cli import app
+from musicrec.integrations.audio_library import AnalysisCache, default_cache
+from musicrec.integrations.subsonic_build import build_from_subsonic, song_of
+from musicrec.integrations.subsonic_client import SubsonicClient, SubsonicError
+from musicrec.library import Library
+
+pytestmark = [pytest.mark.audio, pytest.mark.slow]
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader(path.read_text().splitlines()))
+
+
+def test_the_build_analyses_every_song_once_and_keeps_the_servers_ids(
+        subsonic_server, tmp_path: Path) -> None:
+    dest, cache = tmp_path / "lib", tmp_path / "cache"
+    with SubsonicClient(subsonic_server.url, subsonic_server.user,
+                        subsonic_server.password) as client:
+        children = list(client.songs())
+        first = build_from_subsonic(client, dest, cache, workers=1)
+        second = build_from_subsonic(client, dest, cache, workers=1)
+    assert len(children) == 41
+    assert (first.analysed, first.reused) == (41, 0)
+    assert (second.analysed, second.reused) == (0, 41)
+    # The 1-second song cannot be analysed: rejected like a row, the build goes on.
+    assert [s.title for s, _ in first.failures] == ["Song 40"]
+    assert "2 s" in first.failures[0][1] or "short" in first.failures[0][1]
+    assert first.report.rows_kept == 40 and sum(first.report.rejected.values()) == 1
+    lib = Library.open(dest)
+    assert len(lib) == 40
+    song = next(c for c in children if c["title"] == "Song 07")
+    track = lib.tracks([lib.row_of(song["id"])])[0]
+    assert track["name"] == "Song 07" and track["album"] == "Album 7"
+    assert track["year"] == 1977 and track["genre"] == "Folk"
+    assert "Artist 7" in str(track["artists"])
+    # rejected.csv names the row of the catalogue written from the server's songs.
+    rows = {int(r["row"]) for r in read_csv(dest / "rejected.csv")
+            if r["action"] == "rejected"}
+    written = read_csv(cache / "songs.csv")
+    assert [written[r - 2]["name"] for r in rows] == ["Song 40"]
+
+
+def test_a_changed_song_is_analysed_again(subsonic_server, tmp_path: Path) -> None:
+    cache = AnalysisCache(tmp_path / "cache")
+    with SubsonicClient(subsonic_server.url, subsonic_server.user,
+                        subsonic_server.password) as client:
+        song = song_of(next(iter(client.songs())))
+    cache.put(song, features={"tempo": 100.0})
+    assert cache.get(song) is not None
+    grown = song.__class__(**{**song.__dict__, "size": song.size + 1})
+    assert cache.get(grown) is None
+
+
+def test_wrong_credentials_are_one_clear_line(subsonic_server, tmp_path: Path) -> None:
+    wrong = tmp_path / "wrong"
+    wrong.write_text("not-the-password\n")
+    result = CliRunner().invoke(app, [
+        "build", "--subsonic", subsonic_server.url, "--user", "alice", "--password-file",
+        str(wrong), "--library", str(tmp_path / "lib")])
+    assert result.exit_code == 1
+    assert "code 40" in result.output and "Traceback" not in result.output
+    with SubsonicClient(subsonic_server.url, "alice", "nope") as client, \
+            pytest.raises(SubsonicError) as refused:
+        client.ping()
+    assert refused.value.code == 40
+
+
+def test_the_cli_builds_from_the_server_and_reports_the_second_run(
+        subsonic_server, tmp_path: Path) -> None:
+    dest = tmp_path / "lib"
+    args = ["build", "--subsonic", subsonic_server.url, "--user", "alice", "--password-file",
+            str(subsonic_server.password_file), "--library", str(dest), "--workers", "1"]
+    first = CliRunner().invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "analysed 41 song(s)" in first.output and "sesame" not in first.output
+    second = CliRunner().invoke(app, args)
+    assert second.exit_code == 0, second.output
+    assert "analysed 0 song(s), 41 from the cache" in second.output
+    failures = read_csv(default_cache(dest) / "failures.csv")
+    assert [f["title"] for f in failures] == ["Song 40"]
