@@ -142,3 +142,16 @@ def subsonic_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     write_songs(folder / "music")
     with running_supysonic(folder, folder / "music") as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def subsonic_library(subsonic_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A library built from `subsonic_server`'s songs (40 of its 41 analysable)."""
+    from musicrec.integrations.subsonic_build import build_from_subsonic
+    from musicrec.integrations.subsonic_client import SubsonicClient
+
+    folder = tmp_path_factory.mktemp("subsonic-library")
+    with SubsonicClient(subsonic_server.url, subsonic_server.user,
+                        subsonic_server.password) as client:
+        build_from_subsonic(client, folder / "lib", folder / "cache", workers=1)
+    return folder / "lib"

@@ -43,6 +43,8 @@ class Settings(BaseSettings):
                                  "the API analyses, in MB (an hour of 24-bit FLAC fits).")
     audio_analyses: int = Field(1, ge=1, le=64, description="Uploads one API worker analyses "
                                 "at once; more answer 503 with Retry-After.")
+    # `musicrec serve --subsonic-upstream`: the Subsonic server behind the /rest proxy.
+    subsonic_upstream: str | None = None
     # The web app: a visitor who gives this token builds the library every visitor sees.
     admin_token_file: Path | None = None
 

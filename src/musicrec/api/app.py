@@ -88,7 +88,8 @@ class HeadAsGet:
 
 def create_app(live: LiveLibrary, token: str | None = None, *,
                public_url: str = DEFAULT_PUBLIC_URL,
-               cors_origins: Sequence[str] = ()) -> FastAPI:
+               cors_origins: Sequence[str] = (),
+               subsonic_upstream: str | None = None) -> FastAPI:
     """The API over the library in one folder.
 
     Args:
@@ -100,6 +101,9 @@ def create_app(live: LiveLibrary, token: str | None = None, *,
             (Spotify clients always send one).
         public_url: The server's address as clients reach it; every href starts with it.
         cors_origins: Origins whose browser apps may call the API ("*" for any).
+        subsonic_upstream: If given, `/rest/*` is a Subsonic proxy to this server
+            (`musicrec.api.routes.subsonic`); its clients authenticate with the upstream,
+            not with the bearer token.
     """
     app = FastAPI(title="musicrec", version=__version__, description=DESCRIPTION,
                   openapi_url=None, docs_url=None, redoc_url=None)
@@ -121,6 +125,12 @@ def create_app(live: LiveLibrary, token: str | None = None, *,
             app.include_router(resource.router)
         else:
             app.include_router(resource.router, dependencies=guard, responses=_UNAUTHORIZED)
+
+    if subsonic_upstream:
+        from musicrec.api.routes import subsonic
+
+        app.state.subsonic = subsonic.Upstream(subsonic_upstream)
+        app.include_router(subsonic.router)
 
     @app.get("/health", response_model=models.Health, summary="Liveness: status only",
              responses={503: {"model": models.Error, "description": "No usable library."}})

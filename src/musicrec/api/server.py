@@ -89,7 +89,8 @@ def app_from_settings(settings: Settings) -> FastAPI:
     """
     token = read_token(settings.token_file) if settings.token_file else None
     return create_app(LiveLibrary(settings.library_path(), warm=True), token,
-                      public_url=settings.base_url(), cors_origins=settings.cors_origins)
+                      public_url=settings.base_url(), cors_origins=settings.cors_origins,
+                      subsonic_upstream=settings.subsonic_upstream)
 
 
 class HeaderDeadline(HttpToolsProtocol):

@@ -35,8 +35,13 @@ def serve(
     cors_origin: Annotated[list[str] | None, typer.Option(
         "--cors-origin", help="An origin whose browser apps may call the API (repeatable; * "
         "for any).")] = None,
+    subsonic_upstream: Annotated[str | None, typer.Option(
+        "--subsonic-upstream", help="Also be a Subsonic server at /rest for this Subsonic or "
+        "OpenSubsonic server (URL): sonic answers from the library, everything else passed "
+        "on (see docs/music-servers.md).", show_default=False)] = None,
 ) -> None:
-    """Serve the REST API compatible with Spotify's Web API for the catalogue's songs."""
+    """Serve the REST API compatible with Spotify's Web API for the catalogue's songs (and,
+    with --subsonic-upstream, a Subsonic proxy)."""
     from musicrec.api.server import serve as serve_api
 
     with user_errors():
@@ -44,7 +49,8 @@ def serve(
                            token_file=token_file,
                            allow_remote_without_token=allow_remote_without_token,
                            workers=workers, public_url=public_url,
-                           cors_origins=cors_origin or []))
+                           cors_origins=cors_origin or [],
+                           subsonic_upstream=subsonic_upstream))
 
 
 @app.command("app")
