@@ -4,13 +4,15 @@ music folder (options of `musicrec build`), `subsonic-sync` and `mpd-radio`."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
+import typer
 from rich.markup import escape
 
 from musicrec.build import BuildConfig, BuildProgress
+from musicrec.cli.common import LibraryOption, app, library_path
 from musicrec.errors import MusicrecError
-from musicrec.terminal import console, err_console
+from musicrec.terminal import console, err_console, user_errors
 
 if TYPE_CHECKING:
     from musicrec.integrations.audio_library import AudioBuild
@@ -51,3 +53,51 @@ def print_audio_build(built: AudioBuild) -> None:
     for song, reason in built.failures:
         err_console.print(f"[yellow]not analysed:[/] {escape(song.title or song.id)}: "
                           f"{escape(reason)}", highlight=False, soft_wrap=True)
+
+
+SubsonicOption = Annotated[str, typer.Option("--subsonic", help="The Subsonic or OpenSubsonic "
+                                             "server (URL).", show_default=False)]
+UserOption = Annotated[str, typer.Option("--user", help="Subsonic user name.",
+                                         show_default=False)]
+PasswordOption = Annotated[Path, typer.Option("--password-file", help="File holding the "
+                                              "Subsonic password.", show_default=False)]
+
+
+@app.command("subsonic-sync")
+def subsonic_sync(
+    subsonic: SubsonicOption,
+    user: UserOption,
+    password_file: PasswordOption,
+    library: LibraryOption = None,
+    families: Annotated[bool, typer.Option(
+        "--families/--no-families", help="A playlist per sound family.")] = True,
+    radios: Annotated[bool, typer.Option(
+        "--radios/--no-radios", help="A radio from each starred song.")] = True,
+    more_like: Annotated[bool, typer.Option(
+        "--more-like/--no-more-like", help="\"More like\" each of your playlists.")] = True,
+    size: Annotated[int, typer.Option("--size", min=3, max=100,
+                                      help="Songs per playlist.")] = 25,
+) -> None:
+    """Create or refresh musicrec's playlists on a Subsonic server (marked as musicrec's in
+    their comment and replaced in place); playlists musicrec did not make are never
+    touched. The library must be built from that server (build --subsonic)."""
+    from musicrec.integrations import subsonic_sync as playlists
+    from musicrec.library import Library
+
+    with user_errors():
+        lib = Library.open(library_path(library))
+        with subsonic_client(subsonic, user, password_file) as client:
+            client.ping()
+            wanted = playlists.family_playlists(lib, size) if families else []
+            if radios:
+                wanted += playlists.radio_playlists(lib, client.starred_songs(), size)
+            if more_like:
+                wanted += playlists.more_like_playlists(lib, client, client.playlists(), user,
+                                                        size)
+            report = playlists.sync(client, user, wanted)
+    for name in report.created:
+        console.print(f"created   {escape(name)}", highlight=False)
+    for name in report.refreshed:
+        console.print(f"refreshed {escape(name)}", highlight=False)
+    console.print(f"{len(report.created)} created, {len(report.refreshed)} refreshed; "
+                  f"{report.untouched} other playlist(s) left untouched", highlight=False)
