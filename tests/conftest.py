@@ -155,3 +155,14 @@ def subsonic_library(subsonic_server: Any, tmp_path_factory: pytest.TempPathFact
                         subsonic_server.password) as client:
         build_from_subsonic(client, folder / "lib", folder / "cache", workers=1)
     return folder / "lib"
+
+
+@pytest.fixture(scope="session")
+def mpd_music(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """MPD's music folder: 24 synthesised, tagged songs (and one too short to analyse)."""
+    pytest.importorskip("soundfile")
+    from music_servers import write_songs
+
+    folder = tmp_path_factory.mktemp("mpd-music")
+    write_songs(folder, 24)
+    return folder

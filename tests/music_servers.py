@@ -126,6 +126,7 @@ def running_mpd(mpd: str, folder: Path, music: Path) -> Iterator[int]:
         f'music_directory "{music}"\nplaylist_directory "{folder}"\n'
         f'db_file "{folder / "mpd.db"}"\nstate_file "{folder / "state"}"\n'
         f'pid_file "{folder / "mpd.pid"}"\nbind_to_address "127.0.0.1"\nport "{port}"\n'
+        'zeroconf_enabled "no"\n'
         'audio_output {\n type "null"\n name "none"\n}\n')
     log = open(folder / "mpd.log", "wb")  # noqa: SIM115 - closed after the server
     server = subprocess.Popen([mpd, "--no-daemon", "--stderr", str(conf)], stdout=log,

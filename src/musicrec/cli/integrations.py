@@ -101,3 +101,43 @@ def subsonic_sync(
         console.print(f"refreshed {escape(name)}", highlight=False)
     console.print(f"{len(report.created)} created, {len(report.refreshed)} refreshed; "
                   f"{report.untouched} other playlist(s) left untouched", highlight=False)
+
+
+@app.command("mpd-radio")
+def mpd_radio(
+    library: LibraryOption = None,
+    host: Annotated[str, typer.Option("--host", help="MPD's address.")] = "localhost",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535)] = 6600,
+    ahead: Annotated[int, typer.Option(
+        "--ahead", min=1, max=50, help="Songs to keep queued after the one playing.")] = 3,
+    artist_gap: Annotated[int, typer.Option(
+        "--artist-gap", min=0, max=200, help="No artist again within this many songs.")]
+    = 50,
+    poll: Annotated[float, typer.Option(
+        "--poll", min=0.2, max=600, help="Seconds between looks at the queue.")] = 2.0,
+    once: Annotated[bool, typer.Option("--once", help="Top the queue up once and stop.")]
+    = False,
+) -> None:
+    """Keep MPD's queue a few songs ahead with songs that fit what is playing (the radio's
+    songs and order). The library must be built from MPD's music folder
+    (build --mpd-music-dir); Ctrl+C stops."""
+    from musicrec.integrations.mpd_radio import MpdRadio, run
+    from musicrec.integrations.subsonic_client import extra
+    from musicrec.library import Library
+
+    with user_errors():
+        lib = Library.open(library_path(library))
+        client = extra("mpd", "mpd").MPDClient()
+        try:
+            client.connect(host, port)
+        except OSError as exc:
+            raise MusicrecError(f"cannot reach MPD at {host}:{port}: "
+                                f"{exc.strerror or exc}") from exc
+        radio = MpdRadio(lib, client, ahead=ahead, artist_gap=artist_gap)
+        try:
+            run(radio, poll, steps=1 if once else None,
+                report=lambda line: console.print(escape(line), highlight=False))
+        except KeyboardInterrupt:
+            pass
+        finally:
+            client.disconnect()
