@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import debian_tool
-from music_servers import running_mpd
+from music_servers import need, running_mpd
 from musicrec.cli import app
 from musicrec.integrations.mpd_radio import MpdRadio
 from musicrec.library import Library
@@ -32,7 +32,7 @@ def library(mpd_music: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def mpd(mpd_music: Path, tmp_path: Path) -> Iterator[object]:
     mpd_path = debian_tool("mpd")
-    mpd_module = pytest.importorskip("mpd", reason="pip install 'musicrec[mpd]'")
+    mpd_module = need("mpd", "mpd")
     with running_mpd(mpd_path, tmp_path, mpd_music) as port:
         client = mpd_module.MPDClient()
         client.connect("127.0.0.1", port)
@@ -91,7 +91,7 @@ def test_the_command_tops_the_queue_up_once(library: Path, mpd) -> None:
 def test_an_unreachable_mpd_is_one_clear_line(library: Path) -> None:
     from music_servers import free_port
 
-    pytest.importorskip("mpd")
+    need("mpd", "mpd")
     result = CliRunner().invoke(app, ["mpd-radio", "--library", str(library), "--port",
                                       str(free_port()), "--host", "127.0.0.1", "--once"])
     assert result.exit_code == 1 and "cannot reach MPD" in result.output

@@ -89,3 +89,27 @@ def test_the_cli_builds_from_the_server_and_reports_the_second_run(
     assert "analysed 0 song(s), 41 from the cache" in second.output
     failures = read_csv(default_cache(dest) / "failures.csv")
     assert [f["title"] for f in failures] == ["Song 40"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["build"], "give the catalogue files, --subsonic URL or --mpd-music-dir"),
+    (["build", "--subsonic", "http://127.0.0.1:9"], "needs --user and --password-file"),
+    (["build", "--subsonic", "music.example.org", "--user", "a", "--password-file", "x"],
+     "http://HOST:PORT"),
+    (["build", "x.csv", "--mpd-music-dir", "."], "not both"),
+    (["serve", "--subsonic-upstream", "localhost:4533"], "http://HOST:PORT"),
+])
+def test_a_mistaken_command_is_one_clear_line(args: list[str], message: str,
+                                              tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, [*args, "--library", str(tmp_path / "lib")])
+    assert result.exit_code == 1, result.output
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_an_empty_password_file_is_refused(subsonic_server, tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.write_text("\n")
+    result = CliRunner().invoke(app, ["build", "--subsonic", subsonic_server.url, "--user",
+                                      "alice", "--password-file", str(empty), "--library",
+                                      str(tmp_path / "lib")])
+    assert result.exit_code == 1 and "is empty" in result.output

@@ -39,8 +39,9 @@ def build_elsewhere(dest: Path, config: BuildConfig, progress: BuildProgress, *,
 
 def subsonic_client(url: str, user: str | None, password_file: Path | None):  # noqa: ANN201
     """A client for the server at `url`, the password read from its file."""
-    from musicrec.integrations.subsonic_client import SubsonicClient, read_password
+    from musicrec.integrations.subsonic_client import SubsonicClient, check_url, read_password
 
+    check_url(url, "--subsonic")
     if not user or password_file is None:
         raise MusicrecError("a Subsonic server needs --user and --password-file")
     return SubsonicClient(url, user, read_password(password_file))

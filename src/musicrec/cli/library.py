@@ -105,6 +105,8 @@ def build(
         raise typer.BadParameter(where + first["msg"].removeprefix("Value error, ")) from None
     built = None
     with user_errors(), progress() as bar:
+        if (subsonic or mpd_music_dir) and sources:
+            raise MusicrecError("give catalogue files or --subsonic / --mpd-music-dir, not both")
         if subsonic or mpd_music_dir:
             from musicrec.cli.integrations import build_elsewhere
 

@@ -45,6 +45,11 @@ def serve(
     from musicrec.api.server import serve as serve_api
 
     with user_errors():
+        if subsonic_upstream:
+            from musicrec.integrations.subsonic_client import check_url, extra
+
+            extra("httpx", "subsonic")
+            check_url(subsonic_upstream, "--subsonic-upstream")
         serve_api(Settings(library=library_path(library), host=host, port=port,
                            token_file=token_file,
                            allow_remote_without_token=allow_remote_without_token,

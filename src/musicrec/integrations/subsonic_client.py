@@ -46,6 +46,13 @@ def extra(module: str, name: str) -> ModuleType:
                             f"(missing: {module})") from exc
 
 
+def check_url(url: str, option: str) -> None:
+    """Refuse a server address that is not http(s)://HOST... before any work."""
+    if not url.startswith(("http://", "https://")) or len(url.split("://", 1)[1]) == 0:
+        raise MusicrecError(f"{option} {url!r}: give the server's address as "
+                            "http://HOST:PORT or https://HOST")
+
+
 def read_password(path: Path) -> str:
     """The password in a file (its first line, surrounding spaces dropped).
 
