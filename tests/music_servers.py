@@ -41,7 +41,7 @@ def free_port() -> int:
 
 
 def write_songs(folder: Path, count: int = SONGS) -> list[Path]:
-    """`count` songs of 4 s in FLAC and Ogg Vorbis, each with its own key, mode, tempo,
+    """`count` songs of 3 s in FLAC and Ogg Vorbis, each with its own key, mode, tempo,
     loudness and noise, tagged with title, artist, album, date and genre; plus one file of
     1 s, too short to analyse (supysonic still lists it)."""
     import soundfile as sf
@@ -54,7 +54,7 @@ def write_songs(folder: Path, count: int = SONGS) -> list[Path]:
     rng = np.random.default_rng(28)
     paths = []
     for i in range(count + 1):
-        seconds = 4.0 if i < count else 1.0
+        seconds = 3.0 if i < count else 1.0
         bpm = 70.0 + 4.5 * i
         signal = (chord_progression(i % 12, i % 2, seconds, bpm=bpm)
                   + (i % 3) * 0.3 * click_track(bpm, seconds)

@@ -160,3 +160,14 @@ def test_browsing_and_streams_pass_through_byte_for_byte(
         assert r.status_code == 200
         streamed = b"".join(r.iter_raw())
     assert streamed == on_disk
+
+
+def test_jsonp_names_only_a_plain_callback(proxy: str, subsonic_server: Any,
+                                           lib: Library) -> None:
+    params = auth(subsonic_server, id=song_ids(lib)[0], count=2, f="jsonp")
+    plain = httpx.get(f"{proxy}/rest/getSonicSimilarTracks", params={**params,
+                                                                     "callback": "show"})
+    assert plain.text.startswith('show({"subsonic-response":') and plain.text.endswith(");")
+    hostile = httpx.get(f"{proxy}/rest/getSonicSimilarTracks",
+                        params={**params, "callback": "alert(1);x"})
+    assert hostile.text.startswith("callback(")

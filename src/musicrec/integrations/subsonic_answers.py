@@ -19,6 +19,7 @@ An answer is an envelope (`ok`) with the payload, rendered by `render` as the cl
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from xml.etree import ElementTree
@@ -42,6 +43,7 @@ SONIC_METHODS = ("getSonicSimilarTracks", "findSonicPath", "getSimilarSongs",
 MAX_COUNT = 100
 DEFAULTS = {"getSonicSimilarTracks": 10, "findSonicPath": 25, "getSimilarSongs": 50,
             "getSimilarSongs2": 50}
+_CALLBACK = re.compile(r"[A-Za-z_$][\w$.]{0,99}")
 # Subsonic's error codes.
 MISSING_PARAMETER = 10
 NOT_FOUND = 70
@@ -64,7 +66,9 @@ def render(body: dict[str, Any], fmt: str | None, callback: str | None = None
         return orjson.dumps({"subsonic-response": body}), "application/json"
     if fmt == "jsonp":
         data = orjson.dumps({"subsonic-response": body}).decode()
-        return f"{callback or 'callback'}({data});".encode(), "application/javascript"
+        # Only a plain name: the callback is echoed into script a page will run.
+        name = callback if callback and _CALLBACK.fullmatch(callback) else "callback"
+        return f"{name}({data});".encode(), "application/javascript"
     root = ElementTree.Element("subsonic-response", xmlns=XMLNS)
     _fill(root, body)
     return (b'<?xml version="1.0" encoding="UTF-8"?>' + ElementTree.tostring(root),
