@@ -114,6 +114,9 @@ def test_a_sonic_path_begins_and_ends_with_the_songs_given(
                                                       endSongId=end, count=4))
     entries = [m.find(f"{NS}entry").get("id") for m in root.findall(f"{NS}sonicMatch")]
     assert len(entries) == 4 and entries[0] == start and entries[-1] == end
+    itself = call(proxy, "findSonicPath", **auth(subsonic_server, startSongId=start,
+                                                    endSongId=start))
+    assert [(m["entry"]["id"], m["similarity"]) for m in itself["sonicMatch"]] == [(start, 1.0)]
 
 
 def test_similar_songs_of_a_library_song(proxy: str, subsonic_server: Any,
@@ -171,3 +174,14 @@ def test_jsonp_names_only_a_plain_callback(proxy: str, subsonic_server: Any,
     hostile = httpx.get(f"{proxy}/rest/getSonicSimilarTracks",
                         params={**params, "callback": "alert(1);x"})
     assert hostile.text.startswith("callback(")
+
+
+def test_form_posts_pass_through_and_are_read(proxy: str, subsonic_server: Any,
+                                              lib: Library) -> None:
+    form = auth(subsonic_server, f="json")
+    passed = httpx.post(f"{proxy}/rest/getMusicFolders", data=form)
+    assert passed.content == httpx.post(f"{subsonic_server.url}/rest/getMusicFolders",
+                                        data=form).content
+    answered = httpx.post(f"{proxy}/rest/getSonicSimilarTracks",
+                          data={**form, "id": song_ids(lib)[0], "count": "2"})
+    assert len(answered.json()["subsonic-response"]["sonicMatch"]) == 2

@@ -138,6 +138,8 @@ def path(lib: Library, start: str, end: str, count: int) -> list[tuple[dict[str,
     shorter journey is answered (count is a maximum), down to the two ends alone.
     """
     rows = [int(r) for r in lib.rows_of([start, end])]  # type: ignore[arg-type]
+    if start == end:  # from a song to itself: the song
+        return [(lib.tracks(rows[:1])[0], 1.0)]
     for length in range(max(3, min(MAX_JOURNEY, count)), 2, -1):
         try:
             rows = journey(lib, parse(JourneyRequest, **{"from": start, "to": end,
