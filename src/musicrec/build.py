@@ -265,7 +265,7 @@ def _write_artefacts(catalogue: Catalogue, sources: list[SourceFile], folder: Pa
     # Families before the index: a Milvus collection stores each song's family to filter on.
     with _stage(times, progress, "families"):
         families = build_families(vectors, table, config.family_count,
-                                  layout=config.map_layout)
+                                  layout=config.map_layout, dims=dims)
         families.save(folder / FILES["families"])
         progress.advance("families", 1)
     with _stage(times, progress, "index"):
@@ -399,7 +399,8 @@ def rebuild_families(path: str | Path, count: int | None = None) -> Families:
     rewritten through a temporary file, so an interruption leaves the old families usable.
     """
     lib = Library.open(path)
-    families = build_families(np.asarray(lib.vectors), lib.table, count)
+    families = build_families(np.asarray(lib.vectors), lib.table, count,
+                              dims=lib.manifest.features.dims)
     tmp = lib.path / f".families.building-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()

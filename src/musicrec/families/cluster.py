@@ -1,0 +1,154 @@
+"""Two-level spherical k-means: broad families, then sub-families inside each.
+
+Songs are clustered by spherical k-means (faiss, k-means++ seeding, trained on a sample), which
+suits unit vectors compared by cosine and makes a family exactly the songs nearest its centroid.
+Sub-families are found the same way inside each family, their number in proportion to its size,
+so every song has one family and one sub-family and the two levels nest.
+
+The space clustered is the library's song vector with its audio-feature dimensions turned down
+to `AUDIO_WEIGHT` against the artist-context (and playlist) dimensions: songs by one artist tend
+to share a genre, and the artist mean is a less noisy reading of it than one song's features.
+Chosen on the dev half of the demo songs' artists (`benchmarks/families_quality.py`,
+docs/quality.md): NMI with genre at 20 families 0.233 (weight 1, today's vectors), 0.256
+(0.5), 0.263 (0.25), 0.266 (0); 0.25 keeps the songs' own sound in the picture at almost no cost.
+Labels are never read here: they are the yardstick.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import faiss
+import numpy as np
+from sklearn.cluster import kmeans_plusplus
+
+from musicrec import schema
+
+AUDIO_WEIGHT = 0.25
+_TRAIN_PER_CLUSTER = 1000  # k-means trains on a sample of this many songs per cluster
+_MIN_SUBFAMILY = 20  # a family is split into sub-families of at least this many songs
+MAX_FAMILIES = 30
+
+
+def default_family_count(n: int) -> int:
+    """How many broad families to make from n songs: about 24 for 30k songs, 30 from 650k on.
+
+    Grows slowly with n, so families stay big enough to have a character, and never exceeds
+    n / 50 songs (but is at least 2).
+    """
+    return max(2, min(round(1.8 * n**0.25), MAX_FAMILIES, n // 50))
+
+
+def default_subfamily_count(n: int) -> int:
+    """How many sub-families in all: about 50 for 30k songs, 330 for 1.2M (0.3 x sqrt(n))."""
+    return max(1, round(0.3 * n**0.5))
+
+
+def space_weights(dims: Sequence[str] | None, d: int) -> np.ndarray:
+    """float32 (d,): the multiplier of each vector dimension in the clustered space.
+
+    Dimensions named after an audio feature (the feature pipeline's, e.g. "tempo", "key_sin")
+    get `AUDIO_WEIGHT` when the vectors also carry other parts (artist context, playlists);
+    vectors of audio features alone, or unnamed ones, are clustered as they are.
+    """
+    if dims is None or len(dims) != d:
+        return np.ones(d, dtype=np.float32)
+    audio = np.array([n.removesuffix("_sin").removesuffix("_cos") in schema.BY_NAME
+                      for n in dims])
+    if audio.all():
+        return np.ones(d, dtype=np.float32)
+    return np.where(audio, AUDIO_WEIGHT, 1.0).astype(np.float32)
+
+
+def to_space(vectors: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Vectors in the clustered space: weighted, unit length, float32."""
+    return unit(np.asarray(vectors, dtype=np.float32) * weights)
+
+
+@dataclass
+class Clusters:
+    """Both levels, numbered largest first (sub-families: grouped by family, largest first in
+    each).
+
+    Attributes:
+        labels: int16 (n,): each song's family.
+        sublabels: int16 (n,): each song's sub-family (numbered across all families).
+        centroids: float32 (k, d), unit rows, in the clustered space.
+        subcentroids: float32 (s, d), unit rows.
+        parents: int (s,): each sub-family's family, ascending.
+    """
+
+    labels: np.ndarray
+    sublabels: np.ndarray
+    centroids: np.ndarray
+    subcentroids: np.ndarray
+    parents: np.ndarray
+
+
+def cluster_two_levels(x: np.ndarray, k: int, subs: int, seed: int) -> Clusters:
+    """Cluster unit rows x into k families, then about `subs` sub-families in all."""
+    rng = np.random.default_rng(seed)
+    centroids = _ordered(x, kmeans(x, k, rng, seed))
+    labels = nearest(x, centroids)
+    sub_centroids, parents = [], []
+    for family, rows in enumerate(members(labels, len(centroids))):
+        count = int(np.clip(round(subs * len(rows) / len(x)), 1,
+                            max(1, len(rows) // _MIN_SUBFAMILY)))
+        inner = centroids[family:family + 1] if count == 1 else _ordered(
+            x[rows], kmeans(x[rows], count, rng, seed))
+        sub_centroids.append(inner)
+        parents += [family] * len(inner)
+    subcentroids = np.vstack(sub_centroids)
+    parents_arr = np.asarray(parents, dtype=np.int64)
+    return Clusters(labels, nearest_within(x, labels, subcentroids, parents_arr), centroids,
+                    subcentroids, parents_arr)
+
+
+def nearest_within(x: np.ndarray, labels: np.ndarray, subcentroids: np.ndarray,
+                   parents: np.ndarray) -> np.ndarray:
+    """int16 (n,): each row's nearest sub-family among those of its own family."""
+    out = np.empty(len(x), dtype=np.int16)
+    first = np.searchsorted(parents, np.arange(int(parents.max()) + 1))
+    last = np.searchsorted(parents, np.arange(int(parents.max()) + 1), side="right")
+    for family, rows in enumerate(members(labels, len(first))):
+        if len(rows):
+            out[rows] = first[family] + nearest(x[rows], subcentroids[first[family]:last[family]])
+    return out
+
+
+def kmeans(x: np.ndarray, k: int, rng: np.random.Generator, seed: int) -> np.ndarray:
+    """Spherical k-means centroids, float32 (k, d), trained on a sample of the rows."""
+    train = x[np.sort(rng.choice(len(x), min(len(x), k * _TRAIN_PER_CLUSTER), replace=False))]
+    # k-means++ seeding: faiss's random seeding alone can merge two well-separated clusters.
+    start, _ = kmeans_plusplus(train, k, random_state=seed)
+    model = faiss.Kmeans(x.shape[1], k, niter=25, seed=seed, spherical=True,
+                         max_points_per_centroid=_TRAIN_PER_CLUSTER)
+    model.train(train, init_centroids=unit(start))
+    return unit(model.centroids)
+
+
+def _ordered(x: np.ndarray, centroids: np.ndarray) -> np.ndarray:
+    """The centroids that attract songs, largest cluster first; assigning again to these
+    keeps the labels exactly what assigning new vectors returns."""
+    sizes = np.bincount(nearest(x, centroids), minlength=len(centroids))
+    return centroids[np.argsort(-sizes, kind="stable")[:np.count_nonzero(sizes)]]
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(x, axis=1, keepdims=True)
+    return np.ascontiguousarray(x / np.where(norms > 0, norms, 1), dtype=np.float32)
+
+
+def nearest(x: np.ndarray, centroids: np.ndarray, chunk: int = 65_536) -> np.ndarray:
+    """Index of the most similar centroid per row, int16; in chunks to bound memory."""
+    out = np.empty(len(x), dtype=np.int16)
+    for start in range(0, len(x), chunk):
+        out[start:start + chunk] = np.argmax(x[start:start + chunk] @ centroids.T, axis=1)
+    return out
+
+
+def members(labels: np.ndarray, k: int) -> list[np.ndarray]:
+    """Rows of each cluster, ascending."""
+    order = np.argsort(labels, kind="stable")
+    return np.split(order, np.cumsum(np.bincount(labels, minlength=k))[:-1])
