@@ -114,8 +114,18 @@ def test_committed_version_1_library_asks_for_a_rebuild() -> None:
         Library.open(Path(__file__).parent / "data" / "library_v1")
 
 
-def test_committed_version_2_library_still_opens() -> None:
-    lib = Library.open(Path(__file__).parent / "data" / "library_v2")
+def test_committed_version_2_library_opens_once_its_families_are_rebuilt(
+        tmp_path: Path) -> None:
+    """Its families are of format 1 (one level): the library asks for them to be rebuilt, and
+    `rebuild_families` (`musicrec families`) is enough."""
+    from musicrec.build import rebuild_families
+
+    path = tmp_path / "library_v2"
+    shutil.copytree(Path(__file__).parent / "data" / "library_v2", path)
+    with pytest.raises(LibraryError, match="families format version 1.*rebuild the library"):
+        Library.open(path)
+    rebuild_families(path)
+    lib = Library.open(path)
     assert lib.manifest.format_version == 2 and len(lib) == 300
     seed = lib.table.column("id")[0].as_py()
     result = lib.recommend(RecommendRequest.parse(seed_tracks=[seed], limit=5))
@@ -125,7 +135,8 @@ def test_committed_version_2_library_still_opens() -> None:
 def test_tracks_can_read_only_some_columns(small_library: Library) -> None:
     full = small_library.tracks([3, 1])
     some = small_library.tracks([3, 1], ["id", "name", "no_such_column"])
-    assert [set(r) for r in some] == [{"id", "name", "row", "family", "family_name"}] * 2
+    assert [set(r) for r in some] == [{"id", "name", "row", "family", "family_name",
+                                       "subfamily", "subfamily_name"}] * 2
     assert [(r["id"], r["name"], r["row"], r["family"]) for r in some] == \
         [(r["id"], r["name"], r["row"], r["family"]) for r in full]
 
