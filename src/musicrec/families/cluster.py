@@ -1,9 +1,9 @@
 """Two-level spherical k-means: broad families, then sub-families inside each.
 
-Songs are clustered by spherical k-means (faiss, k-means++ seeding, trained on a sample), which
-suits unit vectors compared by cosine and makes a family exactly the songs nearest its centroid.
-Sub-families are found the same way inside each family, their number in proportion to its size,
-so every song has one family and one sub-family and the two levels nest.
+Songs are clustered into sub-families by spherical k-means (faiss, k-means++ seeding, trained on
+a sample), which suits unit vectors compared by cosine and makes a sub-family exactly the songs
+nearest its centroid; the sub-families are then grouped into families, so every song has one
+family and one sub-family and the two levels nest.
 
 The space clustered is the library's song vector with its audio-feature dimensions turned down
 to `AUDIO_WEIGHT` against the artist-context (and playlist) dimensions: songs by one artist tend
@@ -21,13 +21,15 @@ from dataclasses import dataclass
 
 import faiss
 import numpy as np
-from sklearn.cluster import kmeans_plusplus
+from sklearn.cluster import KMeans, kmeans_plusplus
 
 from musicrec import schema
 
 AUDIO_WEIGHT = 0.25
-_TRAIN_PER_CLUSTER = 1000  # k-means trains on a sample of this many songs per cluster
-_MIN_SUBFAMILY = 20  # a family is split into sub-families of at least this many songs
+# k-means trains on a sample of this many songs per cluster (at least _MIN_TRAIN songs): 85k
+# songs for the 330 sub-families of 1.2M.
+_TRAIN_PER_CLUSTER = 256
+_MIN_TRAIN = 50_000
 MAX_FAMILIES = 30
 
 
@@ -87,39 +89,40 @@ class Clusters:
 
 
 def cluster_two_levels(x: np.ndarray, k: int, subs: int, seed: int) -> Clusters:
-    """Cluster unit rows x into k families, then about `subs` sub-families in all."""
+    """Cluster unit rows x into `subs` sub-families, then group those into k families.
+
+    Bottom-up: the sub-families are one spherical k-means of all songs, and the families are
+    a k-means of the sub-families' centroids weighted by their sizes. On the dev half of the
+    demo songs this beat splitting each of k families in proportion to its size at both
+    levels (NMI with genre, 51 sub-families: 0.257 against 0.248; 23 families: 0.274
+    against 0.263), and a song's family is simply its sub-family's.
+    """
     rng = np.random.default_rng(seed)
-    centroids = _ordered(x, kmeans(x, k, rng, seed))
-    labels = nearest(x, centroids)
-    sub_centroids, parents = [], []
-    for family, rows in enumerate(members(labels, len(centroids))):
-        count = int(np.clip(round(subs * len(rows) / len(x)), 1,
-                            max(1, len(rows) // _MIN_SUBFAMILY)))
-        inner = centroids[family:family + 1] if count == 1 else _ordered(
-            x[rows], kmeans(x[rows], count, rng, seed))
-        sub_centroids.append(inner)
-        parents += [family] * len(inner)
-    subcentroids = np.vstack(sub_centroids)
-    parents_arr = np.asarray(parents, dtype=np.int64)
-    return Clusters(labels, nearest_within(x, labels, subcentroids, parents_arr), centroids,
-                    subcentroids, parents_arr)
-
-
-def nearest_within(x: np.ndarray, labels: np.ndarray, subcentroids: np.ndarray,
-                   parents: np.ndarray) -> np.ndarray:
-    """int16 (n,): each row's nearest sub-family among those of its own family."""
-    out = np.empty(len(x), dtype=np.int16)
-    first = np.searchsorted(parents, np.arange(int(parents.max()) + 1))
-    last = np.searchsorted(parents, np.arange(int(parents.max()) + 1), side="right")
-    for family, rows in enumerate(members(labels, len(first))):
-        if len(rows):
-            out[rows] = first[family] + nearest(x[rows], subcentroids[first[family]:last[family]])
-    return out
+    subcentroids = _ordered(x, kmeans(x, subs, rng, seed))
+    sizes = np.bincount(nearest(x, subcentroids), minlength=len(subcentroids))
+    k = min(k, len(subcentroids))
+    groups = KMeans(k, n_init=3, random_state=seed).fit(
+        subcentroids, sample_weight=sizes).labels_
+    # Identical sub-families (songs with identical vectors) can leave a group empty.
+    groups = np.unique(groups, return_inverse=True)[1]
+    k = int(groups.max()) + 1
+    # Families largest first; sub-families grouped by family, largest first in each.
+    family_sizes = np.bincount(groups, weights=sizes, minlength=k)
+    rank = np.empty(k, dtype=np.int64)
+    rank[np.argsort(-family_sizes, kind="stable")] = np.arange(k)
+    order = np.lexsort((-sizes, rank[groups]))
+    subcentroids, parents = subcentroids[order], rank[groups][order]
+    weighted = subcentroids * sizes[order, None]
+    centroids = unit(np.stack([weighted[parents == f].sum(axis=0) for f in range(k)]))
+    sublabels = nearest(x, subcentroids)
+    return Clusters(parents[sublabels].astype(np.int16), sublabels, centroids, subcentroids,
+                    parents)
 
 
 def kmeans(x: np.ndarray, k: int, rng: np.random.Generator, seed: int) -> np.ndarray:
     """Spherical k-means centroids, float32 (k, d), trained on a sample of the rows."""
-    train = x[np.sort(rng.choice(len(x), min(len(x), k * _TRAIN_PER_CLUSTER), replace=False))]
+    size = min(len(x), max(_MIN_TRAIN, k * _TRAIN_PER_CLUSTER))
+    train = x[np.sort(rng.choice(len(x), size, replace=False))]
     # k-means++ seeding: faiss's random seeding alone can merge two well-separated clusters.
     start, _ = kmeans_plusplus(train, k, random_state=seed)
     model = faiss.Kmeans(x.shape[1], k, niter=25, seed=seed, spherical=True,

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from musicrec.errors import LibraryError, NotFoundError
-from musicrec.families.cluster import nearest, nearest_within, to_space
+from musicrec.families.cluster import nearest, to_space
 from musicrec.families.layout import MAP_PCA
 from musicrec.index import check_queries
 
@@ -182,8 +182,7 @@ class Families:
         return np.flatnonzero(labels == family.id)
 
     def assign(self, vectors: np.ndarray) -> np.ndarray:
-        """The family of each song vector: its nearest centroid by cosine, in the clustered
-        space.
+        """The family of each song vector: its sub-family's (see `assign_sub`).
 
         Args:
             vectors: shape (m, d) or (d,), unit length, same d as the library's vectors.
@@ -194,13 +193,13 @@ class Families:
         Raises:
             InvalidQueryError: wrong dimensions or non-finite values.
         """
-        return nearest(self._space(vectors), self.centroids)
+        parents = np.array([f.parent for f in self.subfamilies], dtype=np.int16)
+        return parents[self.assign_sub(vectors)]
 
     def assign_sub(self, vectors: np.ndarray) -> np.ndarray:
-        """The sub-family of each song vector (within its family), like `assign`."""
-        x = self._space(vectors)
-        parents = np.array([f.parent for f in self.subfamilies], dtype=np.int64)
-        return nearest_within(x, nearest(x, self.centroids), self.subcentroids, parents)
+        """The sub-family of each song vector, like `assign`: the nearest sub-family centroid
+        by cosine in the clustered space; int16 (m,)."""
+        return nearest(self._space(vectors), self.subcentroids)
 
     def _space(self, vectors: np.ndarray) -> np.ndarray:
         return to_space(check_queries(vectors, self.centroids.shape[1]), self.weights)
