@@ -101,7 +101,7 @@ def test_recovers_known_clusters(songs: Songs, families: Families) -> None:
 def test_default_count_grows_with_catalogue() -> None:
     assert default_family_count(1_200_000) == 30  # broad families stay readable
     assert 20 <= default_family_count(30_000) < default_family_count(1_200_000)
-    assert 300 <= default_subfamily_count(1_200_000) <= 400
+    assert 250 <= default_subfamily_count(1_200_000) <= 350
     assert 40 <= default_subfamily_count(30_000) <= 60
     assert default_family_count(500) <= 500 // 50
     assert default_family_count(10) == 2

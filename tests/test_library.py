@@ -114,22 +114,28 @@ def test_committed_version_1_library_asks_for_a_rebuild() -> None:
         Library.open(Path(__file__).parent / "data" / "library_v1")
 
 
-def test_committed_version_2_library_opens_once_its_families_are_rebuilt(
-        tmp_path: Path) -> None:
-    """Its families are of format 1 (one level): the library asks for them to be rebuilt, and
-    `rebuild_families` (`musicrec families`) is enough."""
-    from musicrec.build import rebuild_families
-
-    path = tmp_path / "library_v2"
-    shutil.copytree(Path(__file__).parent / "data" / "library_v2", path)
-    with pytest.raises(LibraryError, match="families format version 1.*rebuild the library"):
-        Library.open(path)
-    rebuild_families(path)
-    lib = Library.open(path)
+def test_committed_version_2_library_still_opens() -> None:
+    lib = Library.open(Path(__file__).parent / "data" / "library_v2")
     assert lib.manifest.format_version == 2 and len(lib) == 300
     seed = lib.table.column("id")[0].as_py()
     result = lib.recommend(RecommendRequest.parse(seed_tracks=[seed], limit=5))
     assert len(result.tracks) == 5 and seed not in [r.track["id"] for r in result.tracks]
+
+
+def test_one_level_families_ask_for_a_rebuild_that_fixes_them(tmp_path: Path) -> None:
+    """Families of format 1 (one level, before sub-families): the library asks for a rebuild,
+    and `rebuild_families` (what `musicrec families` runs) is enough."""
+    from musicrec.build import rebuild_families
+
+    path = tmp_path / "library_v2"
+    shutil.copytree(Path(__file__).parent / "data" / "library_v2", path)
+    meta_path = path / "families" / "families.json"
+    meta_path.write_text(json.dumps({**json.loads(meta_path.read_text()), "format_version": 1}))
+    with pytest.raises(LibraryError, match="families format version 1.*rebuild the library"):
+        Library.open(path)
+    rebuild_families(path)
+    assert len(Library.open(path).families.subfamilies) >= len(
+        Library.open(path).families.families)
 
 
 def test_tracks_can_read_only_some_columns(small_library: Library) -> None:

@@ -8,9 +8,10 @@ family and one sub-family and the two levels nest.
 The space clustered is the library's song vector with its audio-feature dimensions turned down
 to `AUDIO_WEIGHT` against the artist-context (and playlist) dimensions: songs by one artist tend
 to share a genre, and the artist mean is a less noisy reading of it than one song's features.
-Chosen on the dev half of the demo songs' artists (`benchmarks/families_quality.py`,
-docs/quality.md): NMI with genre at 20 families 0.233 (weight 1, today's vectors), 0.256
-(0.5), 0.263 (0.25), 0.266 (0); 0.25 keeps the songs' own sound in the picture at almost no cost.
+Chosen on the dev half of the demo songs' artists (`benchmarks/families_quality.py`, weights;
+docs/quality.md): NMI with genre at 23 families 0.231 (weight 1, today's vectors as they are),
+0.259 (0.5), 0.268 (0.25), 0.270 (0); at 42 sub-families 0.236 / 0.251 / 0.261 / 0.259. 0.25
+keeps the songs' own sound in the picture at almost no cost.
 Labels are never read here: they are the yardstick.
 """
 
@@ -26,8 +27,8 @@ from sklearn.cluster import KMeans, kmeans_plusplus
 from musicrec import schema
 
 AUDIO_WEIGHT = 0.25
-# k-means trains on a sample of this many songs per cluster (at least _MIN_TRAIN songs): 85k
-# songs for the 330 sub-families of 1.2M.
+# k-means trains on a sample of this many songs per cluster (at least _MIN_TRAIN songs): 70k
+# songs for the 274 sub-families of 1.2M.
 _TRAIN_PER_CLUSTER = 256
 _MIN_TRAIN = 50_000
 MAX_FAMILIES = 30
@@ -43,8 +44,14 @@ def default_family_count(n: int) -> int:
 
 
 def default_subfamily_count(n: int) -> int:
-    """How many sub-families in all: about 50 for 30k songs, 330 for 1.2M (0.3 x sqrt(n))."""
-    return max(1, round(0.3 * n**0.5))
+    """How many sub-families in all: about 42 for 28k songs, 270 for 1.2M (0.25 x sqrt(n)).
+
+    Chosen on the dev half of the demo songs (`benchmarks/families_quality.py`, counts):
+    0.2 / 0.25 / 0.3 / 0.4 x sqrt(n) gave NMI with genre 0.265 / 0.261 / 0.258 / 0.251, with
+    subgenre 0.314 / 0.315 / 0.315 / 0.314, genre purity rising with the count; 0.25 keeps
+    almost all of the fewest's NMI and still gives several hundred for 1.2M songs.
+    """
+    return max(1, round(0.25 * n**0.5))
 
 
 def space_weights(dims: Sequence[str] | None, d: int) -> np.ndarray:
@@ -93,15 +100,15 @@ def cluster_two_levels(x: np.ndarray, k: int, subs: int, seed: int) -> Clusters:
 
     Bottom-up: the sub-families are one spherical k-means of all songs, and the families are
     a k-means of the sub-families' centroids weighted by their sizes. On the dev half of the
-    demo songs this beat splitting each of k families in proportion to its size at both
-    levels (NMI with genre, 51 sub-families: 0.257 against 0.248; 23 families: 0.274
-    against 0.263), and a song's family is simply its sub-family's.
+    demo songs this beat splitting each of k families in proportion to its size (NMI with
+    genre at 42 sub-families 0.261 against 0.249; at 23 families 0.268 against 0.263), and a
+    song's family is simply its sub-family's.
     """
     rng = np.random.default_rng(seed)
     subcentroids = _ordered(x, kmeans(x, subs, rng, seed))
     sizes = np.bincount(nearest(x, subcentroids), minlength=len(subcentroids))
     k = min(k, len(subcentroids))
-    groups = KMeans(k, n_init=3, random_state=seed).fit(
+    groups = KMeans(k, n_init=10, random_state=seed).fit(
         subcentroids, sample_weight=sizes).labels_
     # Identical sub-families (songs with identical vectors) can leave a group empty.
     groups = np.unique(groups, return_inverse=True)[1]
