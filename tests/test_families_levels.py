@@ -11,7 +11,7 @@ import pytest
 
 from musicrec import schema
 from musicrec.families import Families, Family, build_families
-from musicrec.families.naming import LEAN
+from musicrec.families.naming import LEAN, unique_names
 from musicrec.library import Library
 from test_families import Songs, make_songs
 
@@ -148,3 +148,12 @@ def test_tracks_and_seeds_know_sub_families(demo: Library) -> None:
     assert name == sub.name and set(rows.tolist()) <= set(demo.families.members(sub).tolist())
     assert demo.genre_seed(sub.name.lower())[1] == sub.name
     assert sub.name in demo.genre_seeds()
+
+
+def test_names_alike_but_for_word_order_are_told_apart() -> None:
+    def words(*names: str) -> list[dict[str, object]]:
+        return [{"word": n, "rank": 0.7} for n in names]
+
+    names = unique_names([words("wordy", "danceable", "sad"), words("danceable", "wordy", "loud"),
+                          words("quiet")], [[], [], []], [[], [], []], taken=["Quiet"])
+    assert names == ["Wordy danceable sad", "Danceable wordy loud", "Quiet I"]

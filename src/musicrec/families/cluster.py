@@ -1,4 +1,4 @@
-"""Two-level spherical k-means: broad families, then sub-families inside each.
+"""Two-level spherical k-means: sub-families, grouped into broad families.
 
 Songs are clustered into sub-families by spherical k-means (faiss, k-means++ seeding, trained on
 a sample), which suits unit vectors compared by cosine and makes a sub-family exactly the songs

@@ -130,8 +130,9 @@ def era_word(years: tuple[int, int, int]) -> list[dict[str, Any]]:
 def unique_names(traits: list[list[dict[str, Any]]], labels: list[list[dict[str, Any]]],
                  eras: list[list[dict[str, Any]]], taken: Sequence[str] = ()) -> list[str]:
     """Unique names: words, labels, decade. Families that would share a name (with each other
-    or with a name in `taken`) take their next distinctive word, in turn, until the names
-    differ or the words run out; any still alike get roman numerals in id order."""
+    or with a name in `taken`, in any order of its words) take their next distinctive word, in
+    turn, until the names differ or the words run out; any still alike get roman numerals in id
+    order."""
     depth = [min(_NAME_WORDS, len(t)) for t in traits]
 
     def name(i: int) -> str:
@@ -139,11 +140,17 @@ def unique_names(traits: list[list[dict[str, Any]]], labels: list[list[dict[str,
         tag = " / ".join(w["word"] for w in labels[i])
         return " · ".join(part for part in (words, tag, *(w["word"] for w in eras[i])) if part)
 
-    taken_folded = {t.casefold() for t in taken}
+    def same(text: str) -> tuple[str, ...]:
+        """Names alike but for the order of their words clash too ("Wordy danceable",
+        "Danceable wordy")."""
+        words, _, rest = text.casefold().partition(" · ")
+        return (*sorted(words.split()), rest)
+
+    taken_keys = {same(t) for t in taken}
     while True:
         names = [name(i) for i in range(len(traits))]
-        folded = [n.casefold() for n in names]
-        clashing = [i for i, s in enumerate(folded) if folded.count(s) > 1 or s in taken_folded]
+        keys = [same(n) for n in names]
+        clashing = [i for i, key in enumerate(keys) if keys.count(key) > 1 or key in taken_keys]
         deeper = [i for i in clashing if depth[i] < len(traits[i])]
         if not deeper:
             break
