@@ -176,11 +176,6 @@ class Families:
         return [level[i] for i in family.neighbours], [self.subfamilies[i]
                                                        for i in family.children]
 
-    def members(self, family: Family) -> np.ndarray:
-        """The rows of a family or sub-family, ascending."""
-        labels = self.labels if family.parent is None else self.sublabels
-        return np.flatnonzero(labels == family.id)
-
     def assign(self, vectors: np.ndarray) -> np.ndarray:
         """The family of each song vector: its sub-family's (see `assign_sub`).
 
