@@ -170,7 +170,7 @@ def map_layouts(lib: Library) -> dict[str, object]:
     from sklearn.manifold import trustworthiness
     from sklearn.metrics import silhouette_score
 
-    from musicrec.families import _map
+    from musicrec.families import song_map
 
     x = np.asarray(lib.vectors)
     labels = np.asarray(lib.families.labels)
@@ -180,7 +180,7 @@ def map_layouts(lib: Library) -> dict[str, object]:
                                   silhouette_score(x[scored], labels[scored])), 3)}
     for layout in ("pca", "tsne"):
         t0 = time.perf_counter()
-        xy, name = _map(x, np.random.default_rng(0), 0, layout)
+        xy, name = song_map(x, np.random.default_rng(0), 0, layout)
         seconds = time.perf_counter() - t0
         out[layout] = {"method": name, "seconds": round(seconds, 1),
                        "silhouette": round(float(silhouette_score(xy[scored],

@@ -105,6 +105,8 @@ def test_recommendations_from_a_track(client: TestClient, small_library: Library
         assert t["musicrec"]["seed"] == seed["id"] and t["musicrec"]["explanation"]
         row = small_library.row_of(t["id"])
         assert t["musicrec"]["family"]["id"] == int(small_library.families.labels[row])
+        sub = small_library.families.subfamilies[int(small_library.families.sublabels[row])]
+        assert t["musicrec"]["subfamily"] == {"id": sub.key, "name": sub.name}
 
 
 def test_every_kind_of_seed_together(client: TestClient, small_library: Library) -> None:
@@ -204,7 +206,7 @@ def test_genre_labels_are_seeds_when_the_catalogue_has_them(labelled_client: Tes
                                                             labelled: Library) -> None:
     genres = ok(labelled_client, "/v1/recommendations/available-genre-seeds",
                 models.GenreSeeds)["genres"]
-    families = [f.name for f in labelled.families.families]
+    families = [f.name for f in (*labelled.families.families, *labelled.families.subfamilies)]
     assert genres == families + sorted(GENRES)
     body = ok(labelled_client, "/v1/recommendations", models.Recommendations,
               {"seed_genres": "Jazz", "limit": 10})
@@ -216,7 +218,8 @@ def test_genre_labels_are_seeds_when_the_catalogue_has_them(labelled_client: Tes
 def test_available_genre_seeds_are_the_families(client: TestClient,
                                                 small_library: Library) -> None:
     body = ok(client, "/v1/recommendations/available-genre-seeds", models.GenreSeeds)
-    assert body["genres"] == [f.name for f in small_library.families.families]
+    families = small_library.families
+    assert body["genres"] == [f.name for f in (*families.families, *families.subfamilies)]
 
 
 # --- tracks, audio features, artists ----------------------------------------------------------
@@ -368,6 +371,34 @@ def test_family_profile(client: TestClient, small_library: Library, key: str) ->
         r["id"] for r in small_library.tracks(family.central_rows)]
     assert [n["id"] for n in body["neighbours"]] == family.neighbours
     assert body["feature_means"]["energy"] == pytest.approx(family.feature_means["energy"])
+
+
+def test_track_objects_carry_family_and_sub_family(client: TestClient,
+                                                   small_library: Library) -> None:
+    record = small_library.tracks([7])[0]
+    body = ok(client, f"/v1/tracks/{record['id']}", models.Track, {"musicrec": "true"})
+    assert body["musicrec"]["family"] == {"id": record["family"],
+                                          "name": record["family_name"]}
+    assert body["musicrec"]["subfamily"] == {"id": record["subfamily"],
+                                             "name": record["subfamily_name"]}
+    assert "musicrec" not in ok(client, f"/v1/tracks/{record['id']}", models.Track)
+
+
+def test_sub_family_profile_and_seed(client: TestClient, small_library: Library) -> None:
+    families = small_library.families
+    sub = families.subfamilies[-1]
+    body = ok(client, f"/v1/musicrec/families/{sub.key}", models.FamilyProfile)
+    assert (body["key"], body["parent"], body["name"]) == (sub.key, sub.parent, sub.name)
+    assert body["words"] == sub.words and body["subfamilies"] == []
+    assert [n["key"] for n in body["neighbours"]] == [
+        families.subfamilies[i].key for i in sub.neighbours]
+    parent = ok(client, f"/v1/musicrec/families/{sub.parent}", models.FamilyProfile)
+    assert sub.key in [c["key"] for c in parent["subfamilies"]]
+    listing = ok(client, "/v1/musicrec/families", models.FamilyList)
+    assert [s["key"] for s in listing["subfamilies"]] == [s.key for s in families.subfamilies]
+    recs = ok(client, "/v1/recommendations", models.Recommendations,
+              {"seed_genres": sub.key, "limit": 5})
+    assert recs["seeds"][0]["id"] == sub.key and len(recs["tracks"]) == 5
 
 
 def test_health_reveals_only_status(client: TestClient) -> None:

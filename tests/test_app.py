@@ -323,6 +323,21 @@ def test_sound_map_draws_families_and_feature_axes(at: AppTest, small_library: L
     assert len(at.get("plotly_chart")) == 1
 
 
+def test_sound_map_zooms_into_a_family(at: AppTest, small_library: Library) -> None:
+    run(at.switch_page(SOUND_MAP))
+    families = small_library.families
+    at.selectbox(key="map_zoom").set_value(0)
+    run(at)
+    subs = [families.subfamilies[i] for i in families.families[0].children]
+    assert list(at.dataframe[0].value["family"]) == [f.name for f in subs]
+    traces = at.get("plotly_chart")[0].proto.spec
+    assert all(sub.name in traces for sub in subs)
+    at.selectbox(key="hear_family").set_value(len(subs) - 1)
+    run(at)
+    examples = small_library.tracks(subs[-1].central_rows)
+    assert list(at.dataframe[1].value["title"]) == [t["name"] for t in examples]
+
+
 def test_a_click_on_the_map_names_its_song() -> None:
     click = {"points": [{"curve_number": 2, "point_index": 7,
                          "customdata": ["abc123", "Song", "Artist", "Family"]}]}

@@ -114,6 +114,24 @@ def test_families_show_and_one_family(small_library: Library, small_library_path
     assert code == 1 and "no such family" in err
 
 
+def test_families_json_has_both_levels_with_evidence(small_library: Library,
+                                                     small_library_path: Path) -> None:
+    code, out, err = run("families", "--json", "--library", str(small_library_path))
+    assert code == 0, err
+    body = json.loads(out)
+    families, subs = small_library.families.families, small_library.families.subfamilies
+    assert [f["name"] for f in body["families"]] == [f.name for f in families]
+    assert [(s["key"], s["parent"]) for s in body["subfamilies"]] == [
+        (s.key, s.parent) for s in subs]
+    first = body["families"][0]
+    assert {"id", "key", "parent", "name", "size", "profile", "top_artists", "words"} <= set(first)
+    assert first["parent"] is None and first["words"] == families[0].words
+    sub = subs[-1]
+    code, out, err = run("family", sub.key, "--library", str(small_library_path))
+    assert code == 0, err
+    assert sub.name in out and f"sub-family of {families[sub.parent].name}" in out
+
+
 def test_families_rebuild_with_a_new_count(small_csv: Path, tmp_path: Path) -> None:
     from musicrec.build import build_library
 

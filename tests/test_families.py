@@ -12,7 +12,12 @@ import pytest
 from sklearn.metrics import adjusted_rand_score
 
 from musicrec.errors import InvalidQueryError, LibraryError, MusicrecError, NotFoundError
-from musicrec.families import Families, build_families, default_family_count
+from musicrec.families import (
+    Families,
+    build_families,
+    default_family_count,
+    default_subfamily_count,
+)
 
 CLUSTERS = 6
 PER_CLUSTER = 200
@@ -94,8 +99,10 @@ def test_recovers_known_clusters(songs: Songs, families: Families) -> None:
 
 
 def test_default_count_grows_with_catalogue() -> None:
-    assert 40 <= default_family_count(1_200_000) <= 80
-    assert default_family_count(30_000) < default_family_count(1_200_000)
+    assert default_family_count(1_200_000) == 30  # broad families stay readable
+    assert 20 <= default_family_count(30_000) < default_family_count(1_200_000)
+    assert 250 <= default_subfamily_count(1_200_000) <= 350
+    assert 40 <= default_subfamily_count(30_000) <= 60
     assert default_family_count(500) <= 500 // 50
     assert default_family_count(10) == 2
 
@@ -215,7 +222,7 @@ def test_bad_counts_are_user_errors(songs: Songs) -> None:
 def test_tsne_map_keeps_families_apart(songs: Songs) -> None:
     """The neighbour-preserving map on the clustered songs: every song placed, the families
     apart in 2-D. (These six clean clusters are apart on the PCA map too, 0.90 against 0.86;
-    on the real songs t-SNE keeps the families apart far better: see families.py.)"""
+    on the real songs t-SNE keeps the families apart far better: see families/layout.py.)"""
     pytest.importorskip("openTSNE")
     from sklearn.metrics import silhouette_score
 

@@ -122,10 +122,27 @@ def test_committed_version_2_library_still_opens() -> None:
     assert len(result.tracks) == 5 and seed not in [r.track["id"] for r in result.tracks]
 
 
+def test_one_level_families_ask_for_a_rebuild_that_fixes_them(tmp_path: Path) -> None:
+    """Families of format 1 (one level, before sub-families): the library asks for a rebuild,
+    and `rebuild_families` (what `musicrec families` runs) is enough."""
+    from musicrec.build import rebuild_families
+
+    path = tmp_path / "library_v2"
+    shutil.copytree(Path(__file__).parent / "data" / "library_v2", path)
+    meta_path = path / "families" / "families.json"
+    meta_path.write_text(json.dumps({**json.loads(meta_path.read_text()), "format_version": 1}))
+    with pytest.raises(LibraryError, match="families format version 1.*rebuild the library"):
+        Library.open(path)
+    rebuild_families(path)
+    assert len(Library.open(path).families.subfamilies) >= len(
+        Library.open(path).families.families)
+
+
 def test_tracks_can_read_only_some_columns(small_library: Library) -> None:
     full = small_library.tracks([3, 1])
     some = small_library.tracks([3, 1], ["id", "name", "no_such_column"])
-    assert [set(r) for r in some] == [{"id", "name", "row", "family", "family_name"}] * 2
+    assert [set(r) for r in some] == [{"id", "name", "row", "family", "family_name",
+                                       "subfamily", "subfamily_name"}] * 2
     assert [(r["id"], r["name"], r["row"], r["family"]) for r in some] == \
         [(r["id"], r["name"], r["row"], r["family"]) for r in full]
 

@@ -41,7 +41,15 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from musicrec import __version__
-from musicrec.artefacts import FILES, FORMAT_VERSION, FamilyInfo, LearnInfo, Manifest, file_sums
+from musicrec.artefacts import (
+    FILES,
+    FORMAT_VERSION,
+    Artefacts,
+    FamilyInfo,
+    LearnInfo,
+    Manifest,
+    file_sums,
+)
 from musicrec.catalogue import Catalogue, one_chunk
 from musicrec.errors import LibraryError
 from musicrec.families import Families, build_families
@@ -50,7 +58,7 @@ from musicrec.filters import FAMILY, scalar_columns
 from musicrec.folders import build_lock, new_build_folder, publish, recover
 from musicrec.hubs import DEFAULT_WEIGHT as DEFAULT_HUB_WEIGHT
 from musicrec.hubs import graph_links, save_hub_penalty
-from musicrec.index import HNSWIndex, Partition
+from musicrec.index import HNSWIndex, Partition, load_index
 from musicrec.index_milvus import MilvusIndex
 from musicrec.learn import (
     ContextConfig,
@@ -60,7 +68,7 @@ from musicrec.learn import (
     read_playlists,
     save_learned,
 )
-from musicrec.library import Library, key_hashes
+from musicrec.library import key_hashes
 from musicrec.search import TextIndex
 from musicrec.sources import SourceFile, describe, expand_sources, read_files
 from musicrec.versions import version_keys
@@ -265,7 +273,7 @@ def _write_artefacts(catalogue: Catalogue, sources: list[SourceFile], folder: Pa
     # Families before the index: a Milvus collection stores each song's family to filter on.
     with _stage(times, progress, "families"):
         families = build_families(vectors, table, config.family_count,
-                                  layout=config.map_layout)
+                                  layout=config.map_layout, dims=dims)
         families.save(folder / FILES["families"])
         progress.advance("families", 1)
     with _stage(times, progress, "index"):
@@ -397,33 +405,39 @@ def rebuild_families(path: str | Path, count: int | None = None) -> Families:
 
     The new families are written beside the old ones and swapped in, and the manifest is
     rewritten through a temporary file, so an interruption leaves the old families usable.
+    The library is read without its families, so families of an older format can be rebuilt.
     """
-    lib = Library.open(path)
-    families = build_families(np.asarray(lib.vectors), lib.table, count)
-    tmp = lib.path / f".families.building-{os.getpid()}"
+    root = Path(path).expanduser()
+    files = Artefacts(root)
+    manifest = files.manifest()
+    vectors = files.array("vectors")
+    families = build_families(np.asarray(vectors), files.table("catalogue"), count,
+                              dims=manifest.features.dims)
+    tmp = root / f".families.building-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
         families.save(tmp)
-        old = lib.path / f".families.old-{os.getpid()}"
-        (lib.path / FILES["families"]).rename(old)
-        tmp.rename(lib.path / FILES["families"])
+        old = root / f".families.old-{os.getpid()}"
+        (root / FILES["families"]).rename(old)
+        tmp.rename(root / FILES["families"])
         shutil.rmtree(old, ignore_errors=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    if isinstance(lib.index, MilvusIndex) and FAMILY in lib.index.scalars:
-        lib.index.update_scalar(FAMILY, families.labels)  # what family filters read there
-        lib.index.close()
-    manifest = lib.manifest.model_copy(deep=True)
+    index = load_index(root, vectors, manifest.index)
+    if isinstance(index, MilvusIndex) and FAMILY in index.scalars:
+        index.update_scalar(FAMILY, families.labels)  # what family filters read there
+        index.close()
+    manifest = manifest.model_copy(deep=True)
     manifest.families = FamilyInfo(count=len(families.families), method=families.method)
     manifest.build_config["family_count"] = count
     if manifest.files is not None:
         within = FILES["families"]
         manifest.files = {**{k: v for k, v in manifest.files.items()
                              if not k.startswith(f"{within}/")},
-                          **file_sums(lib.path, within=within)}
-    tmp_manifest = lib.path / (FILES["manifest"] + ".tmp")
+                          **file_sums(root, within=within)}
+    tmp_manifest = root / (FILES["manifest"] + ".tmp")
     tmp_manifest.write_text(manifest.model_dump_json(indent=2))
-    tmp_manifest.replace(lib.path / FILES["manifest"])
+    tmp_manifest.replace(root / FILES["manifest"])
     return families

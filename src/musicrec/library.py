@@ -280,7 +280,8 @@ class Library:
 
     def genre_seed(self, genre: str) -> tuple[np.ndarray, str]:
         """Rows standing for a genre seed, and its display name: a genre label's songs (when
-        the catalogue has labels), else a sound family's most typical songs.
+        the catalogue has labels), else a sound family's or sub-family's most typical songs
+        (by key, "3" or "3.2", or by name).
 
         Raises:
             NotFoundError: neither a genre label nor a family id or name.
@@ -305,12 +306,15 @@ class Library:
         return out
 
     def genre_seeds(self) -> list[str]:
-        """Every valid genre seed: family names, then the catalogue's genre labels, sorted."""
-        return [f.name for f in self.families.families] + sorted(self._genre_label_rows)
+        """Every valid genre seed: family names, sub-family names, then the catalogue's genre
+        labels, sorted."""
+        return [f.name for f in (*self.families.families, *self.families.subfamilies)] + sorted(
+            self._genre_label_rows)
 
     def tracks(self, rows: np.ndarray | list[int],
                columns: Sequence[str] | None = None) -> list[dict[str, Any]]:
-        """Catalogue records for rows, in the given order, with `row` and `family` added.
+        """Catalogue records for rows, in the given order, with `row`, `family`, `family_name`,
+        `subfamily` (its key, e.g. "3.2") and `subfamily_name` added.
 
         `columns`: only these of the catalogue's columns (those it lacks are left out); a
         Spotify track object needs 11 of the 24.
@@ -320,9 +324,12 @@ class Library:
             c for c in columns if self.has_column(c)]
         records = self._records.read(rows, names)
         families = self.families.labels[rows].tolist()
-        family_names = self._family_names
-        for rec, row, family in zip(records, rows.tolist(), families, strict=True):
-            rec.update(row=row, family=family, family_name=family_names[family])
+        subfamilies = self.families.sublabels[rows].tolist()
+        family_names, subs = self._family_names, self.families.subfamilies
+        for rec, row, family, sub in zip(records, rows.tolist(), families, subfamilies,
+                                         strict=True):
+            rec.update(row=row, family=family, family_name=family_names[family],
+                       subfamily=subs[sub].key, subfamily_name=subs[sub].name)
         return records
 
     @cached_property

@@ -78,6 +78,10 @@ class Feature:
     words: tuple[str, str, str] | None = None  # explanations: (higher, lower, noun)
     traits: tuple[str, str] | None = None  # family names: (above the catalogue, below)
     trait_rank: int | None = None  # which trait wins a tie in a family's name
+    # Where the words make a claim in absolute terms (Spotify's documentation of the feature:
+    # e.g. instrumentalness above 0.5 "is intended to represent instrumental tracks"), the
+    # value a family's median must be above for the first word and below for the second.
+    trait_split: float | None = None
     profile: bool = False  # averaged in a family's profile
     knob: Knob | None = None
     sketch: Sketch | None = None
@@ -107,34 +111,36 @@ def _unit(name: str, label: str, **facts: object) -> Feature:
 FEATURES: tuple[Feature, ...] = (
     _unit("danceability", "Danceability", transform="sqrt", weight=0.8, rank=1, axis="Dance",
           words=("more danceable", "less danceable", "danceability"),
-          traits=("danceable", "undanceable"), trait_rank=4,
+          traits=("danceable", "undanceable"), trait_rank=4, trait_split=0.5,
           knob=Knob(0.0, 1.0, 0.01, 0.5), sketch=Sketch(0.65, 0.0, 1.0)),
     _unit("energy", "Energy", transform="linear", weight=1.0, rank=0, axis="Energy",
           words=("more energetic", "calmer", "energy"), traits=("energetic", "calm"),
-          trait_rank=0, knob=Knob(0.0, 1.0, 0.01, 0.5), sketch=Sketch(0.7, 0.0, 1.0),
+          trait_rank=0, trait_split=0.5, knob=Knob(0.0, 1.0, 0.01, 0.5),
+          sketch=Sketch(0.7, 0.0, 1.0),
           mix=0.2),
     _unit("valence", "Mood (valence)", transform="linear", weight=0.3, artist_scale=2.0,
           rank=2, axis="Mood", words=("happier", "sadder", "mood"), traits=("happy", "sad"),
-          trait_rank=5, knob=Knob(0.0, 1.0, 0.01, 0.5),
+          trait_rank=5, trait_split=0.5, knob=Knob(0.0, 1.0, 0.01, 0.5),
           unknown_from_audio="musical mood cannot be read from tempo, key and loudness with "
                              "confidence"),
     _unit("acousticness", "Acousticness", transform="sqrt", weight=0.3, artist_scale=2.0,
           rank=3, axis="Acoustic", words=("more acoustic", "more electric", "acousticness"),
-          traits=("acoustic", "electric"), trait_rank=1, knob=Knob(0.0, 1.0, 0.01, 0.5),
+          traits=("acoustic", "electric"), trait_rank=1, trait_split=0.5,
+          knob=Knob(0.0, 1.0, 0.01, 0.5),
           sketch=Sketch(0.2, 0.0, 1.0)),
     _unit("instrumentalness", "Instrumental", transform="sqrt", weight=1.0, artist_scale=3.0,
           rank=4, axis="Instrumental",
           words=("more instrumental", "more vocal", "instrumentation"),
-          traits=("instrumental", "vocal"), trait_rank=2,
+          traits=("instrumental", "vocal"), trait_rank=2, trait_split=0.5,
           knob=Knob(0.0, 1.0, 0.01, 0.5, more=True),
           unknown_from_audio="needs a trained vocal detector (no model weights are shipped)"),
     _unit("speechiness", "Spoken words", transform="sqrt", weight=0.6, rank=5, axis="Speech",
           words=("more spoken", "more sung", "amount of speech"),
-          traits=("spoken-word", "sung"), trait_rank=3,
+          traits=("wordy", "sung"), trait_rank=3,
           knob=Knob(0.0, 1.0, 0.01, 0.1, more=True)),
     _unit("liveness", "Live", transform="linear", weight=0.2, rank=6, axis="Live",
           words=("more live", "more studio", "liveness"), traits=("live", "studio"),
-          trait_rank=9, knob=Knob(0.0, 1.0, 0.01, 0.2, more=True),
+          trait_rank=9, trait_split=0.8, knob=Knob(0.0, 1.0, 0.01, 0.2, more=True),
           unknown_from_audio="needs a trained audience/room model (no model weights are "
                              "shipped)"),
     Feature("loudness", "Loudness", -70.0, 10.0, "db", required=True, transform="linear",

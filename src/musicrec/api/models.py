@@ -78,6 +78,22 @@ class SimplifiedAlbum(_Strict):
     musicrec: Unknown | None = _EXTENSION
 
 
+class FamilyRef(_Strict):
+    id: int
+    name: str
+
+
+class SubfamilyRef(_Strict):
+    id: str = Field(description='The sub-family\'s key: its family id, a dot, its number '
+                                'in the family ("3.2").')
+    name: str
+
+
+class TrackExtra(Unknown):
+    family: FamilyRef = Field(description="The song's sound family.")
+    subfamily: SubfamilyRef = Field(description="The song's sub-family within it.")
+
+
 class _TrackBase(_Strict):
     id: str
     name: str
@@ -95,28 +111,22 @@ class _TrackBase(_Strict):
 
 
 class SimplifiedTrack(_TrackBase):
-    musicrec: Unknown | None = _EXTENSION
+    musicrec: TrackExtra | None = _EXTENSION
 
 
 class Track(_TrackBase):
     popularity: int = Field(description="The catalogue's (0: unknown).")
     external_ids: dict[str, str] = Field(description="Empty: no catalogue keeps an ISRC.")
     album: SimplifiedAlbum
-    musicrec: Unknown | None = _EXTENSION
+    musicrec: TrackExtra | None = _EXTENSION
 
 
-class FamilyRef(_Strict):
-    id: int
-    name: str
 
-
-class RecommendationExtra(_Strict):
-    unknown: list[str] = _UNKNOWN
+class RecommendationExtra(TrackExtra):
     score: float = Field(description="Ranking score: similarity less target penalties.")
     similarity: float = Field(description="Cosine similarity to the seed it came from.")
     seed: str = Field(description="Id of the seed this song was found from.")
     explanation: str = Field(description="Why the song was suggested, in words.")
-    family: FamilyRef
 
 
 class RecommendedTrack(Track):
@@ -241,6 +251,11 @@ class GenreSeeds(_Strict):
     genres: list[str]
 
 
+class TopArtist(_Strict):
+    name: str
+    tracks: int
+
+
 class FamilyYears(_Strict):
     p10: int = Field(description="10th percentile of known release years (0: none known).")
     median: int
@@ -248,27 +263,38 @@ class FamilyYears(_Strict):
 
 
 class FamilySummary(_Strict):
-    id: int
+    id: int = Field(description="Its number in its level (sub-families: across all families).")
+    key: str = Field(description='What to ask for it by: "3" for a family, "3.2" for a '
+                                 'sub-family.')
+    parent: int | None = Field(description="A sub-family's family; null for a family.")
     name: str
     size: int
     years: FamilyYears
+    top_artists: list[TopArtist] = Field(description="Its most frequent artists, shown beside "
+                                                     "the name.")
+    words: list[dict[str, str | float | int]] = Field(
+        description="Each word of the name with its evidence: for a trait, the feature, the "
+                    "family's median and rank (mean catalogue percentile of its songs) and the "
+                    "catalogue's median; for a genre label, its share; for a decade, the "
+                    "median year.")
 
 
-class TopArtist(_Strict):
-    name: str
-    tracks: int
+class FamilySummaryRef(FamilyRef):
+    key: str
 
 
 class FamilyProfile(FamilySummary):
     feature_means: dict[str, float] = Field(description="Mean of each feature in the family.")
     catalogue_means: dict[str, float] = Field(description="Mean over the whole catalogue.")
-    top_artists: list[TopArtist]
-    neighbours: list[FamilyRef] = Field(description="The most similar families, closest first.")
+    neighbours: list[FamilySummaryRef] = Field(
+        description="The most similar families of the same level, closest first.")
+    subfamilies: list[FamilySummaryRef] = Field(description="A family's sub-families.")
     central_tracks: list[Track] = Field(description="Songs closest to the family's centre.")
 
 
 class FamilyList(_Strict):
     families: list[FamilySummary]
+    subfamilies: list[FamilySummary]
 
 
 class Health(_Strict):

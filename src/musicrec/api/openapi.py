@@ -18,7 +18,8 @@ Answers Spotify's Web API requests about the songs of a local music library: the
 `GET /v1/recommendations` and `GET /v1/audio-features`, tracks, artists, albums and search, with
 the same parameter names and response shapes, so an existing Spotify client pointed at this
 server keeps working for the songs in the catalogue. A "genre" seed is a sound family (its id
-or name) or, when the catalogue has them, a genre label: see
+or name), a sub-family (its key such as "3.1", or name) or, when the catalogue has them, a genre
+label: see
 `/v1/recommendations/available-genre-seeds`.
 
 Every response validates against Spotify's OpenAPI description. A field the catalogue cannot

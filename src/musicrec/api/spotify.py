@@ -274,19 +274,19 @@ class Shapes:
             unknown.append("popularity")
         fields["popularity"] = popularity
         fields["external_ids"] = {}
-        return self._extended(fields, unknown, **extra)
+        return self._extended(fields, unknown, **_families(record), **extra)
 
     def simple_track(self, record: dict[str, Any]) -> dict[str, Any]:
         """A simplified track object (no album, no popularity), as in an album's tracks."""
-        return self._extended(*self._track_fields(record, self.song_artists(record)))
+        return self._extended(*self._track_fields(record, self.song_artists(record)),
+                              **_families(record))
 
     def recommended_track(self, rec: Recommendation) -> dict[str, Any]:
         """A track object plus our `musicrec` fields: score, the seed it came from and why."""
         if not self.extensions:
             return self.track(rec.track)
         return self.track(rec.track, score=rec.score, similarity=rec.similarity, seed=rec.seed,
-                          explanation=rec.explanation,
-                          family={"id": rec.track["family"], "name": rec.track["family_name"]})
+                          explanation=rec.explanation)
 
     def audio_features(self, ids: Sequence[str], rows: Sequence[int]) -> list[dict[str, Any]]:
         """Audio features objects of the songs at `rows`, whose ids are `ids` (looked up
@@ -325,16 +325,29 @@ class Shapes:
                 "href": f"{self.base}v1/{kind}s/{_path_id(seed.id)}" if kind else None}
 
     def family_profile(self, family: Family, neighbours: list[Family],
-                       central: list[dict[str, Any]]) -> dict[str, Any]:
-        """A family's profile; `central` are `Library.tracks` records of its central songs."""
+                       children: list[Family], central: list[dict[str, Any]]) -> dict[str, Any]:
+        """A family's or sub-family's profile; `neighbours` and `children` are families,
+        `central` `Library.tracks` records of its central songs."""
         return {**family_summary(family), "feature_means": family.feature_means,
                 "catalogue_means": family.catalogue_means,
-                "top_artists": [{"name": name, "tracks": n} for name, n in family.top_artists],
-                "neighbours": [{"id": f.id, "name": f.name} for f in neighbours],
+                "neighbours": [_family_ref(f) for f in neighbours],
+                "subfamilies": [_family_ref(f) for f in children],
                 "central_tracks": [self.track(rec) for rec in central]}
+
+
+def _families(record: dict[str, Any]) -> dict[str, Any]:
+    """A `Library.tracks` record's family and sub-family, as the `musicrec` member shows them."""
+    return {"family": {"id": record["family"], "name": record["family_name"]},
+            "subfamily": {"id": record["subfamily"], "name": record["subfamily_name"]}}
 
 
 def family_summary(family: Family) -> dict[str, Any]:
     p10, median, p90 = family.years
-    return {"id": family.id, "name": family.name, "size": family.size,
-            "years": {"p10": p10, "median": median, "p90": p90}}
+    return {"id": family.id, "key": family.key, "parent": family.parent, "name": family.name,
+            "size": family.size, "years": {"p10": p10, "median": median, "p90": p90},
+            "top_artists": [{"name": name, "tracks": n} for name, n in family.top_artists],
+            "words": family.words}
+
+
+def _family_ref(family: Family) -> dict[str, Any]:
+    return {"id": family.id, "key": family.key, "name": family.name}

@@ -115,8 +115,9 @@ class LoadedLibrary:
     def map_frame(self) -> pd.DataFrame:
         """The songs drawn on the sound map: one row per `families.sample_rows` entry.
 
-        Columns: row, id, title, artist, family, family_name, map_x, map_y, and one per
-        feature of `MAP_AXES` that the library has.
+        Columns: row, id, title, artist, family, family_name, subfamily (its number across
+        all families), subfamily_name, map_x, map_y, and one per feature of `MAP_AXES` that
+        the library has.
         """
         families = self.lib.families
         rows = np.asarray(families.sample_rows, dtype=np.int64)
@@ -124,12 +125,15 @@ class LoadedLibrary:
         table = self.lib.table.select(["id", "name", "artists", *self.axes]).take(rows)
         values = table.to_pydict()
         labels = np.asarray(families.labels[rows], dtype=np.int64)
+        sublabels = np.asarray(families.sublabels[rows], dtype=np.int64)
         names = [f.name for f in families.families]
+        subnames = [f.name for f in families.subfamilies]
         xy = np.asarray(families.map_xy[rows], dtype=np.float64)
         frame = pd.DataFrame({
             "row": rows, "id": values["id"], "title": values["name"],
             "artist": [", ".join(a) for a in values["artists"]],
             "family": labels, "family_name": [names[i] for i in labels],
+            "subfamily": sublabels, "subfamily_name": [subnames[i] for i in sublabels],
             "map_x": xy[:, 0], "map_y": xy[:, 1]})
         for name in self.axes:
             frame[name] = np.asarray(table.column(name).to_pandas(), dtype=np.float64)

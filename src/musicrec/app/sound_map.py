@@ -24,6 +24,7 @@ CHART_KEY = "sound_map"
 # SVG draws crisper points and lets a browser test click one; WebGL stays fast for many.
 WEBGL_FROM = 5_000
 MAX_LEGEND = 30
+ALL = -1  # the zoom picker's "all families" (a selectbox shows None as no choice at all)
 PALETTE = px.colors.qualitative.Alphabet  # 26 mid-tone colours, readable on dark and light
 
 
@@ -31,8 +32,13 @@ def render() -> None:
     loaded = require_library()
     st.title("Sound map")
     st.caption("Each dot is a song from a sample of the library, coloured by its sound family: "
-               "songs that sound alike sit together. Hover to see a song; click one to make it "
-               "a seed on Discover.")
+               "songs that sound alike sit together. Zoom into a family to see its "
+               "sub-families. Hover to see a song; click one to make it a seed on Discover.")
+    families = loaded.lib.families.families
+    zoom = st.selectbox("Zoom into", (ALL, *range(len(families))), key="map_zoom",
+                        format_func=lambda i: "All sound families" if i == ALL else
+                        f"{families[i].name} ({fmt.count(families[i].size)} songs)")
+    family = None if zoom == ALL else int(zoom)
     view = st.radio("Arrange songs by", (FAMILY_VIEW, FEATURE_VIEW), horizontal=True,
                     key="map_view")
     if view == FEATURE_VIEW:
@@ -45,11 +51,11 @@ def render() -> None:
     else:
         x, y = "map_x", "map_y"
     seeds = [s.id for s in state.discover().seeds if s.kind == "track"]
-    fig = figure(loaded, x, y, seeds)
+    fig = figure(loaded, x, y, seeds, family)
     st.plotly_chart(fig, key=CHART_KEY, on_select=_on_select, selection_mode="points",
                     config={"displayModeBar": False, "scrollZoom": False})
     st.page_link("views/discover.py", label="Back to Discover", icon=":material/explore:")
-    _family_table(loaded)
+    _family_table(loaded, family)
 
 
 def _axis(name: str) -> dict[str, Any]:
@@ -67,17 +73,23 @@ def _values(frame: pd.DataFrame, name: str) -> np.ndarray:
     return frame[name].to_numpy() * (tick[2] if tick else 1.0)
 
 
-def figure(loaded: LoadedLibrary, x: str, y: str, seed_ids: Sequence[str]) -> go.Figure:
-    """One trace per family; points carry [id, title, artist] for hover and clicks."""
+def figure(loaded: LoadedLibrary, x: str, y: str, seed_ids: Sequence[str],
+           family: int | None = None) -> go.Figure:
+    """One trace per family, or, zoomed into a `family`, per sub-family of it; points carry
+    [id, title, artist, family or sub-family name] for hover and clicks."""
     frame = loaded.map_frame
+    level, names = "family", "family_name"
+    if family is not None:
+        frame = frame[frame["family"] == family]
+        level, names = "subfamily", "subfamily_name"
     scatter = go.Scattergl if len(frame) >= WEBGL_FROM else go.Scatter
     fig = go.Figure()
-    for family_id, group in frame.groupby("family", sort=True):
+    for group_id, group in frame.groupby(level, sort=True):
         fig.add_trace(scatter(
             x=_values(group, x), y=_values(group, y), mode="markers",
-            name=group["family_name"].iloc[0],
-            marker={"size": 6, "opacity": 0.75, "color": PALETTE[int(family_id) % len(PALETTE)]},
-            customdata=group[["id", "title", "artist", "family_name"]].to_numpy(),
+            name=group[names].iloc[0],
+            marker={"size": 6, "opacity": 0.75, "color": PALETTE[int(group_id) % len(PALETTE)]},
+            customdata=group[["id", "title", "artist", names]].to_numpy(),
             hovertemplate="<b>%{customdata[1]}</b><br>%{customdata[2]}<br>"
                           "<i>%{customdata[3]}</i><extra></extra>"))
     if seed_ids:
@@ -90,8 +102,9 @@ def figure(loaded: LoadedLibrary, x: str, y: str, seed_ids: Sequence[str]) -> go
                           "<i>your seed</i><extra></extra>"))
     fig.update_layout(
         height=600, margin={"l": 10, "r": 10, "t": 10, "b": 10}, hovermode="closest",
-        showlegend=len(loaded.lib.families.families) <= MAX_LEGEND,
-        legend={"title": "Sound family", "itemsizing": "constant"},
+        showlegend=len(fig.data) <= MAX_LEGEND,
+        legend={"title": "Sound family" if family is None else "Sub-family",
+                "itemsizing": "constant"},
         xaxis=_axis(x), yaxis=_axis(y), clickmode="event+select", dragmode="pan")
     return fig
 
@@ -131,20 +144,32 @@ def _on_select() -> None:
         state.add_seed(*picked)
 
 
-def _family_table(loaded: LoadedLibrary) -> None:
-    families = loaded.lib.families.families
-    st.subheader(f"{len(families)} sound families")
+def _family_table(loaded: LoadedLibrary, family: int | None) -> None:
+    """The families (or, zoomed in, one family's sub-families): a table, a sound sketch of one,
+    and its most typical songs."""
+    lib = loaded.lib
+    if family is None:
+        shown = lib.families.families
+        st.subheader(f"{len(shown)} sound families")
+    else:
+        shown = lib.families.related(lib.families.families[family])[1]
+        st.subheader(f"{len(shown)} sub-families of {lib.families.families[family].name}")
     rows = [{"family": f.name, "songs": f.size,
              "years": f"{f.years[0]}–{f.years[2]}" if f.years[1] else fmt.UNKNOWN,
              "energy": fmt.percent(f.feature_means.get("energy")),
              "mood": fmt.percent(f.feature_means.get("valence")),
              "tempo": fmt.bpm(f.feature_means.get("tempo")),
              "top artists": ", ".join(name for name, _ in f.top_artists[:3])}
-            for f in families]
+            for f in shown]
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch",
                  column_config={"songs": st.column_config.NumberColumn(format="localized")})
     pick, listen = st.columns([3, 1], vertical_alignment="bottom")
-    chosen = pick.selectbox("Hear what a family sounds like", range(len(families)),
-                            format_func=lambda i: families[i].name, key="hear_family")
+    chosen = shown[pick.selectbox("Hear what it sounds like", range(len(shown)),
+                                  format_func=lambda i: shown[i].name, key="hear_family")]
     with listen:
-        sounds.play(families[chosen].feature_means, key="play_family", label="Play a sketch")
+        sounds.play(chosen.feature_means, key="play_family", label="Play a sketch")
+    examples = lib.tracks(chosen.central_rows)
+    st.caption(f"Its most typical songs ({chosen.key}):")
+    st.dataframe(pd.DataFrame({"title": [t["name"] for t in examples],
+                               "artist": [fmt.artists(t["artists"]) for t in examples]}),
+                 hide_index=True, width="stretch", key="family_examples")

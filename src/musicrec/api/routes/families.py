@@ -15,7 +15,8 @@ from musicrec.api.deps import (
 )
 from musicrec.api.spotify import family_summary
 
-FamilyKey = Annotated[str, Path(description="A sound family id or name.")]
+FamilyKey = Annotated[str, Path(description='A sound family or sub-family: its key ("3", '
+                                          '"3.2") or name.')]
 
 router = APIRouter(prefix="/v1", responses=ERRORS)
 
@@ -23,13 +24,14 @@ router = APIRouter(prefix="/v1", responses=ERRORS)
 @router.get("/musicrec/families", response_model=models.FamilyList,
             summary="The sound families (musicrec extension)")
 async def families(lib: Lib) -> JSON:
-    return JSON({"families": [family_summary(f) for f in lib.families.families]})
+    return JSON({"families": [family_summary(f) for f in lib.families.families],
+                 "subfamilies": [family_summary(f) for f in lib.families.subfamilies]})
 
 
 @router.get("/musicrec/families/{family}", response_model=models.FamilyProfile,
             summary="One sound family's profile (musicrec extension)")
 async def family(request: Request, lib: Lib, family: FamilyKey) -> JSON:
     found = lib.families.by_name_or_id(family)
-    neighbours = [lib.families.families[i] for i in found.neighbours]
-    return JSON(shapes_for(request, lib).family_profile(found, neighbours,
+    neighbours, children = lib.families.related(found)
+    return JSON(shapes_for(request, lib).family_profile(found, neighbours, children,
                                                      lib.tracks(found.central_rows)))

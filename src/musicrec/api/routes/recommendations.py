@@ -34,9 +34,9 @@ async def recommendations(
     seed_artists: Annotated[str | None, Query(
         description="Comma-separated artist ids. 1 to 5 seeds in total, of all kinds.")] = None,
     seed_genres: Annotated[str | None, Query(
-        description="Comma-separated sound family ids or names, or genre labels when the "
-                    "catalogue has them (see available-genre-seeds); another value is a 400, "
-                    "as at Spotify.")] = None,
+        description="Comma-separated sound family ids (\"3\"), sub-family keys (\"3.1\") "
+                    "or their names, or genre labels when the catalogue has them (see "
+                    "available-genre-seeds); another value is a 400, as at Spotify.")] = None,
     seed_tracks: Annotated[str | None, Query(
         description="Comma-separated track ids.")] = None,
     limit: Annotated[int, Query(ge=1, le=100, description="Number of songs.")] = 20,
@@ -74,6 +74,6 @@ async def recommendations(
 
 
 @router.get("/recommendations/available-genre-seeds", response_model=models.GenreSeeds,
-            summary="Genre seeds: sound family names, then genre labels")
+            summary="Genre seeds: sound family and sub-family names, then genre labels")
 async def available_genre_seeds(lib: Lib) -> JSON:
     return JSON({"genres": lib.genre_seeds()})
