@@ -2,7 +2,8 @@
 `@app.command`, and only parses arguments, calls the core and prints the answer.
 
 - `common`: the app, the options every command shares, the library folder, knob parsing;
-- `library`: synth, build, get, demo, info, families, family, evaluate;
+- `library`: synth, build, get, demo, info, evaluate;
+- `families`: families and family;
 - `songs`: search, recommend, related;
 - `servers`: serve (the REST API) and app (the web app);
 - `audio`: analyze and sketch;
@@ -12,7 +13,7 @@
 
 # Each import adds its module's commands; `musicrec --help` lists them in this order.
 # isort: off
-from musicrec.cli import library, songs, servers, audio, flows, integrations  # noqa: F401
+from musicrec.cli import library, families, songs, servers, audio, flows, integrations  # noqa: F401
 # isort: on
 from musicrec.cli.common import app
 
