@@ -128,7 +128,8 @@ class FeaturePipeline:
 
     @classmethod
     def fit(cls, table: pa.Table, config: FeatureConfig | None = None) -> FeaturePipeline:
-        """Fit on a catalogue table; features the catalogue lacks or weighted 0 are left out."""
+        """Fit on a catalogue table; features the catalogue lacks (or has no value of) or weighted
+        0 are left out."""
         config = config or FeatureConfig()
         fitted = []
         for name, weight in config.weights.items():
@@ -139,6 +140,8 @@ class FeaturePipeline:
                 fitted.append(FittedFeature(name, transform, 0.0, 1.0, weight))
                 continue
             x = _pre(transform, _column(table, name))
+            if not np.isfinite(x).any():  # a column nobody has a value in (audio-only songs)
+                continue
             center = float(np.nanmean(x))
             scale = float(np.nanstd(x)) or 1.0
             fitted.append(FittedFeature(name, transform, center, scale, weight))
