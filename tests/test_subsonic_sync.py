@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from musicrec.cli import app
 from musicrec.integrations.subsonic_client import SubsonicClient
-from musicrec.integrations.subsonic_sync import key_of
+from musicrec.integrations.subsonic_sync import family_playlists, key_of
 from musicrec.library import Library
 
 pytestmark = [pytest.mark.audio, pytest.mark.slow]
@@ -51,3 +51,15 @@ def test_sync_creates_refreshes_and_leaves_other_playlists_alone(
         own = next(p for p in client.playlists() if p["id"] == mine)
         assert own["comment"] == "my own" and own["name"] == "Road trip"
         assert [s["id"] for s in client.playlist_songs(mine)] == ids[:3]
+
+
+def test_a_subfamily_playlist_holds_only_its_subfamily(small_library: Library) -> None:
+    families = small_library.families
+    wanted = family_playlists(small_library, 12, subfamilies=True)
+    assert len(wanted) == sum(f.size >= 2 for f in families.subfamilies) > len(families.families)
+    for playlist, sub in zip(wanted, (f for f in families.subfamilies if f.size >= 2),
+                             strict=True):
+        rows = small_library.rows_of(list(playlist.song_ids))
+        assert {int(families.sublabels[r]) for r in rows} == {sub.id}
+        assert len(playlist.song_ids) == min(12, sub.size)
+        assert len(set(playlist.song_ids)) == len(playlist.song_ids)

@@ -21,6 +21,7 @@ KNOB_KINDS = ("min", "max", "target")
 # Knobs whose values are whole numbers: a fraction there is a mistake worth a clear error.
 WHOLE_NUMBERS = frozenset(f.name for f in schema.FEATURES if f.whole)
 MAX_SEEDS = 5
+MAX_LIMIT = 100  # songs one request may ask for
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 
 
@@ -39,7 +40,7 @@ class RecommendRequest(BaseModel):
     # A song known only by its audio features (e.g. analysed from a file): feature -> value;
     # a feature left out is unknown and does not pull the query either way.
     seed_features: list[dict[str, float]] = Field(default_factory=list)
-    limit: int = Field(10, ge=1, le=100)
+    limit: int = Field(10, ge=1, le=MAX_LIMIT)
     target: dict[str, float] = Field(default_factory=dict)
     min: dict[str, float] = Field(default_factory=dict)
     max: dict[str, float] = Field(default_factory=dict)

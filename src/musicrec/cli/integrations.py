@@ -72,6 +72,8 @@ def subsonic_sync(
     library: LibraryOption = None,
     families: Annotated[bool, typer.Option(
         "--families/--no-families", help="A playlist per sound family.")] = True,
+    subfamilies: Annotated[bool, typer.Option(
+        "--subfamilies/--no-subfamilies", help="A playlist per sound sub-family.")] = False,
     radios: Annotated[bool, typer.Option(
         "--radios/--no-radios", help="A radio from each starred song.")] = True,
     more_like: Annotated[bool, typer.Option(
@@ -90,6 +92,8 @@ def subsonic_sync(
         with subsonic_client(subsonic, user, password_file) as client:
             client.ping()
             wanted = playlists.family_playlists(lib, size) if families else []
+            if subfamilies:
+                wanted += playlists.family_playlists(lib, size, subfamilies=True)
             if radios:
                 wanted += playlists.radio_playlists(lib, client.starred_songs(), size)
             if more_like:

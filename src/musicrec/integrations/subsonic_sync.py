@@ -2,8 +2,8 @@
 
 Three kinds, each chosen by the caller:
 
-- one per sound family: its most central songs, then the songs the recommender finds from
-  them inside the family;
+- one per sound family, or per sub-family: its most central songs, then the songs the
+  recommender finds from them inside it;
 - a radio from each starred song: the song, then the station that follows it
   (`musicrec.radio.radio_next`, sequenced as `musicrec radio` is);
 - "more like" each of the user's own playlists: songs that continue it
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from musicrec.flows import ContinueRequest, continue_playlist, parse
 from musicrec.integrations.subsonic_client import SubsonicClient
 from musicrec.radio import RadioState, radio_next
-from musicrec.request import MAX_SEEDS, RecommendRequest
+from musicrec.request import MAX_LIMIT, MAX_SEEDS, RecommendRequest
 
 if TYPE_CHECKING:
     from musicrec.families import Family
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 NOTE = "made by musicrec subsonic-sync, which replaces its songs"
 _MARK = re.compile(r"\[musicrec:(.+)\]\s*$")
 MIN_SONGS = 2
+# How many of its family's songs are asked for per song a sub-family's playlist needs.
+SUB_OVERSHOOT = 4
 
 
 @dataclass(frozen=True)
@@ -64,19 +66,27 @@ def key_of(playlist: dict[str, Any]) -> str | None:
     return found.group(1) if found else None
 
 
-def family_playlists(lib: Library, size: int) -> list[Wanted]:
-    """One playlist per sound family: its central songs, then more from inside it."""
-    return [_family(lib, f, size) for f in lib.families.families if f.size >= MIN_SONGS]
+def family_playlists(lib: Library, size: int, subfamilies: bool = False) -> list[Wanted]:
+    """One playlist per sound family (or per sub-family): its central songs, then more from
+    inside it."""
+    level = lib.families.subfamilies if subfamilies else lib.families.families
+    return [_family(lib, f, size) for f in level if f.size >= MIN_SONGS]
 
 
 def _family(lib: Library, family: Family, size: int) -> Wanted:
     seeds = family.central_rows[:min(MAX_SEEDS, size)]
     ids = [t["id"] for t in lib.tracks(seeds, ["id"])]
     if size > len(ids):
+        # The filter knows top-level families; a sub-family's songs are picked from its
+        # family's, of which the recommender is asked for a few times as many.
+        sub = family.parent is not None
         found = lib.recommend(RecommendRequest(
-            seed_tracks=ids, families=[family.id], limit=size - len(ids),
+            seed_tracks=ids, families=[family.parent if sub else family.id],
+            limit=min(MAX_LIMIT, (size - len(ids)) * (SUB_OVERSHOOT if sub else 1)),
             max_per_artist=None)).tracks
-        ids += [r.track["id"] for r in found]
+        if sub:
+            found = [r for r in found if lib.families.sublabels[r.track["row"]] == family.id]
+        ids += [r.track["id"] for r in found[:size - len(ids)]]
     return Wanted(f"family:{family.name}", f"musicrec · {family.name}", tuple(ids))
 
 
