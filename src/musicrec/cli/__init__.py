@@ -6,12 +6,13 @@
 - `songs`: search, recommend, related;
 - `servers`: serve (the REST API) and app (the web app);
 - `audio`: analyze and sketch;
-- `flows`: continue, journey and radio.
+- `flows`: continue, journey and radio;
+- `prompt`: prompt (songs for a prompt in words).
 """
 
 # Each import adds its module's commands; `musicrec --help` lists them in this order.
 # isort: off
-from musicrec.cli import library, songs, servers, audio, flows  # noqa: F401
+from musicrec.cli import library, songs, servers, audio, flows, prompt  # noqa: F401
 # isort: on
 from musicrec.cli.common import app
 
