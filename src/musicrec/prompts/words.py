@@ -34,7 +34,7 @@ def tokens(text: str) -> list[str]:
 
 def key(word: str) -> str:
     """The form two spellings of one word share: "Chillin" and "chill" -> "chil"."""
-    collapsed = _REPEATS.sub(r"\1", word)
+    collapsed = _REPEATS.sub(r"\1", normalize_text(word) or word)  # an emoji stays itself
     for ending in _ENDINGS:
         stem = collapsed.removesuffix(ending)
         if stem != collapsed and len(stem) >= MIN_STEM:
