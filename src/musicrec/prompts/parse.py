@@ -24,7 +24,7 @@ from rapidfuzz import fuzz, process
 
 from musicrec import schema
 from musicrec.errors import InvalidQueryError, NotFoundError
-from musicrec.prompts.words import key, tokens
+from musicrec.prompts.words import MIN_STEM, key, tokens
 from musicrec.request import MAX_SEEDS
 from musicrec.search import normalize_text
 
@@ -141,6 +141,8 @@ def read_prompt(lib: Library, prompt: str) -> Reading:
             if word in FILLER:
                 _word(lib, reading, word)
     if not reading.parts:
+        _close_name(lib, reading, rest)
+    if not reading.parts:
         unknown = ", ".join(repr(w) for w in reading.unknown) or repr(text)
         raise InvalidQueryError(f"q: nothing in the prompt was understood (not known: "
                                 f"{unknown}); try words such as calm, fast, acoustic, a "
@@ -209,13 +211,26 @@ def _whole_name(lib: Library, reading: Reading, text: str) -> None:
         _named(lib, reading, text.strip(" ,"), False)
 
 
+def _close_name(lib: Library, reading: Reading, text: str) -> None:
+    """A prompt with nothing else understood that is close to an artist's name (a typo:
+    "MarshMellow"), read as that artist and shown as a guess."""
+    wanted = normalize_text(text)
+    artists = lib.search_artists(wanted, 1).items if wanted else []
+    if artists and fuzz.ratio(normalize_text(artists[0]["name"]), wanted) >= FUZZY_CUTOFF:
+        reading.unknown = [w for w in reading.unknown if w not in wanted.split()]
+        reading.seed_artists.append(artists[0]["id"])
+        reading.parts.append(Part(text.strip(" ,"), "seed",
+                                  f"songs like {artists[0]['name']} (artist)", guessed=True))
+
+
 def _genre(lib: Library, reading: Reading, written: str, name: str) -> None:
-    """`#word` or `genre:X`: a genre label or a sound family."""
+    """`#word` or `genre:X`: a genre label or a sound family, else its words ("#TBT")."""
     name = name.replace("-", " ").replace("_", " ")
     try:
         _, label = lib.genre_seed(name)
     except NotFoundError:
-        reading.unknown.append(written)
+        for word in tokens(name):
+            _word(lib, reading, word)
         return
     _add_genre(reading, written, name, label)
 
@@ -384,8 +399,19 @@ def _word(lib: Library, reading: Reading, word: str) -> None:
         return
     if ask is not None:
         _target(lib, reading, word, *ask)
-    elif word not in FILLER:
+    elif not _compound(lib, reading, word) and word not in FILLER:
         reading.unknown.append(word)
+
+
+def _compound(lib: Library, reading: Reading, word: str) -> bool:
+    """Two known words written as one ("oldschool", "chillwave"): both read."""
+    for i in range(MIN_STEM, len(word) - MIN_STEM + 1):
+        head, tail = word[:i], word[i:]
+        if _known(lib, head) and _known(lib, tail):
+            _word(lib, reading, head)
+            _word(lib, reading, tail)
+            return True
+    return False
 
 
 def _known(lib: Library, word: str) -> bool:
