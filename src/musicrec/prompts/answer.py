@@ -6,7 +6,8 @@ inside the filters); each learned word adds its vector as a query and its songs 
 with their share of the word's playlists. A candidate's score is its mean similarity to the
 queries plus COOCCURRENCE x its mean share, minus NEGATIVE x its similarity to the nearest
 negative seed; the recommender's re-ranking then applies the targets, the hub correction and
-the per-artist cap.
+the per-artist cap. Songs and artists the prompt names are wanted themselves: their songs get
+NAMED more.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ COOCCURRENCE = 2.0
 # Weight of how many training playlists hold a song (log, 0..1): among songs a prompt fits
 # equally, the ones people play most are the likeliest wanted. None without playlists.
 POPULARITY = 1.0
+# Added to the songs a prompt names, and to the named artists' songs: "Jolene" or "Mariah
+# Carey" as a prompt wants them first (the per-artist cap still applies), then songs like them.
+NAMED = 1.0
 # Similarity to a negative seed subtracted, times this.
 NEGATIVE = 1.0
 # Nearest songs searched per query.
@@ -85,8 +89,8 @@ def _request(reading: Reading, limit: int) -> RecommendRequest:
 
 def _candidates(lib: Library, reading: Reading, queries: np.ndarray, mask: np.ndarray | None,
                 request: RecommendRequest) -> np.ndarray:
-    """The queries' nearest allowed songs and the learned words' songs, without the seed
-    songs and the negative seeds' own songs."""
+    """The queries' nearest allowed songs, the learned words' songs and the named seeds' own
+    songs, without the negative seeds' own songs."""
     found = [np.empty(0, np.int64)]
     if len(queries):
         ids, _ = lib.index.search(queries, POOL, allowed=mask, where=Where.of(request))
@@ -94,11 +98,12 @@ def _candidates(lib: Library, reading: Reading, queries: np.ndarray, mask: np.nd
     vocabulary = lib.vocabulary
     for row in reading.words:
         songs, _ = vocabulary.song_weights(row)  # type: ignore[union-attr]
-        found.append(songs if mask is None else songs[mask[songs]])
+        found.append(songs)
+    found.append(_own_rows(lib, reading.seed_tracks, reading.seed_artists))
     rows = np.unique(np.concatenate(found))
-    left_out = _own_rows(lib, reading.seed_tracks, [])
-    left_out = np.concatenate([left_out, _own_rows(lib, reading.negative_tracks,
-                                                   reading.negative_artists)])
+    if mask is not None:
+        rows = rows[mask[rows]]
+    left_out = _own_rows(lib, reading.negative_tracks, reading.negative_artists)
     return rows[~np.isin(rows, left_out)]
 
 
@@ -118,6 +123,7 @@ def _scores(lib: Library, reading: Reading, queries: np.ndarray, rows: np.ndarra
     minus the similarity to the nearest negative seed."""
     vectors = np.asarray(lib.vectors[rows], dtype=np.float32)
     scores = np.zeros(len(rows)) if not len(queries) else (vectors @ queries.T).mean(axis=1)
+    scores += NAMED * np.isin(rows, _own_rows(lib, reading.seed_tracks, reading.seed_artists))
     vocabulary = lib.vocabulary
     for row in reading.words:
         songs, shares = vocabulary.song_weights(row)  # type: ignore[union-attr]

@@ -59,7 +59,7 @@ _LIKE = re.compile(r"\b(?:like|by|similar to|sounds like)\s+(.+?)" + _STOP, re.I
 _NOT = re.compile(r"(?:\b(?:not|no|without|except)\s+|(?:(?<=\s)|^)-(?=\w))(.+?)" + _STOP,
                   re.IGNORECASE)
 _YEARS = re.compile(r"\b((?:19|20)\d\d)\s*(?:-|–|to)\s*((?:19|20)\d\d)\b")
-_DECADE = re.compile(r"(?:(?<=\s)|^)'?((?:19|20)?\d)0'?s\b", re.IGNORECASE)
+_DECADE = re.compile(r"(?<![\w'])'?((?:19|20)?\d)0'?s\b", re.IGNORECASE)
 _YEAR = re.compile(r"\b(19[2-9]\d|20[0-4]\d)\b")
 _BPM = re.compile(r"\b(?:(under|below|less than|slower than|over|above|more than|faster than)"
                   r"\s+)?(\d{2,3})\s*bpm\b", re.IGNORECASE)
