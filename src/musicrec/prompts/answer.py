@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 # Weight of a song's share of a learned word's playlists next to its similarity to the
 # queries (tuned on a validation split of the training playlists: benchmarks/prompt_quality.py).
-COOCCURRENCE = 2.0
+COOCCURRENCE = 1.0
 # Weight of how many training playlists hold a song (log, 0..1): among songs a prompt fits
 # equally, the ones people play most are the likeliest wanted. None without playlists.
 POPULARITY = 1.0

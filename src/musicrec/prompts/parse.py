@@ -39,9 +39,11 @@ MAX_PROMPT_WORDS = 40
 # (100 - it for "less"): "fast" is fast for this catalogue.
 ASK_UNIT = 0.8
 ASK_PERCENTILE = 85
-# An unknown word is read as a learned word this close to it (rapidfuzz ratio), if as long.
-FUZZY_CUTOFF = 85
-FUZZY_MIN_LENGTH = 5
+# An unknown word is read as a learned word this close to it (rapidfuzz ratio), if as long,
+# shown as a guess ("summa" -> "summer"). On the validation split, (80, 4) answered 0.836 of
+# the titles and found 0.338 (hit@10), where (85, 5) answered 0.816 and found 0.331.
+FUZZY_CUTOFF = 80
+FUZZY_MIN_LENGTH = 4
 # A tempo of N bpm allows N +- this share.
 TEMPO_SLACK = 0.06
 # Words that carry no request beside others ("the good ones": "good"); alone ("my music"),
