@@ -15,8 +15,8 @@ def test_discover_answers_a_prompt_and_shows_how_it_was_read(at: AppTest) -> Non
     run(at)
     click(at, "discover_prompt_go")
     captions = [c.value for c in at.caption]
-    assert any(c.startswith("**fast** → faster") for c in captions)
-    assert "Not understood: blorp" in captions
+    assert any(c.startswith("fast → faster") for c in captions)
+    assert any(c.startswith("Not understood") and c.endswith("blorp") for c in captions)
     assert len(at.dataframe[0].value) == 20  # the page's number of songs
 
 

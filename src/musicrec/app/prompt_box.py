@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from musicrec.app import format as fmt
 from musicrec.errors import MusicrecError
 from musicrec.library import Library
 from musicrec.prompts.answer import PromptAnswer, answer_prompt
@@ -25,10 +26,8 @@ def ask(lib: Library, key: str, limit: int, button: str) -> PromptAnswer | None:
     except MusicrecError as exc:
         st.error(str(exc), icon=":material/error:")
         return None
-    reading = found.reading.interpretation()
-    for part in reading["parts"]:
-        guess = " (a guess)" if part["guessed"] else ""
-        st.caption(f"**{part['text']}** → {part['meaning']}{guess}")
-    if reading["unknown"]:
-        st.caption("Not understood: " + ", ".join(reading["unknown"]))
+    for part in found.reading.parts:
+        st.caption(fmt.markdown(part.said()))
+    if found.reading.unknown:
+        st.caption(fmt.markdown("Not understood: " + ", ".join(found.reading.unknown)))
     return found

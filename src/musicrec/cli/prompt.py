@@ -34,9 +34,8 @@ def prompt(
         print(json.dumps({"tracks": found.tracks, "interpretation": interpretation},
                          default=str, indent=2))
         return
-    for part in interpretation["parts"]:
-        guess = " (a guess)" if part["guessed"] else ""
-        console.print(f"{part['text']} → {part['meaning']}{guess}", highlight=False)
+    for part in found.reading.parts:
+        console.print(part.said(), highlight=False)
     if interpretation["unknown"]:
         console.print("not understood: " + ", ".join(interpretation["unknown"]),
                       highlight=False)

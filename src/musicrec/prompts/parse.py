@@ -76,6 +76,10 @@ class Part:
     meaning: str
     guessed: bool = False  # a name matched loosely, shown as a guess
 
+    def said(self) -> str:
+        """ "chill → calmer, from 46 playlists titled 'chill'", for people."""
+        return f"{self.text} → {self.meaning}{' (a guess)' if self.guessed else ''}"
+
     def to_dict(self) -> dict[str, Any]:
         return {"text": self.text, "kind": self.kind, "meaning": self.meaning,
                 "guessed": self.guessed}
@@ -108,7 +112,7 @@ class Reading:
         """How each part was read and the words not understood (the answer's `musicrec`)."""
         return {"prompt": self.prompt, "parts": [p.to_dict() for p in self.parts],
                 "unknown": self.unknown,
-                "summary": "; ".join(f"{p.text} → {p.meaning}" for p in self.parts)}
+                "summary": "; ".join(p.said() for p in self.parts)}
 
 
 def read_prompt(lib: Library, prompt: str) -> Reading:
