@@ -191,3 +191,10 @@ def test_titles_score_against_the_baselines(titled: Library, tmp_path: Path) -> 
     assert evaluated.exit_code == 0, evaluated.output
     data = json.loads(evaluated.output)
     assert data["methods"]["prompts"]["hit@10"] >= 0.8
+
+
+def test_a_word_known_only_from_song_titles_is_a_guess(demo: Library) -> None:
+    found = answer_prompt(demo, "champions", 10)
+    [part] = found.reading.parts
+    assert part.kind == "title" and part.guessed and "'champions' in their titles" in part.meaning
+    assert any("champions" in t["name"].lower() for t in found.tracks[:3])

@@ -289,7 +289,7 @@ class Error(_Strict):
 
 class PromptPart(_Strict):
     text: str = Field(description="The words of the prompt this part is.")
-    kind: Literal["seed", "not", "genre", "filter", "target", "word"]
+    kind: Literal["seed", "not", "genre", "filter", "target", "word", "title"]
     meaning: str = Field(description="How it was read, e.g. 'lower energy, from 41 playlists'.")
     guessed: bool = Field(description="A name matched loosely: the closest artist or song.")
 

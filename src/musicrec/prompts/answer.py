@@ -34,6 +34,8 @@ POPULARITY = 1.0
 # Added to the songs a prompt names, and to the named artists' songs: "Jolene" or "Mariah
 # Carey" as a prompt wants them first (the per-artist cap still applies), then songs like them.
 NAMED = 1.0
+# Added to the songs whose titles hold a word known nowhere else (a guess at its meaning).
+TITLED = 2.0
 # Similarity to a negative seed subtracted, times this.
 NEGATIVE = 1.0
 # Nearest songs searched per query.
@@ -100,6 +102,7 @@ def _candidates(lib: Library, reading: Reading, queries: np.ndarray, mask: np.nd
         songs, _ = vocabulary.song_weights(row)  # type: ignore[union-attr]
         found.append(songs)
     found.append(_own_rows(lib, reading.seed_tracks, reading.seed_artists))
+    found += reading.titled
     rows = np.unique(np.concatenate(found))
     if mask is not None:
         rows = rows[mask[rows]]
@@ -124,6 +127,8 @@ def _scores(lib: Library, reading: Reading, queries: np.ndarray, rows: np.ndarra
     vectors = np.asarray(lib.vectors[rows], dtype=np.float32)
     scores = np.zeros(len(rows)) if not len(queries) else (vectors @ queries.T).mean(axis=1)
     scores += NAMED * np.isin(rows, _own_rows(lib, reading.seed_tracks, reading.seed_artists))
+    for titled in reading.titled:
+        scores += TITLED * np.isin(rows, titled) / len(reading.titled)
     vocabulary = lib.vocabulary
     for row in reading.words:
         songs, shares = vocabulary.song_weights(row)  # type: ignore[union-attr]

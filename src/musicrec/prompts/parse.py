@@ -44,6 +44,8 @@ ASK_PERCENTILE = 85
 # the titles and found 0.338 (hit@10), where (85, 5) answered 0.816 and found 0.331.
 FUZZY_CUTOFF = 80
 FUZZY_MIN_LENGTH = 4
+# Songs looked at for a word found only in song titles.
+TITLE_SONGS = 50
 # A tempo of N bpm allows N +- this share.
 TEMPO_SLACK = 0.06
 # Words that carry no request beside others ("the good ones": "good"); alone ("my music"),
@@ -52,7 +54,7 @@ FILLER = frozenset(("a", "an", "the", "and", "or", "of", "for", "with", "to", "i
                     "me", "some", "songs", "song", "music", "playlist", "mix", "but", "please",
                     "that", "is", "it", "this", "i", "want", "give", "play"))
 
-Kind = Literal["seed", "not", "genre", "filter", "target", "word"]
+Kind = Literal["seed", "not", "genre", "filter", "target", "word", "title"]
 
 _QUOTED = re.compile(r'(?:(?<=\s)|^)(-|not\s+)?["“”]([^"“”]+)["“”]', re.IGNORECASE)
 _TAG = re.compile(r"(?:#|\bgenre:)([\w&'-]+)", re.IGNORECASE)
@@ -100,6 +102,8 @@ class Reading:
     negative_artists: list[str] = field(default_factory=list)
     words: list[int] = field(default_factory=list)
     negative_words: list[int] = field(default_factory=list)
+    # Songs whose titles hold a word known nowhere else ("champions"), one array per word.
+    titled: list[np.ndarray] = field(default_factory=list)
     target: dict[str, float] = field(default_factory=dict)
     min: dict[str, float] = field(default_factory=dict)
     max: dict[str, float] = field(default_factory=dict)
@@ -405,8 +409,24 @@ def _word(lib: Library, reading: Reading, word: str) -> None:
         return
     if ask is not None:
         _target(lib, reading, word, *ask)
-    elif not _compound(lib, reading, word) and word not in FILLER:
+    elif not _compound(lib, reading, word) and not _in_titles(lib, reading, word) \
+            and word not in FILLER:
         reading.unknown.append(word)
+
+
+def _in_titles(lib: Library, reading: Reading, word: str) -> bool:
+    """A word known nowhere else that song titles hold ("champions"): those songs, as a guess
+    at what it means. FILLER words are not looked for."""
+    if word in FILLER or len(word) < FUZZY_MIN_LENGTH:
+        return False
+    found = lib.search(word, TITLE_SONGS).items
+    rows = [t["row"] for t in found if word in normalize_text(t["name"]).split()]
+    if not rows:
+        return False
+    reading.titled.append(np.asarray(rows, dtype=np.int64))
+    reading.parts.append(Part(word, "title", f"songs with '{word}' in their titles "
+                              f"({len(rows)} found)", guessed=True))
+    return True
 
 
 def _compound(lib: Library, reading: Reading, word: str) -> bool:
