@@ -198,3 +198,16 @@ def test_a_word_known_only_from_song_titles_is_a_guess(demo: Library) -> None:
     [part] = found.reading.parts
     assert part.kind == "title" and part.guessed and "'champions' in their titles" in part.meaning
     assert any("champions" in t["name"].lower() for t in found.tracks[:3])
+
+
+def test_a_damaged_vocabulary_is_one_clear_error(titled: Library, tmp_path: Path) -> None:
+    import shutil
+
+    from musicrec.errors import LibraryError
+
+    copy = tmp_path / "library"
+    shutil.copytree(titled.path, copy)
+    vocabulary = copy / "vocabulary.npz"
+    vocabulary.write_bytes(vocabulary.read_bytes()[:100])
+    with pytest.raises(LibraryError, match="vocabulary.npz"):
+        Library.open(copy).vocabulary  # noqa: B018 - the property loads the file
