@@ -211,3 +211,15 @@ def test_a_damaged_vocabulary_is_one_clear_error(titled: Library, tmp_path: Path
     vocabulary.write_bytes(vocabulary.read_bytes()[:100])
     with pytest.raises(LibraryError, match="vocabulary.npz"):
         Library.open(copy).vocabulary  # noqa: B018 - the property loads the file
+
+
+def test_a_library_without_years_or_popularity_says_so(tmp_path: Path) -> None:
+    from test_api_spec import bare_library
+
+    bare = bare_library(tmp_path)
+    reading = read_prompt(bare, "90s popular calm 1983")
+    assert [p.text for p in reading.parts] == ["calm"]
+    assert reading.unknown == ["90s (this library has no release years)",
+                               "1983 (this library has no release years)",
+                               "popular (this library has no popularity data)"]
+    assert answer_prompt(bare, "90s calm", 5).tracks

@@ -301,6 +301,9 @@ def _numbers(lib: Library, reading: Reading, text: str) -> str:
     """Years, decades and tempos; returns the text without them. A bare year that playlists
     titled ("2016") is left to be read as a learned word."""
     def years(lo: int, hi: int, written: str, meaning: str) -> None:
+        if not lib.has_column("year"):
+            reading.unknown.append(f"{written} (this library has no release years)")
+            return
         reading.min["year"], reading.max["year"] = float(lo), float(hi)
         reading.parts.append(Part(written, "filter", meaning))
 
@@ -316,6 +319,9 @@ def _numbers(lib: Library, reading: Reading, text: str) -> str:
 
     def year(m: re.Match[str]) -> None:
         # "Summer 2016" is when it was played, not released: a target, not a filter.
+        if not lib.has_column("year"):
+            reading.unknown.append(f"{m.group(0)} (this library has no release years)")
+            return
         reading.target["year"] = float(m.group(1))
         reading.parts.append(Part(m.group(0), "target", f"released near {m.group(1)}"))
 
