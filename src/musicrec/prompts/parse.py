@@ -16,6 +16,7 @@ prompt with nothing understood is an `InvalidQueryError` (a 400).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -160,7 +161,8 @@ def read_prompt(lib: Library, prompt: str) -> Reading:
     return reading
 
 
-def _take(pattern: re.Pattern[str], text: str, read: Any) -> str:
+def _take(pattern: re.Pattern[str], text: str,
+          read: Callable[[re.Match[str]], object]) -> str:
     """Read every match of a pattern and return the text without them."""
     for match in pattern.finditer(text):
         read(match)
@@ -177,7 +179,9 @@ def _named(lib: Library, reading: Reading, name: str, negative: bool,
     kind, item_id, label, guessed = found
     if negative:
         (reading.negative_artists if kind == "artist" else reading.negative_tracks).append(item_id)
-        reading.parts.append(Part(name, "not", f"fewer songs like {label} ({kind})", guessed))
+        meaning = (f"no songs by {label}, fewer like theirs" if kind == "artist"
+                   else f"not {label}, fewer songs like it")
+        reading.parts.append(Part(name, "not", meaning, guessed))
         return
     if reading.seeds >= MAX_SEEDS:
         reading.unknown.append(f"{name.strip()} (at most {MAX_SEEDS} artists, songs and genres)")
