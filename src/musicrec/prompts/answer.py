@@ -31,8 +31,9 @@ COOCCURRENCE = 1.0
 # Weight of how many training playlists hold a song (log, 0..1): among songs a prompt fits
 # equally, the ones people play most are the likeliest wanted. None without playlists.
 POPULARITY = 1.0
-# Added to the songs a prompt names, and to the named artists' songs: "Jolene" or "Mariah
-# Carey" as a prompt wants them first (the per-artist cap still applies), then songs like them.
+# Added to the songs a prompt names, and to the named artists' and genres' songs: "Jolene",
+# "Mariah Carey" or "#rap" as a prompt wants them first (the per-artist cap still applies),
+# then songs like them.
 NAMED = 1.0
 # Added to the songs whose titles hold a word known nowhere else (a guess at its meaning).
 TITLED = 2.0
@@ -101,13 +102,20 @@ def _candidates(lib: Library, reading: Reading, queries: np.ndarray, mask: np.nd
     for row in reading.words:
         songs, _ = vocabulary.song_weights(row)  # type: ignore[union-attr]
         found.append(songs)
-    found.append(_own_rows(lib, reading.seed_tracks, reading.seed_artists))
+    found.append(_named_rows(lib, reading))
     found += reading.titled
     rows = np.unique(np.concatenate(found))
     if mask is not None:
         rows = rows[mask[rows]]
     left_out = _own_rows(lib, reading.negative_tracks, reading.negative_artists)
     return rows[~np.isin(rows, left_out)]
+
+
+def _named_rows(lib: Library, reading: Reading) -> np.ndarray:
+    """The songs a prompt names: its songs, its artists' songs, and the songs standing for its
+    genres (`Library.genre_seed`: a genre label's songs, a family's most typical ones)."""
+    genres = [lib.genre_seed(genre)[0] for genre in reading.seed_genres]
+    return np.concatenate([_own_rows(lib, reading.seed_tracks, reading.seed_artists), *genres])
 
 
 def _own_rows(lib: Library, tracks: list[str], artists: list[str]) -> np.ndarray:
@@ -126,7 +134,7 @@ def _scores(lib: Library, reading: Reading, queries: np.ndarray, rows: np.ndarra
     minus the similarity to the nearest negative seed."""
     vectors = np.asarray(lib.vectors[rows], dtype=np.float32)
     scores = np.zeros(len(rows)) if not len(queries) else (vectors @ queries.T).mean(axis=1)
-    scores += NAMED * np.isin(rows, _own_rows(lib, reading.seed_tracks, reading.seed_artists))
+    scores += NAMED * np.isin(rows, _named_rows(lib, reading))
     for titled in reading.titled:
         scores += TITLED * np.isin(rows, titled) / len(reading.titled)
     vocabulary = lib.vocabulary
