@@ -26,14 +26,22 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from musicrec.api import create_app
-from musicrec.api.routes import albums, artists, families, recommendations, search, tracks
+from musicrec.api.routes import (
+    albums,
+    artists,
+    families,
+    prompt,
+    recommendations,
+    search,
+    tracks,
+)
 from musicrec.library import Library, LiveLibrary
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance, negative_data_rejection]
 # Every GET endpoint (the POSTs of the flows and the upload are tested in their own files).
 PATHS = ["/health", *(r.path for resource in (recommendations, tracks, artists, albums, search,
-                                               families)
+                                               families, prompt)
                       for r in resource.router.routes if getattr(r, "include_in_schema", False))]
 EXAMPLES_PER_OPERATION = 30
 

@@ -136,6 +136,9 @@ class PlaylistInfo(_Model):
     map: str
     artist_playlist: str
     counts: str
+    # What the words of the playlists' titles mean (`musicrec.prompts.vocabulary`): its file
+    # and size; None for playlists without titles and for libraries built before prompts.
+    vocabulary: dict[str, Any] | None = None
 
     @property
     def cold_queries(self) -> bool:

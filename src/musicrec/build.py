@@ -68,7 +68,8 @@ from musicrec.learn import (
     read_playlists,
     save_learned,
 )
-from musicrec.library import key_hashes
+from musicrec.library import Library, key_hashes
+from musicrec.prompts.vocabulary import learn_vocabulary
 from musicrec.search import TextIndex
 from musicrec.sources import SourceFile, describe, expand_sources, read_files
 from musicrec.versions import version_keys
@@ -264,8 +265,10 @@ def _write_artefacts(catalogue: Catalogue, sources: list[SourceFile], folder: Pa
             vectors, space, mapping = learned_vectors(vectors, playlists, config.playlist)
             dims = dims + [f"playlist_{i}" for i in range(space.vectors.shape[1])]
             dims += ["playlist_popularity"] * (vectors.shape[1] - len(dims))
+            vocabulary = learn_vocabulary(playlists, vectors, table)
             learned = save_learned(folder, context, config.context, len(context.dims),
-                                   playlists, space, mapping, config.playlist)
+                                   playlists, space, mapping, config.playlist,
+                                   vocabulary.save(folder) if vocabulary else None)
             progress.advance("playlists", 1)
     else:
         learned = save_learned(folder, context, config.context, len(context.dims))

@@ -39,6 +39,7 @@ from musicrec.features import FeaturePipeline
 from musicrec.filters import numeric_column
 from musicrec.index import ExactIndex, VectorIndex, load_index
 from musicrec.learn import cold_query, load_learned, related_artists
+from musicrec.prompts.vocabulary import Vocabulary
 from musicrec.recommend import Recommendations, Recommender
 from musicrec.records import Reader, RecordReader, column_reader
 from musicrec.request import RecommendRequest
@@ -304,6 +305,19 @@ class Library:
                 rows = np.flatnonzero(indices == code)
                 out[label] = rows[:: max(1, len(rows) // GENRE_SEED_SONGS)]
         return out
+
+    @cached_property
+    def vocabulary(self) -> Vocabulary | None:
+        """What the words of the training playlists' titles mean (`musicrec.prompts`); None
+        for a library built without titled playlists. Loaded at first use.
+
+        Raises:
+            LibraryError: the file is missing or damaged.
+        """
+        playlists = self.manifest.learn.playlists
+        if playlists is None or not playlists.vocabulary:
+            return None
+        return Vocabulary.load(self.path, playlists.vocabulary, len(self))
 
     def genre_seeds(self) -> list[str]:
         """Every valid genre seed: family names, sub-family names, then the catalogue's genre

@@ -77,6 +77,9 @@ class Feature:
     tick: tuple[str, str, float] | None = None  # sound-map axis: tick format, suffix, factor
     words: tuple[str, str, str] | None = None  # explanations: (higher, lower, noun)
     traits: tuple[str, str] | None = None  # family names: (above the catalogue, below)
+    # Prompts (`musicrec.prompts`): words that ask for more of the feature, and for less, so
+    # that a library without playlists still understands "calm" or "instrumental".
+    asks: tuple[tuple[str, ...], tuple[str, ...]] | None = None
     trait_rank: int | None = None  # which trait wins a tie in a family's name
     # Where the words make a claim in absolute terms (Spotify's documentation of the feature:
     # e.g. instrumentalness above 0.5 "is intended to represent instrumental tracks"), the
@@ -112,14 +115,18 @@ FEATURES: tuple[Feature, ...] = (
     _unit("danceability", "Danceability", transform="sqrt", weight=0.8, rank=1, axis="Dance",
           words=("more danceable", "less danceable", "danceability"),
           traits=("danceable", "undanceable"), trait_rank=4, trait_split=0.5,
+          asks=(("danceable", "dance", "dancing", "groovy", "party"), ()),
           knob=Knob(0.0, 1.0, 0.01, 0.5), sketch=Sketch(0.65, 0.0, 1.0)),
     _unit("energy", "Energy", transform="linear", weight=1.0, rank=0, axis="Energy",
           words=("more energetic", "calmer", "energy"), traits=("energetic", "calm"),
+          asks=(("energetic", "energy", "intense", "hype", "workout", "pump"),
+                ("calm", "chill", "mellow", "relaxing", "relax", "soft", "gentle", "sleep")),
           trait_rank=0, trait_split=0.5, knob=Knob(0.0, 1.0, 0.01, 0.5),
-          sketch=Sketch(0.7, 0.0, 1.0),
-          mix=0.2),
+          sketch=Sketch(0.7, 0.0, 1.0), mix=0.2),
     _unit("valence", "Mood (valence)", transform="linear", weight=0.3, artist_scale=2.0,
           rank=2, axis="Mood", words=("happier", "sadder", "mood"), traits=("happy", "sad"),
+          asks=(("happy", "cheerful", "joyful", "sunny", "feelgood"),
+                ("sad", "melancholy", "melancholic", "gloomy", "dark", "heartbreak")),
           trait_rank=5, trait_split=0.5, knob=Knob(0.0, 1.0, 0.01, 0.5),
           unknown_from_audio="musical mood cannot be read from tempo, key and loudness with "
                              "confidence"),
@@ -127,19 +134,23 @@ FEATURES: tuple[Feature, ...] = (
           rank=3, axis="Acoustic", words=("more acoustic", "more electric", "acousticness"),
           traits=("acoustic", "electric"), trait_rank=1, trait_split=0.5,
           knob=Knob(0.0, 1.0, 0.01, 0.5),
+          asks=(("acoustic", "unplugged", "folk"), ("electric", "electronic", "synth")),
           sketch=Sketch(0.2, 0.0, 1.0)),
     _unit("instrumentalness", "Instrumental", transform="sqrt", weight=1.0, artist_scale=3.0,
           rank=4, axis="Instrumental",
           words=("more instrumental", "more vocal", "instrumentation"),
           traits=("instrumental", "vocal"), trait_rank=2, trait_split=0.5,
+          asks=(("instrumental", "instrumentals", "study", "focus"), ("vocal", "vocals")),
           knob=Knob(0.0, 1.0, 0.01, 0.5, more=True),
           unknown_from_audio="needs a trained vocal detector (no model weights are shipped)"),
     _unit("speechiness", "Spoken words", transform="sqrt", weight=0.6, rank=5, axis="Speech",
           words=("more spoken", "more sung", "amount of speech"),
           traits=("wordy", "sung"), trait_rank=3,
+          asks=(("spoken", "talk", "poetry"), ("sung",)),
           knob=Knob(0.0, 1.0, 0.01, 0.1, more=True)),
     _unit("liveness", "Live", transform="linear", weight=0.2, rank=6, axis="Live",
           words=("more live", "more studio", "liveness"), traits=("live", "studio"),
+          asks=(("live", "concert"), ("studio",)),
           trait_rank=9, trait_split=0.8, knob=Knob(0.0, 1.0, 0.01, 0.2, more=True),
           unknown_from_audio="needs a trained audience/room model (no model weights are "
                              "shipped)"),
@@ -147,16 +158,19 @@ FEATURES: tuple[Feature, ...] = (
             weight=0.7, artist_scale=0.5, tunable=True, rank=8, axis="Loud",
             tick=(".0f", " dB", 1.0), words=("louder", "quieter", "loudness"),
             traits=("loud", "quiet"), trait_rank=6, profile=True,
+            asks=(("loud", "heavy"), ("quiet",)),
             knob=Knob(-40.0, 0.0, 0.5, -8.0, more=True), sketch=Sketch(-8.0, -40.0, -1.0),
             mix=4.0),
     Feature("tempo", "Tempo", 0.0, 300.0, "bpm", required=True, transform="linear",
             weight=2.5, artist_scale=0.5, tunable=True, rank=7, axis="Tempo",
             tick=("d", " BPM", 1.0), words=("faster", "slower", "tempo"),
             traits=("fast", "slow"), trait_rank=7, profile=True,
+            asks=(("fast", "upbeat", "running", "speedy"), ("slow", "slower", "downtempo")),
             knob=Knob(40.0, 220.0, 1.0, 120.0), sketch=Sketch(120.0, 40.0, 250.0), mix=0.06),
     Feature("duration_ms", "Length", 1.0, 10_800_000.0, "duration", required=True,
             transform="log", weight=0.4, artist_scale=2.0, tunable=True, rank=10,
             tick=(".1f", " min", 1 / 60_000), traits=("long", "short"), trait_rank=10,
+            asks=(("long", "epic"), ("short",)),
             profile=True, knob=Knob(30_000.0, 600_000.0, 5_000.0, 210_000.0, more=True)),
     Feature("key", "Key", -1, 11, "key", required=True, integer=True, transform="circle",
             weight=0.1, artist_scale=3.0, tunable=True, sketch=Sketch(0, -1, 11), mix=1.0),
@@ -172,6 +186,7 @@ FEATURES: tuple[Feature, ...] = (
             traits=("explicit", "clean"), trait_rank=11, profile=True),
     Feature("popularity", "Popularity", 0, 100, "score", integer=True,
             aliases=("track_popularity",), tunable=True, rank=11, tick=("d", "", 1.0),
+            asks=(("popular", "hits", "mainstream"), ("obscure", "underground")),
             profile=True, knob=Knob(0.0, 100.0, 1.0, 50.0, more=True)),
     Feature("track_number", "Track number", 0, 10_000, "number", integer=True),
     Feature("disc_number", "Disc number", 0, 1_000, "number", integer=True),
@@ -201,6 +216,7 @@ KNOBS: tuple[Feature, ...] = tuple(sorted((f for f in LISTED if f.knob is not No
                                           key=lambda f: f.knob.more))  # type: ignore[union-attr]
 SKETCHED: tuple[Feature, ...] = tuple(f for f in FEATURES if f.sketch is not None)
 MIXED: tuple[Feature, ...] = tuple(f for f in FEATURES if f.mix is not None)  # sequencing
+ASKED: tuple[Feature, ...] = tuple(f for f in FEATURES if f.asks is not None)  # prompts
 # Inclusive valid ranges of the numeric columns; values outside are rejected, never clipped.
 RANGES: dict[str, tuple[float, float]] = {
     f.name: (f.lo, f.hi) for f in FEATURES if f.display != "bool"}

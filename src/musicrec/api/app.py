@@ -38,6 +38,7 @@ from musicrec.api.routes import (
     audio,
     families,
     flows,
+    prompt,
     recommendations,
     search,
     tracks,
@@ -120,7 +121,8 @@ def create_app(live: LiveLibrary, token: str | None = None, *,
     app.state.token = token
     app.state.base = public_url.rstrip("/") + "/"
     guard = [] if token is None else [Depends(_authorize)]
-    for resource in (recommendations, tracks, artists, albums, search, families, audio, flows):
+    for resource in (recommendations, tracks, artists, albums, search, families, audio, flows,
+                     prompt):
         if token is None:
             app.include_router(resource.router)
         else:

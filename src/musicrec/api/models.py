@@ -311,3 +311,26 @@ class Error(_Strict):
 
     error: ErrorBody
 
+
+
+class PromptPart(_Strict):
+    text: str = Field(description="The words of the prompt this part is.")
+    kind: Literal["seed", "not", "genre", "filter", "target", "word", "title"]
+    meaning: str = Field(description="How it was read, e.g. 'lower energy, from 41 playlists'.")
+    guessed: bool = Field(description="A name matched loosely: the closest artist or song.")
+
+
+class PromptInterpretation(_Strict):
+    prompt: str
+    parts: list[PromptPart]
+    unknown: list[str] = Field(description="Words not understood (left out, never an error).")
+    summary: str
+
+
+class PromptExtra(_Strict):
+    interpretation: PromptInterpretation
+
+
+class PromptAnswer(_Strict):
+    tracks: list[Track]
+    musicrec: PromptExtra

@@ -7,7 +7,7 @@ from typing import Any
 import streamlit as st
 
 from musicrec.app import format as fmt
-from musicrec.app import sounds, state, why
+from musicrec.app import prompt_box, songlist, sounds, state, why
 from musicrec.app.building import require_library
 from musicrec.app.loading import LoadedLibrary
 from musicrec.app.state import KNOBS, LIMIT_CHOICES, PER_ARTIST_CHOICES, DiscoverState, Knob, Seed
@@ -37,6 +37,10 @@ def render() -> None:
     labels = _checked_seeds(loaded, s)
     _check_filters(loaded, s)
     _search(loaded)
+    with st.expander("Or say it in words", icon=":material/auto_awesome:"):
+        found = prompt_box.ask(loaded.lib, "discover", s.limit, "Find songs")
+        if found is not None:
+            songlist.show(found.tracks, found.reading.prompt, "discover_prompt")
     sounds.upload_seed()
     _seed_chips(s, labels)
     with st.sidebar:

@@ -9,11 +9,12 @@ import streamlit as st
 
 from musicrec import flows, radio, sequence
 from musicrec.app import format as fmt
-from musicrec.app import songlist
+from musicrec.app import prompt_box, songlist
 from musicrec.app.building import require_library
 from musicrec.errors import InvalidQueryError, MusicrecError
 from musicrec.library import Library
 from musicrec.playlists import spotify_url
+from musicrec.request import MAX_SEEDS
 
 PAGE = 10
 # {"cursor": str, "songs": [record], "liked": set, "skipped": set, "sent": set, "note": str}
@@ -56,10 +57,16 @@ def render() -> None:
                "and avoids the artists it just played, each song mixing into the next. Like "
                "or skip songs to steer it.")
     text = st.text_input("Start from songs (titles or ids, separated by ';')", key="radio_seeds")
+    with st.expander("Or start from words", icon=":material/auto_awesome:"):
+        found = prompt_box.ask(lib, "radio", MAX_SEEDS, "Start from these words")
     controls = songlist.variety("radio", radio.RECENT_ARTISTS)
     station = st.session_state.get(STATION)
     try:
-        if st.button("Start the station", key="radio_start", type="primary",
+        if found is not None and found.tracks:  # the prompt's best songs seed the station
+            _more(lib, flows.parse(radio.RadioRequest, seeds=[t["id"] for t in found.tracks],
+                                   count=PAGE, **controls), None)
+            station = st.session_state[STATION]
+        elif st.button("Start the station", key="radio_start", type="primary",
                      icon=":material/radio:"):
             _more(lib, flows.parse(radio.RadioRequest, seeds=_seeds(lib, text), count=PAGE,
                                    **controls), None)

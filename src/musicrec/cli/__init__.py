@@ -8,12 +8,14 @@
 - `servers`: serve (the REST API) and app (the web app);
 - `audio`: analyze and sketch;
 - `flows`: continue, journey and radio;
-- `integrations`: subsonic-sync and mpd-radio (and build's --subsonic / --mpd-music-dir).
+- `integrations`: subsonic-sync and mpd-radio (and build's --subsonic / --mpd-music-dir);
+- `prompt`: prompt (songs for a prompt in words).
 """
 
 # Each import adds its module's commands; `musicrec --help` lists them in this order.
 # isort: off
-from musicrec.cli import library, families, songs, servers, audio, flows, integrations  # noqa: F401
+from musicrec.cli import library, families, songs, servers, audio, flows  # noqa: F401
+from musicrec.cli import integrations, prompt  # noqa: F401
 # isort: on
 from musicrec.cli.common import app
 

@@ -262,6 +262,9 @@ def evaluate(
         "--playlists", help="Playlists (MPD JSON, CSV, or a folder): learn from 80% of them, "
         "score held-out playlists for content only, playlists only and blended, hit@10 against "
         "the seed's own playlist and against any held-out playlist.")] = None,
+    prompts: Annotated[bool, typer.Option(
+        "--prompts", help="With --playlists: score held-out playlists' titles as prompts "
+        "(a library built with the other half), beside three baselines.")] = False,
     library: LibraryOption = None,
     label_column: Annotated[list[str] | None, typer.Option(
         "--label-column", help="Label column; repeat for several. Aliases work: 'genre' finds "
@@ -280,6 +283,7 @@ def evaluate(
 
     Single-song seeds, the seed's artists and album excluded from the candidates.
     """
+    from musicrec.cli.prompt import print_prompt_evaluation
     from musicrec.evaluate import evaluate as run_evaluation
     from musicrec.evaluate import read_truth
 
@@ -288,7 +292,8 @@ def evaluate(
             raise MusicrecError("give --labels FILE or --playlists PATH")
         lib = Library.open(library_path(library))
         if playlists is not None:
-            print_playlist_evaluation(lib, playlists, rng_seed, out, as_json)
+            show = print_prompt_evaluation if prompts else print_playlist_evaluation
+            show(lib, playlists, rng_seed, out, as_json)
             return
         truths = read_truth(lib, labels, label_column or ["genre"], playlist_column)
         result = run_evaluation(lib, truths, k=k, seeds=seeds, rng_seed=rng_seed)

@@ -22,6 +22,9 @@ training part, and every seed drawn from a held-out playlist is scored by hit@k 
 other song of that playlist in its top k), P@k and recall@k, over all seeds and over cold-start
 seeds (songs in no training playlist). It needs only vectors and a catalogue table, no library.
 
+Prompts (`prompts`): a held-out playlist's title alone, as a prompt to a library built with
+the other playlists, against popularity, same-title and title-word baselines.
+
 Baselines run through the same code in the same run: random songs; cosine on the raw, unscaled
 audio features; StandardScaler then cosine; our vectors with exact search; and our recommender
 (`Library.recommend`: approximate index plus its diversity rules).

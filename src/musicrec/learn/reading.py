@@ -23,6 +23,8 @@ from musicrec.errors import CatalogueError
 
 PLAYLIST_ID_COLUMNS = ("pid", "playlist_id", "playlist")
 TRACK_COLUMNS = ("track_uri", "track_id", "id", "uri", "spotify_id")
+# A playlist's title, when a CSV has it (prompts learn what words mean from titles).
+TITLE_COLUMNS = ("playlist_name", "name", "title")
 _URI_PREFIX = "spotify:track:"
 
 
@@ -39,6 +41,7 @@ class Playlists:
         extra: (p, u) CSR incidence of the u distinct tracks outside the catalogue. They are
             never recommended, but learning with them places the catalogue's songs better
             (see `PlaylistConfig.use_unknown_tracks`).
+        titles: (p,) each playlist's title ("" where its file has none), for `musicrec.prompts`.
     """
 
     matrix: sp.csr_matrix
@@ -47,6 +50,7 @@ class Playlists:
     unknown: int
     files: int
     extra: sp.csr_matrix | None = None
+    titles: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self.matrix.shape[0]
@@ -54,7 +58,8 @@ class Playlists:
     def subset(self, rows: np.ndarray) -> Playlists:
         """The playlists at `rows` (same songs, same counts of entries read)."""
         return Playlists(self.matrix[rows], self.pids[rows], self.entries, self.unknown,
-                         self.files, None if self.extra is None else self.extra[rows])
+                         self.files, None if self.extra is None else self.extra[rows],
+                         None if self.titles is None else self.titles[rows])
 
     def summary(self) -> dict[str, int]:
         return {"files": self.files, "playlists": len(self), "entries": self.entries,
@@ -67,7 +72,8 @@ def _track_id(value: str) -> str:
     return value[len(_URI_PREFIX):] if value.startswith(_URI_PREFIX) else value
 
 
-def _pairs_from_mpd(path: Path, data: object) -> Iterable[tuple[str, str]]:
+def _pairs_from_mpd(path: Path, data: object, titles: dict[str, str]
+                    ) -> Iterable[tuple[str, str]]:
     if not isinstance(data, dict) or not isinstance(data.get("playlists"), list):
         raise CatalogueError(f"{path}: not an MPD slice (expected a JSON object with a "
                            "'playlists' list)")
@@ -76,6 +82,7 @@ def _pairs_from_mpd(path: Path, data: object) -> Iterable[tuple[str, str]]:
                 playlist.get("tracks"), list):
             raise CatalogueError(f"{path}: playlist {i} has no 'pid' or no 'tracks' list")
         pid = str(playlist["pid"])
+        titles[pid] = str(playlist.get("name") or "")
         for track in playlist["tracks"]:
             uri = track.get("track_uri") if isinstance(track, dict) else None
             if not isinstance(uri, str):
@@ -83,14 +90,14 @@ def _pairs_from_mpd(path: Path, data: object) -> Iterable[tuple[str, str]]:
             yield pid, _track_id(uri)
 
 
-def _read_json(path: Path) -> list[tuple[str, str]]:
+def _read_json(path: Path, titles: dict[str, str]) -> list[tuple[str, str]]:
     opener = gzip.open if path.name.endswith(".gz") else open
     try:
         with opener(path, "rt", encoding="utf-8") as handle:
             data = json.load(handle)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise CatalogueError(f"cannot read playlists from {path}: {exc}") from exc
-    return list(_pairs_from_mpd(path, data))
+    return list(_pairs_from_mpd(path, data, titles))
 
 
 def _pick(columns: Sequence[str], wanted: Sequence[str], path: Path, what: str) -> str:
@@ -102,20 +109,25 @@ def _pick(columns: Sequence[str], wanted: Sequence[str], path: Path, what: str) 
                        f"{', '.join(columns)}")
 
 
-def _read_csv(path: Path) -> list[tuple[str, str]]:
+def _read_csv(path: Path, titles: dict[str, str]) -> list[tuple[str, str]]:
     try:
         header = list(pd.read_csv(path, nrows=0).columns)
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise CatalogueError(f"cannot read playlists from {path}: {exc}") from exc
     pid_col = _pick(header, PLAYLIST_ID_COLUMNS, path, "playlist id")
     track_col = _pick(header, TRACK_COLUMNS, path, "track id or URI")
+    title_col = next((c for c in header if c.lower().strip() in TITLE_COLUMNS
+                      and c not in (pid_col, track_col)), None)
     try:
-        frame = pd.read_csv(path, usecols=[pid_col, track_col], dtype=str,
-                            keep_default_na=False)
+        frame = pd.read_csv(path, usecols=[c for c in (pid_col, track_col, title_col) if c],
+                            dtype=str, keep_default_na=False)
     except (OSError, ValueError, UnicodeDecodeError) as exc:
         raise CatalogueError(f"cannot read playlists from {path}: {exc}") from exc
     tracks = frame[track_col].str.strip().str.removeprefix(_URI_PREFIX)
     keep = (frame[pid_col].str.strip() != "") & (tracks != "")
+    if title_col is not None:
+        named = frame[keep].drop_duplicates(pid_col)
+        titles.update(zip(named[pid_col].str.strip(), named[title_col], strict=True))
     return list(zip(frame[pid_col][keep].str.strip(), tracks[keep], strict=True))
 
 
@@ -151,8 +163,10 @@ def read_playlists(paths: str | Path | Sequence[str | Path], track_ids: np.ndarr
         paths = [paths]
     files = [f for p in paths for f in _playlist_files(Path(p))]
     pairs: list[tuple[str, str]] = []
+    titles: dict[str, str] = {}
     for f in files:
-        pairs += _read_json(f) if f.name.endswith((".json", ".json.gz")) else _read_csv(f)
+        read = _read_json if f.name.endswith((".json", ".json.gz")) else _read_csv
+        pairs += read(f, titles)
     pids = np.array([p for p, _ in pairs], dtype=object)
     tracks = np.array([t for _, t in pairs], dtype=object)
     rows = pd.Index(np.asarray(track_ids, dtype=object)).get_indexer(tracks) if pairs else \
@@ -165,8 +179,9 @@ def read_playlists(paths: str | Path | Sequence[str | Path], track_ids: np.ndarr
     in_kept = unknown_rows >= 0
     extra_codes, extra_ids = pd.factorize(tracks[~known][in_kept])
     extra = _incidence(unknown_rows[in_kept], extra_codes, (len(uniques), len(extra_ids)))
-    return Playlists(matrix, np.asarray(uniques, dtype=str), len(pairs), int((~known).sum()),
-                     len(files), extra)
+    kept = np.asarray(uniques, dtype=str)
+    named = np.array([titles.get(p, "") for p in kept], dtype=object) if titles else None
+    return Playlists(matrix, kept, len(pairs), int((~known).sum()), len(files), extra, named)
 
 
 def _incidence(rows: np.ndarray, cols: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:

@@ -1,0 +1,115 @@
+"""Title-only prompts on held-out MPD-sample playlists: do a playlist's words find its songs?
+
+The MPD sample's playlists are split in halves by playlist (`musicrec.evaluate.prompts`, rng
+seed 0). A library of the 30k songs is built with the training half (its vocabulary learned
+from their titles) and served by `musicrec serve`'s own server on a loopback port; every
+held-out playlist with at least 5 catalogue songs is asked for by its title alone through
+`GET /v1/musicrec/prompt?q=TITLE&limit=100`. hit@10 (one of its songs in the top 10) and
+R-precision, beside three baselines over the same training playlists: popularity, the songs of
+training playlists with the same title, and those of training playlists sharing a title word.
+One more row, not an answer of the API, counts the prompts it refuses (400: nothing
+understood) as the popular songs, as the baselines do for titles they do not know.
+
+`--tune` never reads the held-out half: it splits the training half again (a quarter held out
+for validation), builds a library with the rest, and tries `answer.COOCCURRENCE` (the weight
+of a song's share of a word's playlists against its similarity to the prompt's queries) with
+`answer.POPULARITY` (the weight of how many training playlists hold a song).
+
+    PYTHONPATH=src .venv/bin/python benchmarks/prompt_quality.py [--tune]
+
+Results: benchmarks/results/prompt_quality.json (`--tune`: prompt_tuning.json).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from conftest import running_server  # noqa: E402
+from musicrec.build import BuildConfig, build_library  # noqa: E402
+from musicrec.data import demo_catalogue  # noqa: E402
+from musicrec.evaluate import prompts as evaluation  # noqa: E402
+from musicrec.learn import read_playlists  # noqa: E402
+from musicrec.library import Library  # noqa: E402
+from musicrec.prompts import answer  # noqa: E402
+
+PLAYLISTS = ROOT.parent / "shared" / "data" / "mpd_sample" / "playlists.csv.gz"
+RESULTS = ROOT / "benchmarks" / "results"
+# (COOCCURRENCE, POPULARITY) pairs tried by --tune.
+TUNING = [(c, p) for c in (1.0, 2.0, 4.0) for p in (0.0, 1.0, 2.0)]
+
+
+def build(folder: Path, train: object, ids: np.ndarray) -> Library:
+    evaluation.write_playlists(train, ids, folder / "train.csv")  # type: ignore[arg-type]
+    build_library(demo_catalogue(), folder / "library",
+                  BuildConfig(playlists=[folder / "train.csv"]))
+    return Library.open(folder / "library")
+
+
+def api_answer(base: str, lib: Library) -> evaluation.Answer:
+    """Our prompts through the API; a 400 (nothing understood) is an empty list."""
+    def ask(title: str) -> np.ndarray:
+        query = urllib.parse.urlencode({"q": title, "limit": evaluation.MAX_LIST,
+                                        "market": "US"})
+        try:
+            with urllib.request.urlopen(f"{base}/v1/musicrec/prompt?{query}") as response:
+                body = json.load(response)
+        except urllib.error.HTTPError as exc:
+            if exc.code == 400:
+                return np.empty(0, np.int64)
+            raise
+        rows = lib.rows_of([t["id"] for t in body["tracks"]])
+        return np.array([r for r in rows if r is not None], dtype=np.int64)
+    return ask
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tune", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="prompt-quality-") as tmp:
+        folder = Path(tmp)
+        build_library(demo_catalogue(), folder / "plain")
+        ids = Library.open(folder / "plain").table.column("id").to_numpy(zero_copy_only=False)
+        split = evaluation.split_titles(read_playlists(PLAYLISTS, ids))
+        if args.tune:
+            inner = evaluation.split_titles(split.train, rng_seed=1, test_share=0.25)
+            lib = build(folder, inner.train, ids)
+            out = {"train": len(inner.train), "validation": len(inner.test), "tried": {}}
+            for cooccurrence, popularity in TUNING:
+                answer.COOCCURRENCE, answer.POPULARITY = cooccurrence, popularity
+                name = f"COOCCURRENCE {cooccurrence:g}, POPULARITY {popularity:g}"
+                out["tried"][name] = evaluation.score_titles(evaluation.library_answer(lib),
+                                                             inner.test)
+                print(name, out["tried"][name], flush=True)
+            (RESULTS / "prompt_tuning.json").write_text(json.dumps(out, indent=2) + "\n")
+            return
+        lib = build(folder, split.train, ids)
+        scores = {name: evaluation.score_titles(m, split.test)
+                  for name, m in evaluation.baselines(split.train).items()}
+        with running_server(lib.path) as (host, port):
+            ask = api_answer(f"http://{host}:{port}", lib)
+            scores["prompts (API)"] = evaluation.score_titles(ask, split.test)
+            # Not what the API does (it answers 400 when it understood nothing): where the
+            # gap to the baselines is.
+            popular = evaluation.baselines(split.train)["popularity"]
+            scores["prompts, a 400 counted as the popular songs"] = evaluation.score_titles(
+                lambda title: ask(title) if len(ask(title)) else popular(title), split.test)
+        out = {"train playlists": len(split.train), "held-out playlists": len(split.test),
+               "min songs": evaluation.MIN_SONGS, "methods": scores}
+    print(json.dumps(out, indent=2))
+    (RESULTS / "prompt_quality.json").write_text(json.dumps(out, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
