@@ -68,7 +68,7 @@ from musicrec.learn import (
     read_playlists,
     save_learned,
 )
-from musicrec.library import Library, key_hashes
+from musicrec.library import key_hashes
 from musicrec.prompts.vocabulary import learn_vocabulary
 from musicrec.search import TextIndex
 from musicrec.sources import SourceFile, describe, expand_sources, read_files
