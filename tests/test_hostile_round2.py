@@ -144,7 +144,8 @@ def requests_by_path(small_library: Library) -> dict[str, tuple[str, dict[str, s
     return {"/v1/recommendations": ("/v1/recommendations", {"seed_tracks": song["id"]}),
             "/v1/artists/{id}/albums": (f"/v1/artists/{song['artist_ids'][0]}/albums", {}),
             "/v1/albums/{id}/tracks": (f"/v1/albums/{album}/tracks", {}),
-            "/v1/search": ("/v1/search", {"q": "love", "type": "track"})}
+            "/v1/search": ("/v1/search", {"q": "love", "type": "track"}),
+            "/v1/musicrec/prompt": ("/v1/musicrec/prompt", {"q": "calm acoustic"})}
 
 
 @pytest.mark.parametrize("path", ["/v1/artists/{id}/albums", "/v1/albums/{id}/tracks"])
