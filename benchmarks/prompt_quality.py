@@ -48,6 +48,9 @@ RESULTS = ROOT / "benchmarks" / "results"
 # (COOCCURRENCE, POPULARITY) pairs tried by --tune.
 TUNING = [(c, p) for c in (1.0, 2.0, 4.0) for p in (0.0, 1.0, 2.0)]
 
+CURVE = (0.25, 0.5, 1.0)  # shares of the training playlists in --curve
+CURVE_DRAWS = 5
+
 
 def build(folder: Path, train: object, ids: np.ndarray) -> Library:
     evaluation.write_playlists(train, ids, folder / "train.csv")  # type: ignore[arg-type]
@@ -73,9 +76,31 @@ def api_answer(base: str, lib: Library) -> evaluation.Answer:
     return ask
 
 
+def learning_curve(split: evaluation.TitleSplit) -> None:
+    """The baselines' hit@10 on the held-out titles as the training playlists grow (a share
+    of them drawn CURVE_DRAWS times; the mean and the lowest and highest draw)."""
+    out = {}
+    for share in CURVE:
+        draws = [np.random.default_rng(seed).permutation(len(split.train))[
+            :round(share * len(split.train))] for seed in range(CURVE_DRAWS if share < 1 else 1)]
+        scores = [{name: evaluation.score_titles(m, split.test)[f"hit@{evaluation.K}"]
+                   for name, m in evaluation.baselines(split.train.subset(np.sort(d))).items()}
+                  for d in draws]
+        out[len(draws[0])] = {name: [float(np.mean([s[name] for s in scores])),
+                                     min(s[name] for s in scores), max(s[name] for s in scores)]
+                              for name in scores[0]}
+        print(len(draws[0]), out[len(draws[0])], flush=True)
+    (RESULTS / "prompt_curve.json").write_text(json.dumps(
+        {"held-out playlists": len(split.test),
+         "hit@10 by training playlists: mean, lowest, highest": out}, indent=2) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tune", action="store_true")
+    parser.add_argument("--curve", action="store_true",
+                        help="the baselines trained on a quarter, a half and all of the "
+                             "training playlists: how hit@10 grows with more titles")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="prompt-quality-") as tmp:
         folder = Path(tmp)
@@ -93,6 +118,9 @@ def main() -> None:
                                                              inner.test)
                 print(name, out["tried"][name], flush=True)
             (RESULTS / "prompt_tuning.json").write_text(json.dumps(out, indent=2) + "\n")
+            return
+        if args.curve:
+            learning_curve(split)
             return
         lib = build(folder, split.train, ids)
         scores = {name: evaluation.score_titles(m, split.test)
