@@ -100,6 +100,10 @@ def test_empty_meaningless_and_long_prompts_are_refused(demo: Library) -> None:
             read_prompt(demo, prompt)
     with pytest.raises(InvalidQueryError, match="at most"):
         read_prompt(demo, "calm " * (MAX_PROMPT_CHARS // 4))
+    # Only what to leave out: nothing to look for (the answer would be empty).
+    with pytest.raises(InvalidQueryError, match="only says what to leave out"):
+        read_prompt(demo, "not Drake")
+    assert read_prompt(demo, "rap not Drake").negative_artists
 
 
 def test_a_negative_seed_pushes_its_neighbours_down(demo: Library) -> None:
@@ -158,7 +162,7 @@ def test_the_api_answers_tracks_with_the_interpretation(titled: Library, demo: L
     interpretation = body["musicrec"]["interpretation"]
     assert [p["text"] for p in interpretation["parts"]] == ["happy", "fast"]
     assert interpretation["unknown"] == ["blorp"]
-    for q in ("", "blorp", "x" * (MAX_PROMPT_CHARS + 1)):
+    for q in ("", "blorp", "not Drake", "x" * (MAX_PROMPT_CHARS + 1)):
         error = client.get("/v1/musicrec/prompt", params={"q": q})
         assert error.status_code == 400 and set(error.json()) == {"error"}
         assert error.json()["error"]["message"].startswith("q: ")

@@ -158,6 +158,11 @@ def read_prompt(lib: Library, prompt: str) -> Reading:
         raise InvalidQueryError(f"q: nothing in the prompt was understood (not known: "
                                 f"{unknown}); try words such as calm, fast, acoustic, a "
                                 "decade (90s), 'like' and an artist, or a genre")
+    if not (reading.seeds or reading.words or reading.titled or reading.target or reading.min
+            or reading.max):
+        avoided = "; ".join(p.said() for p in reading.parts)
+        raise InvalidQueryError(f"q: the prompt only says what to leave out ({avoided}); "
+                                "add what to play, such as calm, 90s or 'like' and an artist")
     return reading
 
 
