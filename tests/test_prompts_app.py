@@ -18,6 +18,12 @@ def test_discover_answers_a_prompt_and_shows_how_it_was_read(at: AppTest) -> Non
     assert any(c.startswith("fast → faster") for c in captions)
     assert any(c.startswith("Not understood") and c.endswith("blorp") for c in captions)
     assert len(at.dataframe[0].value) == 20  # the page's number of songs
+    # The answer stays while its text does: adding it all to the playlist keeps it shown.
+    click(at, "discover_prompt_add")
+    assert len(at.session_state["playlist"]) == 20 and len(at.dataframe[0].value) == 20
+    at.text_input(key="discover_prompt").input("calm")
+    run(at)
+    assert not at.dataframe
 
 
 def test_a_meaningless_prompt_is_an_error_not_a_traceback(at: AppTest) -> None:  # noqa: F811

@@ -38,7 +38,7 @@ def render() -> None:
     _check_filters(loaded, s)
     _search(loaded)
     with st.expander("Or say it in words", icon=":material/auto_awesome:"):
-        found = prompt_box.ask(loaded.lib, "discover", s.limit, "Find songs")
+        found = prompt_box.ask(loaded.lib, "discover", s.limit, "Find songs", remember=True)
         if found is not None:
             songlist.show(found.tracks, found.reading.prompt, "discover_prompt")
     sounds.upload_seed()
