@@ -168,8 +168,13 @@ def _family_table(loaded: LoadedLibrary, family: int | None) -> None:
                                   format_func=lambda i: shown[i].name, key="hear_family")]
     with listen:
         sounds.play(chosen.feature_means, key="play_family", label="Play a sketch")
-    examples = lib.tracks(chosen.central_rows)
-    st.caption(f"Its most typical songs ({chosen.key}):")
+    # Releases of one song (a single and its album track) are shown once, nearest first.
+    examples, seen = [], set()
+    for t in lib.tracks(chosen.central_rows):
+        if (song := (t["name"].casefold(), tuple(t["artists"]))) not in seen:
+            seen.add(song)
+            examples.append(t)
+    st.caption(f"The most typical songs of {chosen.name}:")
     st.dataframe(pd.DataFrame({"title": [t["name"] for t in examples],
                                "artist": [fmt.artists(t["artists"]) for t in examples]}),
                  hide_index=True, width="stretch", key="family_examples")
