@@ -72,8 +72,9 @@ def answer_prompt(lib: Library, prompt: str, limit: int = 10,
     if reading.words and vocabulary is not None:
         queries = np.vstack([queries, vocabulary.vectors[reading.words]])
     mask = rec.filter_mask(request)
-    rows = _candidates(lib, reading, queries, mask, request)
-    scores = _scores(lib, reading, queries, rows)
+    named = _named_rows(lib, reading)
+    rows = _candidates(lib, reading, queries, mask, request, named)
+    scores = _scores(lib, reading, queries, rows, named)
     picks = rec.rerank([Pool(rows, scores.astype(np.float32))], request)
     records = lib.tracks([p.row for p in picks], columns)
     return PromptAnswer(records, reading)
@@ -91,7 +92,7 @@ def _request(reading: Reading, limit: int) -> RecommendRequest:
 
 
 def _candidates(lib: Library, reading: Reading, queries: np.ndarray, mask: np.ndarray | None,
-                request: RecommendRequest) -> np.ndarray:
+                request: RecommendRequest, named: np.ndarray) -> np.ndarray:
     """The queries' nearest allowed songs, the learned words' songs and the named seeds' own
     songs, without the negative seeds' own songs."""
     found = [np.empty(0, np.int64)]
@@ -102,7 +103,7 @@ def _candidates(lib: Library, reading: Reading, queries: np.ndarray, mask: np.nd
     for row in reading.words:
         songs, _ = vocabulary.song_weights(row)  # type: ignore[union-attr]
         found.append(songs)
-    found.append(_named_rows(lib, reading))
+    found.append(named)
     found += reading.titled
     rows = np.unique(np.concatenate(found))
     if mask is not None:
@@ -128,21 +129,21 @@ def _own_rows(lib: Library, tracks: list[str], artists: list[str]) -> np.ndarray
     return np.concatenate(parts)
 
 
-def _scores(lib: Library, reading: Reading, queries: np.ndarray, rows: np.ndarray
-            ) -> np.ndarray:
+def _scores(lib: Library, reading: Reading, queries: np.ndarray, rows: np.ndarray,
+            named: np.ndarray) -> np.ndarray:
     """float64 (len(rows),): mean similarity to the queries, plus the learned words' shares,
     minus the similarity to the nearest negative seed."""
     vectors = np.asarray(lib.vectors[rows], dtype=np.float32)
     scores = np.zeros(len(rows)) if not len(queries) else (vectors @ queries.T).mean(axis=1)
-    scores += NAMED * np.isin(rows, _named_rows(lib, reading))
+    scores += NAMED * np.isin(rows, named)
     for titled in reading.titled:
         scores += TITLED * np.isin(rows, titled) / len(reading.titled)
     vocabulary = lib.vocabulary
     for row in reading.words:
         songs, shares = vocabulary.song_weights(row)  # type: ignore[union-attr]
-        share = np.zeros(len(lib), dtype=np.float32)
-        share[songs] = shares / max(float(shares[0]), 1e-12) if len(shares) else 0.0
-        scores += COOCCURRENCE * share[rows] / len(reading.words)
+        if len(shares):
+            scores += COOCCURRENCE * _at(songs, shares / max(float(shares[0]), 1e-12),
+                                         rows) / len(reading.words)
     counts = lib.learned.playlist_counts
     if counts is not None and len(counts):
         held = np.log1p(np.asarray(counts[rows], dtype=np.float64))
@@ -151,6 +152,15 @@ def _scores(lib: Library, reading: Reading, queries: np.ndarray, rows: np.ndarra
     if len(negatives):
         scores -= NEGATIVE * np.maximum(vectors @ negatives.T, 0.0).max(axis=1)
     return scores
+
+
+def _at(songs: np.ndarray, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """The values of `songs` (distinct rows) at `rows`, 0 where a row is not among them:
+    without a song-sized array per word."""
+    order = np.argsort(songs)
+    songs, values = songs[order], values[order]
+    where = np.searchsorted(songs, rows).clip(max=len(songs) - 1)
+    return np.where(songs[where] == rows, values[where], 0.0)
 
 
 def _negative_queries(lib: Library, reading: Reading) -> np.ndarray:
