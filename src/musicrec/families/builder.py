@@ -102,9 +102,9 @@ class _Describer:
 
     def __init__(self, x: np.ndarray, table: pa.Table, rng: np.random.Generator):
         self.x, self.table = x, table
-        self.ranks = naming.TraitRanks(table, rng)
         self.columns = {name: naming.floats(table, name) for name in MEAN_COLUMNS
                         if name in table.column_names}
+        self.ranks = naming.TraitRanks(self.columns, rng)
         self.catalogue = {name: float(np.nanmean(v)) for name, v in self.columns.items()
                           if not np.isnan(v).all()}
         self.years = self.columns.get("year", np.full(len(x), np.nan))

@@ -45,14 +45,15 @@ PLAIN = "Middle-of-the-road"  # the name of a family with no distinctive trait
 class TraitRanks:
     """Each trait feature's values and catalogue percentiles, computed once for both levels."""
 
-    def __init__(self, table: pa.Table, rng: np.random.Generator):
+    def __init__(self, columns: dict[str, np.ndarray], rng: np.random.Generator):
+        """columns: the catalogue's columns as `floats` reads them, by name (those it has)."""
         self.values: dict[str, np.ndarray] = {}
         self.percentiles: dict[str, np.ndarray] = {}
         self.medians: dict[str, float] = {}
         for name in TRAITS:
-            if name not in table.column_names:
+            if name not in columns:
                 continue
-            values = floats(table, name)
+            values = columns[name]
             known = values[~np.isnan(values)]
             if not len(known):
                 continue
