@@ -11,9 +11,11 @@ One more row, not an answer of the API, counts the prompts it refuses (400: noth
 understood) as the popular songs, as the baselines do for titles they do not know.
 
 `--tune` never reads the held-out half: it splits the training half again (a quarter held out
-for validation), builds a library with the rest, and tries `answer.COOCCURRENCE` (the weight
-of a song's share of a word's playlists against its similarity to the prompt's queries) with
-`answer.POPULARITY` (the weight of how many training playlists hold a song).
+for validation), builds a library with the rest, and tries `answer.PLAYLISTS` (the weight of
+the playlists titled like the prompt that hold a song, against its similarity to the prompt's
+queries), `answer.TITLED` (the weight of a word's appearing in a song's title, for words known
+nowhere else) and `titles.SHARPNESS` (how much more a closer title counts); earlier runs
+settled `titles.PRIOR` (20 of 5, 20, 50) and `titles.SERVED` (0.8 of 0.4, 0.65, 0.8).
 
     PYTHONPATH=src .venv/bin/python benchmarks/prompt_quality.py [--tune]
 
@@ -23,6 +25,7 @@ Results: benchmarks/results/prompt_quality.json (`--tune`: prompt_tuning.json).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 import tempfile
@@ -41,18 +44,21 @@ from musicrec.data import demo_catalogue  # noqa: E402
 from musicrec.evaluate import prompts as evaluation  # noqa: E402
 from musicrec.learn import read_playlists  # noqa: E402
 from musicrec.library import Library  # noqa: E402
-from musicrec.prompts import answer  # noqa: E402
+from musicrec.prompts import answer, titles  # noqa: E402
 
 PLAYLISTS = ROOT.parent / "shared" / "data" / "mpd_sample" / "playlists.csv.gz"
 RESULTS = ROOT / "benchmarks" / "results"
-# (COOCCURRENCE, POPULARITY) pairs tried by --tune.
-TUNING = [(c, p) for c in (1.0, 2.0, 4.0) for p in (0.0, 1.0, 2.0)]
+# Settings tried by --tune: (module, constant) -> values, every combination.
+TUNING = {(answer, "PLAYLISTS"): (8.0, 16.0, 32.0), (answer, "TITLED"): (0.0, 0.5, 2.0),
+          (titles, "SHARPNESS"): (2.0, 3.0)}
 
+VALIDATIONS = 3  # draws of a validation quarter in --tune
 CURVE = (0.25, 0.5, 1.0)  # shares of the training playlists in --curve
 CURVE_DRAWS = 5
 
 
 def build(folder: Path, train: object, ids: np.ndarray) -> Library:
+    folder.mkdir(exist_ok=True)
     evaluation.write_playlists(train, ids, folder / "train.csv")  # type: ignore[arg-type]
     build_library(demo_catalogue(), folder / "library",
                   BuildConfig(playlists=[folder / "train.csv"]))
@@ -95,6 +101,31 @@ def learning_curve(split: evaluation.TitleSplit) -> None:
          "hit@10 by training playlists: mean, lowest, highest": out}, indent=2) + "\n")
 
 
+def tune(folder: Path, split: evaluation.TitleSplit, ids: np.ndarray) -> None:
+    """Each TUNING setting's hit@10 on VALIDATIONS draws of a quarter of the training
+    playlists, each scored by a library built with the other three quarters."""
+    hits: dict[str, list[float]] = {}
+    sizes = []
+    for draw in range(1, VALIDATIONS + 1):
+        inner = evaluation.split_titles(split.train, rng_seed=draw, test_share=0.25)
+        lib = build(folder / f"draw{draw}", inner.train, ids)
+        sizes.append(len(inner.test))
+        for values in itertools.product(*TUNING.values()):
+            for (module, constant), value in zip(TUNING, values, strict=True):
+                setattr(module, constant, value)
+            name = ", ".join(f"{constant} {value:g}"
+                             for (_, constant), value in zip(TUNING, values, strict=True))
+            hits.setdefault(name, []).append(evaluation.score_titles(
+                evaluation.library_answer(lib), inner.test)[f"hit@{evaluation.K}"])
+            print(draw, name, hits[name][-1], flush=True)
+    mean = {name: float(np.average(h, weights=sizes)) for name, h in hits.items()}
+    out = {"train": len(split.train) - sizes[0], "validation playlists per draw": sizes,
+           f"hit@{evaluation.K} by setting, mean over draws": dict(
+               sorted(mean.items(), key=lambda item: -item[1]))}
+    print(json.dumps(out, indent=2))
+    (RESULTS / "prompt_tuning.json").write_text(json.dumps(out, indent=2) + "\n")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tune", action="store_true")
@@ -108,16 +139,7 @@ def main() -> None:
         ids = Library.open(folder / "plain").table.column("id").to_numpy(zero_copy_only=False)
         split = evaluation.split_titles(read_playlists(PLAYLISTS, ids))
         if args.tune:
-            inner = evaluation.split_titles(split.train, rng_seed=1, test_share=0.25)
-            lib = build(folder, inner.train, ids)
-            out = {"train": len(inner.train), "validation": len(inner.test), "tried": {}}
-            for cooccurrence, popularity in TUNING:
-                answer.COOCCURRENCE, answer.POPULARITY = cooccurrence, popularity
-                name = f"COOCCURRENCE {cooccurrence:g}, POPULARITY {popularity:g}"
-                out["tried"][name] = evaluation.score_titles(evaluation.library_answer(lib),
-                                                             inner.test)
-                print(name, out["tried"][name], flush=True)
-            (RESULTS / "prompt_tuning.json").write_text(json.dumps(out, indent=2) + "\n")
+            tune(folder, split, ids)
             return
         if args.curve:
             learning_curve(split)

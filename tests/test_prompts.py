@@ -37,16 +37,20 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Library:
 
 @pytest.fixture(scope="module")
 def titled(small_library: Library, tmp_path_factory: pytest.TempPathFactory) -> Library:
-    """The small synthetic catalogue with 40 titled playlists: 20 "chill vibes" playlists of
-    its calmest songs and 20 "workout 💪" playlists of its most energetic ones."""
+    """The small synthetic catalogue with 80 titled playlists: 20 "chill vibes" playlists of
+    its calmest songs, 20 "workout 💪" playlists of its most energetic ones, and 40 of any
+    songs titled as people do."""
     energy = small_library.numeric("energy")
     order = np.argsort(energy)
     calm, energetic = order[:60], order[-60:]
     ids = small_library.table.column("id").to_numpy(zero_copy_only=False)
     rng = np.random.default_rng(3)
     rows = []
-    for pid in range(40):
-        title, pool = ("Chill Vibezzz", calm) if pid % 2 else ("workout 💪", energetic)
+    others = ["road trip", "party", "summer 2017", "my mix", "Favorites", "throwbacks",
+              "country", "rap"]
+    for pid in range(80):
+        title, pool = (("Chill Vibezzz", calm) if pid % 2 else ("workout 💪", energetic)
+                       ) if pid < 40 else (others[pid % len(others)], order)
         rows += [{"pid": pid, "playlist_name": title, "track_uri": f"spotify:track:{ids[r]}"}
                  for r in rng.choice(pool, 15, replace=False)]
     folder = tmp_path_factory.mktemp("titled")
@@ -132,13 +136,19 @@ def test_words_learned_from_playlist_titles(titled: Library) -> None:
     assert vocabulary.playlists[chill] == 20
     assert vocabulary.clear_shifts(chill)["energy"] < 0
     found = answer_prompt(titled, "chillin", 10)
-    [part] = found.reading.parts
-    assert part.kind == "word" and "calmer" in part.meaning and "20 playlists" in part.meaning
+    word, playlists = found.reading.parts
+    assert word.kind == "word" and "calmer" in word.meaning and "20 playlists" in word.meaning
+    assert playlists.kind == "playlists" and "20 playlists titled like it, such as " \
+        "'Chill Vibezzz'" in playlists.meaning
+    # The calm songs first; some later ones hedge towards the other playlists, as a held-out
+    # playlist's title may say less than it seems (`musicrec.prompts.titles.PRIOR`).
     calm = set(titled.test_groups["calm"].tolist())  # type: ignore[attr-defined]
-    assert sum(t["row"] in calm for t in found.tracks) >= 8
+    is_calm = [t["row"] in calm for t in found.tracks]
+    assert all(is_calm[:3]) and sum(is_calm) >= 7, is_calm
     energetic = set(titled.test_groups["energetic"].tolist())  # type: ignore[attr-defined]
     emoji = answer_prompt(titled, "💪", 10)
-    assert sum(t["row"] in energetic for t in emoji.tracks) >= 8
+    is_energetic = [t["row"] in energetic for t in emoji.tracks]
+    assert all(is_energetic[:3]) and sum(is_energetic) >= 7, is_energetic
 
 
 def test_titles_are_read_from_mpd_json_and_csv(tmp_path: Path) -> None:
@@ -179,22 +189,24 @@ def test_the_cli_prints_each_part_and_fails_in_one_line(demo: Library) -> None:
 
 
 def test_titles_score_against_the_baselines(titled: Library, tmp_path: Path) -> None:
-    """The evaluation's split and scores on the synthetic playlists, where the titles say
-    everything: the words beat popularity."""
+    """The evaluation's split and scores on the synthetic playlists, where the titles of half
+    of them say everything: the words and the prompts beat popularity (40 held-out playlists
+    are too few to rank the two; the MPD sample does, in benchmarks/prompt_quality.py)."""
     ids = titled.table.column("id").to_numpy(zero_copy_only=False)
     playlists = read_playlists(titled.path.parent / "playlists.csv", ids)
     split = split_titles(playlists, rng_seed=0)
-    assert len(split.train) + len(split.test) == 40
+    assert len(split.train) + len(split.test) == 80
     methods = baselines(split.train)
     words = score_titles(methods["title words"], split.test)
-    assert words["hit@10"] >= 0.8
-    assert score_titles(methods["popularity"], split.test)["R-precision"] < words["R-precision"]
+    assert words["hit@10"] >= 0.5
+    popular = score_titles(methods["popularity"], split.test)
+    assert popular["R-precision"] < words["R-precision"]
     evaluated = runner.invoke(app, ["evaluate", "--library", str(titled.path), "--playlists",
                                     str(titled.path.parent / "playlists.csv"), "--prompts",
                                     "--json"])
     assert evaluated.exit_code == 0, evaluated.output
     data = json.loads(evaluated.output)
-    assert data["methods"]["prompts"]["hit@10"] >= 0.8
+    assert data["methods"]["prompts"]["hit@10"] > popular["hit@10"]
 
 
 def test_a_word_known_only_from_song_titles_is_a_guess(demo: Library) -> None:
@@ -204,17 +216,19 @@ def test_a_word_known_only_from_song_titles_is_a_guess(demo: Library) -> None:
     assert any("champions" in t["name"].lower() for t in found.tracks[:3])
 
 
-def test_a_damaged_vocabulary_is_one_clear_error(titled: Library, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("file", "loaded"), [("vocabulary.npz", "vocabulary"),
+                                               ("titled_playlists.npz", "titled_playlists")])
+def test_a_damaged_prompt_file_is_one_clear_error(titled: Library, tmp_path: Path, file: str,
+                                                  loaded: str) -> None:
     import shutil
 
     from musicrec.errors import LibraryError
 
     copy = tmp_path / "library"
     shutil.copytree(titled.path, copy)
-    vocabulary = copy / "vocabulary.npz"
-    vocabulary.write_bytes(vocabulary.read_bytes()[:100])
-    with pytest.raises(LibraryError, match="vocabulary.npz"):
-        Library.open(copy).vocabulary  # noqa: B018 - the property loads the file
+    (copy / file).write_bytes((copy / file).read_bytes()[:100])
+    with pytest.raises(LibraryError, match=file):
+        getattr(Library.open(copy), loaded)
 
 
 def test_a_library_without_years_or_popularity_says_so(tmp_path: Path) -> None:

@@ -139,6 +139,9 @@ class PlaylistInfo(_Model):
     # What the words of the playlists' titles mean (`musicrec.prompts.vocabulary`): its file
     # and size; None for playlists without titles and for libraries built before prompts.
     vocabulary: dict[str, Any] | None = None
+    # The titled playlists prompts are answered from (`musicrec.prompts.titles`): its file and
+    # size; None as for the vocabulary.
+    titles: dict[str, Any] | None = None
 
     @property
     def cold_queries(self) -> bool:

@@ -63,12 +63,14 @@ from musicrec.index_milvus import MilvusIndex
 from musicrec.learn import (
     ContextConfig,
     PlaylistConfig,
+    Playlists,
     build_context,
     learned_vectors,
     read_playlists,
     save_learned,
 )
 from musicrec.library import key_hashes
+from musicrec.prompts.titles import TitledPlaylists
 from musicrec.prompts.vocabulary import learn_vocabulary
 from musicrec.search import TextIndex
 from musicrec.sources import SourceFile, describe, expand_sources, read_files
@@ -151,6 +153,16 @@ class BuildReport:
     warnings: list[str] = field(default_factory=list)
     learned: LearnInfo | None = None
     stage_seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _learn_prompts(folder: Path, playlists: Playlists, vectors: np.ndarray,
+                   table: pa.Table) -> dict[str, object]:
+    """What prompts read (`musicrec.prompts`), written into the library: the words of the
+    playlists' titles and the titled playlists (both None without titles)."""
+    vocabulary = learn_vocabulary(playlists, vectors, table)
+    titled = TitledPlaylists.learn(playlists)
+    return {"vocabulary": vocabulary.save(folder) if vocabulary else None,
+            "titles": titled.save(folder) if titled else None}
 
 
 @contextmanager
@@ -265,10 +277,9 @@ def _write_artefacts(catalogue: Catalogue, sources: list[SourceFile], folder: Pa
             vectors, space, mapping = learned_vectors(vectors, playlists, config.playlist)
             dims = dims + [f"playlist_{i}" for i in range(space.vectors.shape[1])]
             dims += ["playlist_popularity"] * (vectors.shape[1] - len(dims))
-            vocabulary = learn_vocabulary(playlists, vectors, table)
             learned = save_learned(folder, context, config.context, len(context.dims),
                                    playlists, space, mapping, config.playlist,
-                                   vocabulary.save(folder) if vocabulary else None)
+                                   _learn_prompts(folder, playlists, vectors, table))
             progress.advance("playlists", 1)
     else:
         learned = save_learned(folder, context, config.context, len(context.dims))

@@ -39,6 +39,7 @@ from musicrec.features import FeaturePipeline
 from musicrec.filters import numeric_column
 from musicrec.index import ExactIndex, VectorIndex, load_index
 from musicrec.learn import cold_query, load_learned, related_artists
+from musicrec.prompts.titles import TitledPlaylists
 from musicrec.prompts.vocabulary import Vocabulary
 from musicrec.recommend import Recommendations, Recommender
 from musicrec.records import Reader, RecordReader, column_reader
@@ -317,7 +318,24 @@ class Library:
         playlists = self.manifest.learn.playlists
         if playlists is None or not playlists.vocabulary:
             return None
-        return Vocabulary.load(self.path, playlists.vocabulary, len(self))
+        return Vocabulary.load(self.path, playlists.vocabulary, self.vectors.shape[1])
+
+    @cached_property
+    def titled_playlists(self) -> TitledPlaylists | None:
+        """The training playlists by title, which prompts are answered from
+        (`musicrec.prompts.titles`); None as for `vocabulary`. Loaded at first use.
+
+        Raises:
+            LibraryError: the file is missing or damaged, or the library was built before
+                prompts read titled playlists.
+        """
+        playlists = self.manifest.learn.playlists
+        if playlists is None or not playlists.vocabulary:
+            return None
+        if not playlists.titles:
+            raise LibraryError(f"{self.path} was built before prompts read its playlists' "
+                               "titles; rebuild the library")
+        return TitledPlaylists.load(self.path, playlists.titles, len(self))
 
     def genre_seeds(self) -> list[str]:
         """Every valid genre seed: family names, sub-family names, then the catalogue's genre

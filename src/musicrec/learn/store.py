@@ -54,13 +54,14 @@ def save_learned(folder: str | Path, context: Context, context_config: ContextCo
                  n_content: int, playlists: Playlists | None = None,
                  space: PlaylistSpace | None = None, mapping: ColdStartMap | None = None,
                  playlist_config: PlaylistConfig | None = None,
-                 vocabulary: dict[str, object] | None = None) -> dict[str, object]:
+                 prompts: dict[str, object] | None = None) -> dict[str, object]:
     """Write the learned artefacts into a library folder; returns the manifest entry.
 
     Files: `artist_vectors.npy` (m, d) float32 (rows as artists.arrow); with playlists also
     `playlist_map.npz` (the cold-start map), `artist_playlist_vectors.npy` (m, d_playlist)
     float32 and `playlist_counts.npy` (n,) int32 (for `cold_query`); `learn.json` holds the
-    entry, with `vocabulary` (the entry of the title words' file, already written) in it.
+    entry, with the entries of the prompts' files, already written, in it (`vocabulary`: the
+    title words, `titles`: the titled playlists; `musicrec.prompts`).
 
     Args:
         n_content: number of leading vector dimensions that are the content part (the rest,
@@ -83,7 +84,7 @@ def save_learned(folder: str | Path, context: Context, context_config: ContextCo
         entry["playlists"] = {"config": playlist_config.model_dump(),
                               "read": playlists.summary(), "dims": int(space.vectors.shape[1]),
                               "map": COLD_START_MAP, "artist_playlist": ARTIST_PLAYLIST_VECTORS,
-                              "counts": PLAYLIST_COUNTS, "vocabulary": vocabulary}
+                              "counts": PLAYLIST_COUNTS, **(prompts or {})}
     (folder / LEARN_MANIFEST).write_text(json.dumps(entry, indent=2))
     return entry
 

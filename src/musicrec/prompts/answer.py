@@ -2,12 +2,12 @@
 
 Seeds (artists, songs, genres, or a sound made of the feature words' targets) become queries
 as in any recommendation (`musicrec.recommend.Recommender.queries`, moved to the targets and
-inside the filters); each learned word adds its vector as a query and its songs as candidates
-with their share of the word's playlists. A candidate's score is its mean similarity to the
-queries plus COOCCURRENCE x its mean share, minus NEGATIVE x its similarity to the nearest
-negative seed; the recommender's re-ranking then applies the targets, the hub correction and
-the per-artist cap. Songs and artists the prompt names are wanted themselves: their songs get
-NAMED more.
+inside the filters); each learned word adds its vector as a query. A candidate's score is its
+mean similarity to the queries, NAMED more for the songs the prompt names, minus NEGATIVE x
+its similarity to the nearest negative seed, less the target and hub penalties of any
+recommendation. With titled playlists, songs are then taken one at a time by that score plus
+PLAYLISTS x the weight of the playlists titled like the prompt that hold them and are not yet
+served (`musicrec.prompts.titles`); the per-artist cap applies as always.
 """
 
 from __future__ import annotations
@@ -19,28 +19,32 @@ import numpy as np
 
 from musicrec.filters import Where
 from musicrec.prompts.parse import Reading, read_prompt
-from musicrec.recommend import Pool
+from musicrec.recommend import Pool, Ranked
 from musicrec.request import MAX_SEEDS, RecommendRequest
 
 if TYPE_CHECKING:
     from musicrec.library import Library
+    from musicrec.prompts.titles import TitledPlaylists
 
-# Weight of a song's share of a learned word's playlists next to its similarity to the
-# queries (tuned on a validation split of the training playlists: benchmarks/prompt_quality.py).
-COOCCURRENCE = 1.0
-# Weight of how many training playlists hold a song (log, 0..1): among songs a prompt fits
-# equally, the ones people play most are the likeliest wanted. None without playlists.
-POPULARITY = 1.0
+# Weight of the share of the (weighted) playlists titled like the prompt that hold a song,
+# next to its similarity to the queries (tuned on a validation split of the training
+# playlists: benchmarks/prompt_quality.py --tune).
+PLAYLISTS = 16.0
 # Added to the songs a prompt names, and to the named artists' and genres' songs: "Jolene",
 # "Mariah Carey" or "#rap" as a prompt wants them first (the per-artist cap still applies),
 # then songs like them.
 NAMED = 1.0
 # Added to the songs whose titles hold a word known nowhere else (a guess at its meaning).
-TITLED = 2.0
+TITLED = 0.5
 # Similarity to a negative seed subtracted, times this.
 NEGATIVE = 1.0
 # Nearest songs searched per query.
 POOL = 200
+# Songs held by the most weight of titled playlists added to the candidates.
+PLAYLIST_SONGS = 500
+# Songs chosen one at a time by the playlists they serve, per song asked for (the per-artist
+# cap may pass over some); the rest follow by score.
+CHOSEN = 2
 
 
 @dataclass(frozen=True)
@@ -73,9 +77,16 @@ def answer_prompt(lib: Library, prompt: str, limit: int = 10,
         queries = np.vstack([queries, vocabulary.vectors[reading.words]])
     mask = rec.filter_mask(request)
     named = _named_rows(lib, reading)
-    rows = _candidates(lib, reading, queries, mask, request, named)
+    titled = lib.titled_playlists
+    weights = None if titled is None else titled.weights(reading.alike)
+    rows = _candidates(lib, reading, queries, mask, request, named, titled, weights)
     scores = _scores(lib, reading, queries, rows, named)
-    picks = rec.rerank([Pool(rows, scores.astype(np.float32))], request)
+    (ranked,) = rec.ranked([Pool(rows, scores.astype(np.float32))], request)
+    if titled is not None and weights is not None:
+        order, chosen = titled.cover(ranked.rows, ranked.scores, weights, PLAYLISTS,
+                                     CHOSEN * limit)
+        ranked = Ranked(ranked.rows[order], ranked.sims[order], chosen)
+    picks = rec.take([ranked], request)
     records = lib.tracks([p.row for p in picks], columns)
     return PromptAnswer(records, reading)
 
@@ -92,17 +103,16 @@ def _request(reading: Reading, limit: int) -> RecommendRequest:
 
 
 def _candidates(lib: Library, reading: Reading, queries: np.ndarray, mask: np.ndarray | None,
-                request: RecommendRequest, named: np.ndarray) -> np.ndarray:
-    """The queries' nearest allowed songs, the learned words' songs and the named seeds' own
-    songs, without the negative seeds' own songs."""
+                request: RecommendRequest, named: np.ndarray, titled: TitledPlaylists | None,
+                weights: np.ndarray | None) -> np.ndarray:
+    """The queries' nearest allowed songs, the songs the most weight of playlists hold and the
+    named seeds' own songs, without the negative seeds' own songs."""
     found = [np.empty(0, np.int64)]
     if len(queries):
         ids, _ = lib.index.search(queries, POOL, allowed=mask, where=Where.of(request))
         found.append(ids[ids >= 0].astype(np.int64))
-    vocabulary = lib.vocabulary
-    for row in reading.words:
-        songs, _ = vocabulary.song_weights(row)  # type: ignore[union-attr]
-        found.append(songs)
+    if titled is not None and weights is not None:
+        found.append(titled.popular(weights, PLAYLIST_SONGS))
     found.append(named)
     found += reading.titled
     rows = np.unique(np.concatenate(found))
@@ -131,36 +141,17 @@ def _own_rows(lib: Library, tracks: list[str], artists: list[str]) -> np.ndarray
 
 def _scores(lib: Library, reading: Reading, queries: np.ndarray, rows: np.ndarray,
             named: np.ndarray) -> np.ndarray:
-    """float64 (len(rows),): mean similarity to the queries, plus the learned words' shares,
-    minus the similarity to the nearest negative seed."""
+    """float64 (len(rows),): mean similarity to the queries, plus NAMED and TITLED, minus the
+    similarity to the nearest negative seed."""
     vectors = np.asarray(lib.vectors[rows], dtype=np.float32)
     scores = np.zeros(len(rows)) if not len(queries) else (vectors @ queries.T).mean(axis=1)
     scores += NAMED * np.isin(rows, named)
     for titled in reading.titled:
         scores += TITLED * np.isin(rows, titled) / len(reading.titled)
-    vocabulary = lib.vocabulary
-    for row in reading.words:
-        songs, shares = vocabulary.song_weights(row)  # type: ignore[union-attr]
-        if len(shares):
-            scores += COOCCURRENCE * _at(songs, shares / max(float(shares[0]), 1e-12),
-                                         rows) / len(reading.words)
-    counts = lib.learned.playlist_counts
-    if counts is not None and len(counts):
-        held = np.log1p(np.asarray(counts[rows], dtype=np.float64))
-        scores += POPULARITY * held / max(float(np.log1p(np.max(counts))), 1e-12)
     negatives = _negative_queries(lib, reading)
     if len(negatives):
         scores -= NEGATIVE * np.maximum(vectors @ negatives.T, 0.0).max(axis=1)
     return scores
-
-
-def _at(songs: np.ndarray, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """The values of `songs` (distinct rows) at `rows`, 0 where a row is not among them:
-    without a song-sized array per word."""
-    order = np.argsort(songs)
-    songs, values = songs[order], values[order]
-    where = np.searchsorted(songs, rows).clip(max=len(songs) - 1)
-    return np.where(songs[where] == rows, values[where], 0.0)
 
 
 def _negative_queries(lib: Library, reading: Reading) -> np.ndarray:

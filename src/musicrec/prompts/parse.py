@@ -7,7 +7,9 @@
 - numbers: years and ranges (`90s`, `1990-1995`, `1983`), tempo (`120 bpm`, `under 100 bpm`);
 - `#word` or `genre:X`: a sound family or genre label; a genre label written plainly too;
 - words: learned from playlist titles (`musicrec.prompts.vocabulary`) or, for the audio-feature
-  words of `musicrec.schema` (`Feature.asks`), a target near the catalogue's high or low end.
+  words of `musicrec.schema` (`Feature.asks`), a target near the catalogue's high or low end;
+- what it asks for as a whole (less its negative parts), read as a playlist title: the
+  training playlists titled like it (`musicrec.prompts.titles`).
 
 Nothing here fails on a word it does not know: the word is listed in `Reading.unknown`. A
 prompt with nothing understood is an `InvalidQueryError` (a 400).
@@ -55,7 +57,7 @@ FILLER = frozenset(("a", "an", "the", "and", "or", "of", "for", "with", "to", "i
                     "me", "some", "songs", "song", "music", "playlist", "mix", "but", "please",
                     "that", "is", "it", "this", "i", "want", "give", "play"))
 
-Kind = Literal["seed", "not", "genre", "filter", "target", "word", "title"]
+Kind = Literal["seed", "not", "genre", "filter", "target", "word", "title", "playlists"]
 
 _QUOTED = re.compile(r'(?:(?<=\s)|^)(-|not\s+)?["“”]([^"“”]+)["“”]', re.IGNORECASE)
 _TAG = re.compile(r"(?:#|\bgenre:)([\w&'-]+)", re.IGNORECASE)
@@ -105,6 +107,9 @@ class Reading:
     negative_words: list[int] = field(default_factory=list)
     # Songs whose titles hold a word known nowhere else ("champions"), one array per word.
     titled: list[np.ndarray] = field(default_factory=list)
+    # How alike each training playlist's title is to the prompt (`TitledPlaylists.alike`);
+    # None when no title is.
+    alike: np.ndarray | None = None
     target: dict[str, float] = field(default_factory=dict)
     min: dict[str, float] = field(default_factory=dict)
     max: dict[str, float] = field(default_factory=dict)
@@ -153,17 +158,38 @@ def read_prompt(lib: Library, prompt: str) -> Reading:
                 _word(lib, reading, word)
     if not reading.parts:
         _close_name(lib, reading, rest)
+    _alike_titles(lib, reading)
     if not reading.parts:
         unknown = ", ".join(repr(w) for w in reading.unknown) or repr(text)
         raise InvalidQueryError(f"q: nothing in the prompt was understood (not known: "
                                 f"{unknown}); try words such as calm, fast, acoustic, a "
                                 "decade (90s), 'like' and an artist, or a genre")
     if not (reading.seeds or reading.words or reading.titled or reading.target or reading.min
-            or reading.max):
+            or reading.max or reading.alike is not None):
         avoided = "; ".join(p.said() for p in reading.parts)
         raise InvalidQueryError(f"q: the prompt only says what to leave out ({avoided}); "
                                 "add what to play, such as calm, 90s or 'like' and an artist")
     return reading
+
+
+def _alike_titles(lib: Library, reading: Reading) -> None:
+    """The training playlists titled like what the prompt asks for: its text without the
+    negative parts."""
+    titled = lib.titled_playlists
+    asked = _QUOTED.sub(lambda m: " " if m.group(1) else m.group(2), reading.prompt)
+    asked = " ".join(_NOT.sub(" ", asked).split())
+    if titled is None or not asked:
+        return
+    alike = titled.alike(asked)
+    count = int(np.count_nonzero(alike))
+    if not count:
+        return
+    reading.alike = alike
+    nearest = np.argsort(-alike)[:min(count, 20)]
+    closest = dict.fromkeys(str(t).strip() for t in titled.names[nearest])
+    examples = ", ".join(repr(t) for t in list(closest)[:3])
+    reading.parts.append(Part(asked, "playlists", f"the songs of {count} playlists titled like "
+                              f"it, such as {examples}"))
 
 
 def _take(pattern: re.Pattern[str], text: str,

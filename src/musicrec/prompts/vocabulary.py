@@ -2,11 +2,10 @@
 
 People title playlists with the words they would ask for ("chill", "90s throwback", "workout
 💪"), so the songs of the playlists whose title holds a word say what the word means here:
-which songs (the share of those playlists holding each song: in the MPD sample, ranking songs
-by it finds a held-out playlist's song in the top 10 from its title alone for 0.43 of
-playlists, against 0.29 by popularity), where that is in the library's space (the songs'
-weighted mean vector, which also reaches songs no playlist holds), and how the songs differ
-from the catalogue in each audio feature ("chill": lower energy, more acoustic).
+where it is in the library's space (the mean vector of the songs most of those playlists
+hold, which also reaches songs no playlist holds), and how the songs differ from the
+catalogue in each audio feature ("chill": lower energy, more acoustic). Which songs a prompt
+gets from the playlists themselves is `musicrec.prompts.titles`.
 """
 
 from __future__ import annotations
@@ -31,7 +30,8 @@ VOCABULARY_FILE = "vocabulary.npz"
 # A word means something once this many titled playlists hold it. One is enough: on the
 # validation split, words of a single playlist still found held-out playlists' songs.
 MIN_PLAYLISTS = 1
-# Songs kept per word: the most shared ones (the word's vector still reaches every song).
+# Songs a word's vector is the mean of: its most shared ones (the vector still reaches every
+# song).
 TOP_SONGS = 200
 # Added to a word's playlist count when its songs' shares are computed: a song in 1 of a rare
 # word's 2 playlists is weaker evidence than one in 20 of 40.
@@ -53,8 +53,6 @@ class Vocabulary:
         shown: (w,) the most common spelling of each key, for interpretations.
         playlists: int32 (w,) titled playlists holding the word.
         vectors: float32 (w, d) unit rows in the library's vector space.
-        songs: (w, n) float32 CSR: the share of the word's playlists holding each song (its
-            TOP_SONGS most shared songs).
         features: names of the features of `shifts`.
         shifts: float32 (w, f) the word's songs' mean feature minus the catalogue's, in
             catalogue standard deviations.
@@ -64,7 +62,6 @@ class Vocabulary:
     shown: np.ndarray
     playlists: np.ndarray
     vectors: np.ndarray
-    songs: sp.csr_matrix
     features: tuple[str, ...]
     shifts: np.ndarray
 
@@ -76,13 +73,6 @@ class Vocabulary:
         i = int(np.searchsorted(self.words, word_key))
         return i if i < len(self.words) and self.words[i] == word_key else None
 
-    def song_weights(self, row: int) -> tuple[np.ndarray, np.ndarray]:
-        """The word's songs (int64 rows) and their shares (float32), most shared first."""
-        start, end = self.songs.indptr[row], self.songs.indptr[row + 1]
-        rows, weights = self.songs.indices[start:end], self.songs.data[start:end]
-        order = np.argsort(-weights, kind="stable")
-        return rows[order].astype(np.int64), weights[order]
-
     def clear_shifts(self, row: int) -> dict[str, float]:
         """The features this word clearly moves, name -> shift in standard deviations."""
         if self.playlists[row] < CLEAR_PLAYLISTS:
@@ -93,33 +83,29 @@ class Vocabulary:
     def save(self, folder: Path) -> dict[str, Any]:
         """Write `vocabulary.npz` into a library folder; returns its manifest entry."""
         np.savez(folder / VOCABULARY_FILE, words=self.words, shown=self.shown,
-                 playlists=self.playlists, vectors=self.vectors, indptr=self.songs.indptr,
-                 indices=self.songs.indices, data=self.songs.data,
-                 shape=np.array(self.songs.shape), features=np.array(self.features),
-                 shifts=self.shifts)
+                 playlists=self.playlists, vectors=self.vectors,
+                 features=np.array(self.features), shifts=self.shifts)
         return {"file": VOCABULARY_FILE, "words": len(self)}
 
     @classmethod
-    def load(cls, folder: Path, entry: dict[str, Any], n_songs: int) -> Vocabulary:
-        """Read a library's vocabulary.
+    def load(cls, folder: Path, entry: dict[str, Any], dims: int) -> Vocabulary:
+        """Read a library's vocabulary (its vectors `dims` wide, as the library's).
 
         Raises:
-            LibraryError: the file is missing or damaged.
+            LibraryError: the file is missing or damaged, or of another library.
         """
         path = folder / str(entry.get("file", VOCABULARY_FILE))
         try:
             with np.load(path) as data:
-                songs = sp.csr_matrix((data["data"], data["indices"], data["indptr"]),
-                                      shape=tuple(data["shape"]))
                 vocabulary = cls(data["words"], data["shown"], data["playlists"],
-                                 data["vectors"], songs, tuple(data["features"].tolist()),
+                                 data["vectors"], tuple(data["features"].tolist()),
                                  data["shifts"])
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise LibraryError(f"{path} is missing or damaged ({str(exc)[:120]}); rebuild "
                                "the library") from exc
-        if songs.shape[1] != n_songs or len(vocabulary.vectors) != len(vocabulary.words):
-            raise LibraryError(f"{path} does not match the library ({songs.shape} word songs "
-                               f"for {n_songs} songs); rebuild the library")
+        if vocabulary.vectors.shape != (len(vocabulary.words), dims):
+            raise LibraryError(f"{path} does not match the library ({vocabulary.vectors.shape} "
+                               f"word vectors for {dims} dimensions); rebuild the library")
         return vocabulary
 
 
@@ -198,4 +184,4 @@ def learn_vocabulary(playlists: Playlists, vectors: np.ndarray,
                        ) if known.any() else 1.0
         standard = np.nan_to_num((column - mean) / (spread or 1.0))
         shifts[:, j] = np.asarray(songs @ standard).ravel() / weight_sums
-    return Vocabulary(words, shown, totals.astype(np.int32), word_vectors, songs, names, shifts)
+    return Vocabulary(words, shown, totals.astype(np.int32), word_vectors, names, shifts)
