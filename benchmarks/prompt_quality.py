@@ -7,15 +7,18 @@ held-out playlist with at least 5 catalogue songs is asked for by its title alon
 `GET /v1/musicrec/prompt?q=TITLE&limit=100`. hit@10 (one of its songs in the top 10) and
 R-precision, beside three baselines over the same training playlists: popularity, the songs of
 training playlists with the same title, and those of training playlists sharing a title word.
+Each request's round trip is timed, beside `/v1/recommendations` seeded with each held-out
+playlist's first song (run it with nothing else running).
 One more row, not an answer of the API, counts the prompts it refuses (400: nothing
 understood) as the popular songs, as the baselines do for titles they do not know.
 
-`--tune` never reads the held-out half: it splits the training half again (a quarter held out
-for validation), builds a library with the rest, and tries `answer.PLAYLISTS` (the weight of
+`--tune` never reads the held-out half: three times, it splits the training half again (a
+quarter held out for validation), builds a library with the rest, and tries `answer.PLAYLISTS` (the weight of
 the playlists titled like the prompt that hold a song, against its similarity to the prompt's
 queries), `answer.TITLED` (the weight of a word's appearing in a song's title, for words known
-nowhere else) and `titles.SHARPNESS` (how much more a closer title counts); earlier runs
-settled `titles.PRIOR` (20 of 5, 20, 50) and `titles.SERVED` (0.8 of 0.4, 0.65, 0.8).
+nowhere else) and `answer.POPULAR` (`answer.PLAYLISTS` when no title is like the prompt);
+earlier runs settled `titles.PRIOR` (20 of 5, 20, 50), `titles.SERVED` (0.8 of 0.4, 0.65,
+0.8) and `titles.SHARPNESS` (2 of 2, 3).
 
     PYTHONPATH=src .venv/bin/python benchmarks/prompt_quality.py [--tune]
 
@@ -29,6 +32,7 @@ import itertools
 import json
 import sys
 import tempfile
+import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -50,7 +54,7 @@ PLAYLISTS = ROOT.parent / "shared" / "data" / "mpd_sample" / "playlists.csv.gz"
 RESULTS = ROOT / "benchmarks" / "results"
 # Settings tried by --tune: (module, constant) -> values, every combination.
 TUNING = {(answer, "PLAYLISTS"): (8.0, 16.0, 32.0), (answer, "TITLED"): (0.0, 0.5, 2.0),
-          (titles, "SHARPNESS"): (2.0, 3.0)}
+          (answer, "POPULAR"): (0.3, 16.0)}
 
 VALIDATIONS = 3  # draws of a validation quarter in --tune
 CURVE = (0.25, 0.5, 1.0)  # shares of the training playlists in --curve
@@ -65,11 +69,13 @@ def build(folder: Path, train: object, ids: np.ndarray) -> Library:
     return Library.open(folder / "library")
 
 
-def api_answer(base: str, lib: Library) -> evaluation.Answer:
-    """Our prompts through the API; a 400 (nothing understood) is an empty list."""
+def api_answer(base: str, lib: Library, seconds: list[float]) -> evaluation.Answer:
+    """Our prompts through the API; a 400 (nothing understood) is an empty list. Each
+    request's round trip is appended to `seconds`."""
     def ask(title: str) -> np.ndarray:
         query = urllib.parse.urlencode({"q": title, "limit": evaluation.MAX_LIST,
                                         "market": "US"})
+        start = time.perf_counter()
         try:
             with urllib.request.urlopen(f"{base}/v1/musicrec/prompt?{query}") as response:
                 body = json.load(response)
@@ -77,9 +83,33 @@ def api_answer(base: str, lib: Library) -> evaluation.Answer:
             if exc.code == 400:
                 return np.empty(0, np.int64)
             raise
+        finally:
+            seconds.append(time.perf_counter() - start)
         rows = lib.rows_of([t["id"] for t in body["tracks"]])
         return np.array([r for r in rows if r is not None], dtype=np.int64)
     return ask
+
+
+def recommendation_seconds(base: str, lib: Library, test: object) -> list[float]:
+    """Round trips of `/v1/recommendations` seeded with each held-out playlist's first song
+    and as many songs as a prompt asks: the reference for the prompts' times."""
+    matrix = test.matrix.tocsr()  # type: ignore[attr-defined]
+    ids = lib.table.column("id").to_numpy(zero_copy_only=False)
+    seconds = []
+    for p in range(matrix.shape[0]):
+        seed = ids[matrix.indices[matrix.indptr[p]]]
+        query = urllib.parse.urlencode({"seed_tracks": seed, "limit": evaluation.MAX_LIST,
+                                        "market": "US"})
+        start = time.perf_counter()
+        with urllib.request.urlopen(f"{base}/v1/recommendations?{query}") as response:
+            json.load(response)
+        seconds.append(time.perf_counter() - start)
+    return seconds
+
+
+def timing(seconds: list[float]) -> dict[str, float]:
+    return {"requests": len(seconds), "p50 ms": 1000 * float(np.percentile(seconds, 50)),
+            "p95 ms": 1000 * float(np.percentile(seconds, 95))}
 
 
 def learning_curve(split: evaluation.TitleSplit) -> None:
@@ -147,16 +177,20 @@ def main() -> None:
         lib = build(folder, split.train, ids)
         scores = {name: evaluation.score_titles(m, split.test)
                   for name, m in evaluation.baselines(split.train).items()}
+        seconds: list[float] = []
         with running_server(lib.path) as (host, port):
-            ask = api_answer(f"http://{host}:{port}", lib)
+            ask = api_answer(f"http://{host}:{port}", lib, seconds)
             scores["prompts (API)"] = evaluation.score_titles(ask, split.test)
+            times = {"prompt": timing(seconds), "recommendations, one seed song": timing(
+                recommendation_seconds(f"http://{host}:{port}", lib, split.test))}
             # Not what the API does (it answers 400 when it understood nothing): where the
             # gap to the baselines is.
             popular = evaluation.baselines(split.train)["popularity"]
             scores["prompts, a 400 counted as the popular songs"] = evaluation.score_titles(
                 lambda title: ask(title) if len(ask(title)) else popular(title), split.test)
         out = {"train playlists": len(split.train), "held-out playlists": len(split.test),
-               "min songs": evaluation.MIN_SONGS, "methods": scores}
+               "min songs": evaluation.MIN_SONGS, "methods": scores,
+               f"round trips, limit {evaluation.MAX_LIST}": times}
     print(json.dumps(out, indent=2))
     (RESULTS / "prompt_quality.json").write_text(json.dumps(out, indent=2) + "\n")
 

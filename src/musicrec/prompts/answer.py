@@ -7,7 +7,8 @@ mean similarity to the queries, NAMED more for the songs the prompt names, minus
 its similarity to the nearest negative seed, less the target and hub penalties of any
 recommendation. With titled playlists, songs are then taken one at a time by that score plus
 PLAYLISTS x the weight of the playlists titled like the prompt that hold them and are not yet
-served (`musicrec.prompts.titles`); the per-artist cap applies as always.
+served (`musicrec.prompts.titles`; POPULAR when no title is like it); the per-artist cap
+applies as always.
 """
 
 from __future__ import annotations
@@ -28,8 +29,12 @@ if TYPE_CHECKING:
 
 # Weight of the share of the (weighted) playlists titled like the prompt that hold a song,
 # next to its similarity to the queries (tuned on a validation split of the training
-# playlists: benchmarks/prompt_quality.py --tune).
+# playlists: benchmarks/prompt_quality.py --tune) ...
 PLAYLISTS = 16.0
+# ... and when no title is like the prompt ("like Norah Jones"), so the weights are only the
+# prior, how many playlists hold each song: among songs about as like the prompt, the most
+# played first.
+POPULAR = 0.3
 # Added to the songs a prompt names, and to the named artists' and genres' songs: "Jolene",
 # "Mariah Carey" or "#rap" as a prompt wants them first (the per-artist cap still applies),
 # then songs like them.
@@ -83,7 +88,8 @@ def answer_prompt(lib: Library, prompt: str, limit: int = 10,
     scores = _scores(lib, reading, queries, rows, named)
     (ranked,) = rec.ranked([Pool(rows, scores.astype(np.float32))], request)
     if titled is not None and weights is not None:
-        order, chosen = titled.cover(ranked.rows, ranked.scores, weights, PLAYLISTS,
+        weight = POPULAR if reading.alike is None else PLAYLISTS
+        order, chosen = titled.cover(ranked.rows, ranked.scores, weights, weight,
                                      CHOSEN * limit)
         ranked = Ranked(ranked.rows[order], ranked.sims[order], chosen)
     picks = rec.take([ranked], request)

@@ -8,8 +8,8 @@
 - `#word` or `genre:X`: a sound family or genre label; a genre label written plainly too;
 - words: learned from playlist titles (`musicrec.prompts.vocabulary`) or, for the audio-feature
   words of `musicrec.schema` (`Feature.asks`), a target near the catalogue's high or low end;
-- what it asks for as a whole (less its negative parts), read as a playlist title: the
-  training playlists titled like it (`musicrec.prompts.titles`).
+- its words (all but names, numbers, genres and negative parts) read together as a playlist
+  title: the training playlists titled like them (`musicrec.prompts.titles`).
 
 Nothing here fails on a word it does not know: the word is listed in `Reading.unknown`. A
 prompt with nothing understood is an `InvalidQueryError` (a 400).
@@ -149,16 +149,16 @@ def read_prompt(lib: Library, prompt: str) -> Reading:
     if not reading.parts:
         _whole_name(lib, reading, rest)
     words = tokens(rest)
-    for word in words:
-        if word not in FILLER:
-            _word(lib, reading, word)
+    said = [w for w in words if w not in FILLER]
+    for word in said:
+        _word(lib, reading, word)
     if not reading.parts:  # only filler words: their learned meaning, if any
         for word in words:
             if word in FILLER:
                 _word(lib, reading, word)
     if not reading.parts:
         _close_name(lib, reading, rest)
-    _alike_titles(lib, reading)
+    _alike_titles(lib, reading, " ".join(said or words))
     if not reading.parts:
         unknown = ", ".join(repr(w) for w in reading.unknown) or repr(text)
         raise InvalidQueryError(f"q: nothing in the prompt was understood (not known: "
@@ -172,12 +172,10 @@ def read_prompt(lib: Library, prompt: str) -> Reading:
     return reading
 
 
-def _alike_titles(lib: Library, reading: Reading) -> None:
-    """The training playlists titled like what the prompt asks for: its text without the
-    negative parts."""
+def _alike_titles(lib: Library, reading: Reading, asked: str) -> None:
+    """The training playlists titled like the words of the prompt (those that are no name,
+    number, genre or negative part)."""
     titled = lib.titled_playlists
-    asked = _QUOTED.sub(lambda m: " " if m.group(1) else m.group(2), reading.prompt)
-    asked = " ".join(_NOT.sub(" ", asked).split())
     if titled is None or not asked:
         return
     alike = titled.alike(asked)
