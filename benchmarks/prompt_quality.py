@@ -13,12 +13,13 @@ One more row, not an answer of the API, counts the prompts it refuses (400: noth
 understood) as the popular songs, as the baselines do for titles they do not know.
 
 `--tune` never reads the held-out half: three times, it splits the training half again (a
-quarter held out for validation), builds a library with the rest, and tries `answer.PLAYLISTS` (the weight of
-the playlists titled like the prompt that hold a song, against its similarity to the prompt's
-queries), `answer.TITLED` (the weight of a word's appearing in a song's title, for words known
-nowhere else) and `answer.POPULAR` (`answer.PLAYLISTS` when no title is like the prompt);
-earlier runs settled `titles.PRIOR` (20 of 5, 20, 50), `titles.SERVED` (0.8 of 0.4, 0.65,
-0.8) and `titles.SHARPNESS` (2 of 2, 3).
+quarter held out for validation), builds a library with the rest, and tries
+`answer.PLAYLISTS` (the weight of the playlists titled like the prompt that hold a song,
+against its similarity to the prompt's queries), `answer.TITLED` (the weight of a word's
+appearing in a song's title, for words known nowhere else) and `answer.POPULAR`
+(`answer.PLAYLISTS` when no title is like the prompt); earlier runs settled `titles.PRIOR`
+(20 of 5, 20, 50), `titles.SERVED` (0.8 of 0.4, 0.65, 0.8) and `titles.SHARPNESS` (2 of 2,
+3).
 
     PYTHONPATH=src .venv/bin/python benchmarks/prompt_quality.py [--tune]
 
@@ -48,7 +49,7 @@ from musicrec.data import demo_catalogue  # noqa: E402
 from musicrec.evaluate import prompts as evaluation  # noqa: E402
 from musicrec.learn import read_playlists  # noqa: E402
 from musicrec.library import Library  # noqa: E402
-from musicrec.prompts import answer, titles  # noqa: E402
+from musicrec.prompts import answer  # noqa: E402
 
 PLAYLISTS = ROOT.parent / "shared" / "data" / "mpd_sample" / "playlists.csv.gz"
 RESULTS = ROOT / "benchmarks" / "results"
