@@ -75,7 +75,8 @@ def test_info_and_evaluate_say_what_the_lists_are_based_on(with_playlists: Libra
     assert info.exit_code == 0, info.output
     assert "songs people put together" in _words(info.output)
     words = len(with_playlists.vocabulary)  # type: ignore[arg-type]
-    assert f"{words} words of their titles for prompts" in _words(info.output)
+    titles = len(with_playlists.titled_playlists)  # type: ignore[arg-type]
+    assert f"{words} words and {titles} titles for prompts" in _words(info.output)
     evaluated = runner.invoke(app, ["evaluate", "--library", str(with_playlists.path),
                                     "--playlists", str(mpd_sample / PLAYLISTS), "--json"])
     assert evaluated.exit_code == 0, evaluated.output

@@ -167,9 +167,9 @@ def based_on(learned: LearnInfo) -> str:
     if learned.playlists:
         parts.append(f"{learned.playlists.read['playlists']:,} playlists: songs people "
                      "put together")
-        if learned.playlists.vocabulary:
-            parts.append(f"{learned.playlists.vocabulary['words']:,} words of their titles, "
-                         "for prompts")
+        if learned.playlists.vocabulary and learned.playlists.titles:
+            parts.append(f"{learned.playlists.vocabulary['words']:,} words and "
+                         f"{learned.playlists.titles['playlists']:,} titles, for prompts")
     if learned.hub_penalty:
         parts.append(f"less weight to songs close to every other artist's (hub correction, "
                      f"weight {learned.hub_penalty.weight:g})")
