@@ -136,11 +136,12 @@ def tune(folder: Path, split: evaluation.TitleSplit, ids: np.ndarray) -> None:
     """Each TUNING setting's hit@10 on VALIDATIONS draws of a quarter of the training
     playlists, each scored by a library built with the other three quarters."""
     hits: dict[str, list[float]] = {}
-    sizes = []
+    sizes, trained = [], 0
     for draw in range(1, VALIDATIONS + 1):
         inner = evaluation.split_titles(split.train, rng_seed=draw, test_share=0.25)
         lib = build(folder / f"draw{draw}", inner.train, ids)
         sizes.append(len(inner.test))
+        trained = len(inner.train)
         for values in itertools.product(*TUNING.values()):
             for (module, constant), value in zip(TUNING, values, strict=True):
                 setattr(module, constant, value)
@@ -150,7 +151,7 @@ def tune(folder: Path, split: evaluation.TitleSplit, ids: np.ndarray) -> None:
                 evaluation.library_answer(lib), inner.test)[f"hit@{evaluation.K}"])
             print(draw, name, hits[name][-1], flush=True)
     mean = {name: float(np.average(h, weights=sizes)) for name, h in hits.items()}
-    out = {"train": len(split.train) - sizes[0], "validation playlists per draw": sizes,
+    out = {"train playlists per draw": trained, "validation playlists per draw": sizes,
            f"hit@{evaluation.K} by setting, mean over draws": dict(
                sorted(mean.items(), key=lambda item: -item[1]))}
     print(json.dumps(out, indent=2))
