@@ -231,6 +231,21 @@ def test_a_damaged_prompt_file_is_one_clear_error(titled: Library, tmp_path: Pat
         getattr(Library.open(copy), loaded)
 
 
+def test_a_library_built_before_titled_playlists_asks_for_a_rebuild(titled: Library,
+                                                                   tmp_path: Path) -> None:
+    import shutil
+
+    from musicrec.errors import LibraryError
+
+    copy = tmp_path / "library"
+    shutil.copytree(titled.path, copy)
+    manifest = json.loads((copy / "manifest.json").read_text())
+    del manifest["learn"]["playlists"]["titles"]
+    (copy / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(LibraryError, match="rebuild the library"):
+        Library.open(copy).titled_playlists  # noqa: B018 - the property loads the file
+
+
 def test_a_library_without_years_or_popularity_says_so(tmp_path: Path) -> None:
     from test_api_spec import bare_library
 
