@@ -137,11 +137,19 @@ class TitledPlaylists:
     def _by_song(self) -> sp.csc_matrix:
         return self.songs.tocsc()
 
+    @cached_property
+    def _held(self) -> tuple[np.ndarray, sp.csr_matrix]:
+        """The songs some playlist holds, and their columns transposed (songs x playlists):
+        a catalogue of 1.2M songs need not be scored for the few thousand playlists hold."""
+        rows = np.unique(self.songs.indices).astype(np.int64)
+        return rows, self._by_song[:, rows].T.tocsr()
+
     def popular(self, weights: np.ndarray, count: int) -> np.ndarray:
         """The `count` songs held by the most weight of playlists (candidates for `cover`)."""
-        served = np.asarray(self.songs.T @ weights).ravel()
-        count = min(count, int(np.count_nonzero(served)))
-        return np.argpartition(-served, count - 1)[:count] if count else np.empty(0, np.int64)
+        rows, held = self._held
+        served = held @ weights
+        count = min(count, len(rows))
+        return rows[np.argpartition(-served, count - 1)[:count]] if count else rows
 
     def save(self, folder: Path) -> dict[str, Any]:
         """Write `titled_playlists.npz` into a library folder; returns its manifest entry."""
