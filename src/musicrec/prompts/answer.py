@@ -25,7 +25,6 @@ from musicrec.request import MAX_SEEDS, RecommendRequest
 
 if TYPE_CHECKING:
     from musicrec.library import Library
-    from musicrec.prompts.titles import TitledPlaylists
 
 # Weight of the share of the (weighted) playlists titled like the prompt that hold a song,
 # next to its similarity to the queries (tuned on a validation split of the training
@@ -84,7 +83,9 @@ def answer_prompt(lib: Library, prompt: str, limit: int = 10,
     named = _named_rows(lib, reading)
     titled = lib.titled_playlists
     weights = None if titled is None else titled.weights(reading.alike)
-    rows = _candidates(lib, reading, queries, mask, request, named, titled, weights)
+    served = (np.empty(0, np.int64) if titled is None or weights is None
+              else titled.popular(weights, PLAYLIST_SONGS))
+    rows = _candidates(lib, reading, queries, mask, request, np.concatenate([named, served]))
     scores = _scores(lib, reading, queries, rows, named)
     (ranked,) = rec.ranked([Pool(rows, scores.astype(np.float32))], request)
     if titled is not None and weights is not None:
@@ -109,17 +110,14 @@ def _request(reading: Reading, limit: int) -> RecommendRequest:
 
 
 def _candidates(lib: Library, reading: Reading, queries: np.ndarray, mask: np.ndarray | None,
-                request: RecommendRequest, named: np.ndarray, titled: TitledPlaylists | None,
-                weights: np.ndarray | None) -> np.ndarray:
-    """The queries' nearest allowed songs, the songs the most weight of playlists hold and the
-    named seeds' own songs, without the negative seeds' own songs."""
+                request: RecommendRequest, wanted: np.ndarray) -> np.ndarray:
+    """The queries' nearest allowed songs and the `wanted` ones (the named seeds' own songs,
+    the songs the most weight of playlists hold), without the negative seeds' own songs."""
     found = [np.empty(0, np.int64)]
     if len(queries):
         ids, _ = lib.index.search(queries, POOL, allowed=mask, where=Where.of(request))
         found.append(ids[ids >= 0].astype(np.int64))
-    if titled is not None and weights is not None:
-        found.append(titled.popular(weights, PLAYLIST_SONGS))
-    found.append(named)
+    found.append(wanted)
     found += reading.titled
     rows = np.unique(np.concatenate(found))
     if mask is not None:
